@@ -1,0 +1,113 @@
+"""The one interface every body-model backend implements.
+
+A body is posed by a *global orientation* (the rotation of the whole body, into whatever frame
+the caller works in: a camera frame for IRV, the world frame for output), a *body pose* (one
+rotation per joint of the backend's canonical pose space, relative to its parent, axes aligned
+with the rest pose), a *shape* vector and a translation. Rotations are accepted either as
+axis-angle vectors ``(..., 3)`` or as rotation matrices ``(..., 3, 3)``.
+
+Outputs are in metres: vertices ``(B, V, 3)`` and the 17 COCO keypoints ``(B, 17, 3)``.
+Everything is batched, differentiable and follows the module's device and dtype.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import roma
+import torch
+
+from core.keypoints import COCO17_NAMES
+
+
+@dataclass
+class BodyOutput:
+    """What a body model returns.
+
+    keypoints: (B, 17, 3) COCO-17 keypoints, metres.
+    vertices: (B, V, 3) mesh vertices, metres; None when only keypoints were asked for.
+    """
+
+    keypoints: torch.Tensor
+    vertices: torch.Tensor | None = None
+
+
+def as_rotmat(rotation: torch.Tensor) -> torch.Tensor:
+    """Axis-angle ``(..., 3)`` or matrices ``(..., 3, 3)`` -> matrices ``(..., 3, 3)``."""
+    if rotation.shape[-2:] == (3, 3):
+        return rotation
+    if rotation.shape[-1] != 3:
+        raise ValueError(f"expected rotations of shape (..., 3) or (..., 3, 3), got {tuple(rotation.shape)}")
+    return roma.rotvec_to_rotmat(rotation)
+
+
+class BodyModel(torch.nn.Module, abc.ABC):
+    """A parametric body model behind the project's canonical parameter space.
+
+    Attributes set by each backend:
+        name: backend name as used in configs (``"anny"``, ``"smpl"``).
+        pose_joint_names: names of the joints of the canonical body pose, ``J`` of them.
+        shape_dim: length ``S`` of the shape vector.
+        keypoint_names: always COCO17_NAMES.
+        up_axis: (3,) unit vector pointing up in the rest pose (the body's own frame).
+        forward_axis: (3,) unit vector the rest-pose body faces.
+    """
+
+    name: str
+    pose_joint_names: tuple[str, ...]
+    shape_dim: int
+    keypoint_names: tuple[str, ...] = COCO17_NAMES
+
+    @property
+    def num_pose_joints(self) -> int:
+        return len(self.pose_joint_names)
+
+    @property
+    def device(self) -> torch.device:
+        return self.faces.device
+
+    @property
+    @abc.abstractmethod
+    def faces(self) -> torch.Tensor:
+        """(F, 3) triangle vertex indices (int64)."""
+
+    @property
+    @abc.abstractmethod
+    def up_axis(self) -> torch.Tensor:
+        """(3,) the up direction of the rest-pose body, in its own frame."""
+
+    @property
+    @abc.abstractmethod
+    def forward_axis(self) -> torch.Tensor:
+        """(3,) the direction the rest-pose body faces, in its own frame."""
+
+    @abc.abstractmethod
+    def mean_shape(self) -> torch.Tensor:
+        """(S,) the shape vector of an average adult, the prior's centre and the regressors' start."""
+
+    @abc.abstractmethod
+    def shape_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(S,), (S,) the valid range of each shape parameter (may be +-inf)."""
+
+    @abc.abstractmethod
+    def forward(
+        self,
+        global_orient: torch.Tensor,
+        body_pose: torch.Tensor,
+        shape: torch.Tensor,
+        transl: torch.Tensor | None = None,
+        vertices: bool = True,
+    ) -> BodyOutput:
+        """Pose the body.
+
+        Args:
+            global_orient: (B, 3) axis-angle or (B, 3, 3) rotation of the whole body.
+            body_pose: (B, J, 3) axis-angle or (B, J, 3, 3) per-joint rotations.
+            shape: (B, S) shape parameters.
+            transl: (B, 3) translation in metres, added after the global rotation (None: zero).
+            vertices: False to compute only the keypoints, through the fast path that evaluates
+                just the vertices the keypoint regressor needs (used while fitting).
+        Returns:
+            BodyOutput with keypoints (B, 17, 3) and, when asked, vertices (B, V, 3).
+        """

@@ -1,0 +1,1 @@
+"""Cameras, projection, rotations and the evaluation metrics (rotations and Procrustes from roma)."""
