@@ -167,8 +167,8 @@ class AnnyBody(BodyModel):
         transl: torch.Tensor | None,
     ) -> torch.Tensor:
         """(B, 104, 4, 4) Anny ``local-ref`` pose parameters from the canonical ones."""
-        root = as_rotmat(global_orient)
-        pose = as_rotmat(body_pose)
+        root = as_rotmat(global_orient, 1)
+        pose = as_rotmat(body_pose, 2)
         batch = root.shape[0]
         dtype = self._up.dtype
         rot = torch.eye(3, dtype=dtype, device=root.device).expand(batch, self.bone_count, 3, 3)

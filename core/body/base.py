@@ -33,13 +33,17 @@ class BodyOutput:
     vertices: torch.Tensor | None = None
 
 
-def as_rotmat(rotation: torch.Tensor) -> torch.Tensor:
-    """Axis-angle ``(..., 3)`` or matrices ``(..., 3, 3)`` -> matrices ``(..., 3, 3)``."""
-    if rotation.shape[-2:] == (3, 3):
+def as_rotmat(rotation: torch.Tensor, batch_dims: int) -> torch.Tensor:
+    """Axis-angle ``(*batch, 3)`` or matrices ``(*batch, 3, 3)`` -> matrices ``(*batch, 3, 3)``.
+
+    ``batch_dims`` (the number of leading batch dimensions) settles the ambiguous case of a batch
+    of three axis-angle vectors, which is also shaped (3, 3).
+    """
+    if rotation.dim() == batch_dims + 2 and rotation.shape[-2:] == (3, 3):
         return rotation
-    if rotation.shape[-1] != 3:
-        raise ValueError(f"expected rotations of shape (..., 3) or (..., 3, 3), got {tuple(rotation.shape)}")
-    return roma.rotvec_to_rotmat(rotation)
+    if rotation.dim() == batch_dims + 1 and rotation.shape[-1] == 3:
+        return roma.rotvec_to_rotmat(rotation)
+    raise ValueError(f"expected rotations of shape (*batch, 3) or (*batch, 3, 3) with {batch_dims} batch dims, got {tuple(rotation.shape)}")
 
 
 class BodyModel(torch.nn.Module, abc.ABC):

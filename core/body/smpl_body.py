@@ -139,8 +139,8 @@ class SmplBody(BodyModel):
     ) -> BodyOutput:
         if body_pose.shape[1] != self.num_pose_joints:
             raise ValueError(f"body_pose must have {self.num_pose_joints} joints, got {tuple(body_pose.shape)}")
-        root = as_rotmat(global_orient)
-        pose = as_rotmat(body_pose)
+        root = as_rotmat(global_orient, 1)
+        pose = as_rotmat(body_pose, 2)
         batch = root.shape[0]
         dtype = self.smpl.shapedirs.dtype
         out = self.smpl(

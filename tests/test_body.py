@@ -1,0 +1,168 @@
+"""Body models: the real Anny model, and SMPL through smplx on a model file the test writes."""
+
+import pickle
+
+import numpy as np
+import pytest
+import roma
+import torch
+
+from core.body import BodyModelConfig, load_body_model
+from core.body.anny_body import AnnyBody, shared_anny_model
+from core.body.smpl_body import SMPL_JOINT_NAMES, SmplBody
+from core.errors import InputError
+from core.keypoints import COCO17_NAMES
+
+
+@pytest.fixture(scope="module")
+def anny_body() -> AnnyBody:
+    return load_body_model(BodyModelConfig(name="anny"))
+
+
+def _random_params(body, batch, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return dict(
+        global_orient=torch.randn(batch, 3, generator=gen) * 0.5,
+        body_pose=torch.randn(batch, body.num_pose_joints, 3, generator=gen) * 0.25,
+        shape=torch.rand(batch, body.shape_dim, generator=gen) if body.name == "anny" else torch.randn(batch, 10, generator=gen),
+        transl=torch.randn(batch, 3, generator=gen),
+    )
+
+
+def test_anny_outputs_and_rest_anatomy(anny_body):
+    rest = anny_body(
+        torch.zeros(1, 3), torch.zeros(1, anny_body.num_pose_joints, 3), anny_body.mean_shape()[None]
+    )
+    assert rest.vertices.shape == (1, 13718, 3)
+    assert rest.keypoints.shape == (1, 17, 3)
+    assert anny_body.faces.shape[1] == 3 and anny_body.faces.max() < rest.vertices.shape[1]
+    kp = dict(zip(COCO17_NAMES, rest.keypoints[0]))
+    up = anny_body.up_axis
+    # the head is above the shoulders, above the hips, above the knees, above the ankles
+    heights = [kp[n] @ up for n in ("nose", "left_shoulder", "left_hip", "left_knee", "left_ankle")]
+    assert all(a > b for a, b in zip(heights, heights[1:]))
+    height = (rest.vertices[0] @ up).max() - (rest.vertices[0] @ up).min()
+    assert 1.4 < height < 2.0  # metres
+    # the nose points where the body faces; the person's left is +X in Anny
+    assert (kp["nose"] - (kp["left_ear"] + kp["right_ear"]) / 2) @ anny_body.forward_axis > 0.05
+    assert kp["left_shoulder"][0] > kp["right_shoulder"][0]
+
+
+def test_anny_keypoint_fast_path_matches_full_mesh(anny_body):
+    params = _random_params(anny_body, 8)
+    full = anny_body(**params)
+    fast = anny_body(**params, vertices=False)
+    assert fast.vertices is None
+    assert torch.allclose(full.keypoints, fast.keypoints, atol=1e-5)
+
+
+def test_anny_global_rotation_and_translation(anny_body):
+    params = _random_params(anny_body, 2)
+    base = anny_body(**{**params, "global_orient": torch.zeros(2, 3), "transl": torch.zeros(2, 3)}, vertices=False)
+    moved = anny_body(**params, vertices=False)
+    R = roma.rotvec_to_rotmat(params["global_orient"])
+    expected = base.keypoints @ R.transpose(-1, -2) + params["transl"][:, None]
+    assert torch.allclose(moved.keypoints, expected, atol=1e-5)
+    # matrices and axis-angle are the same input
+    as_mats = anny_body(**{**params, "global_orient": R, "body_pose": roma.rotvec_to_rotmat(params["body_pose"])}, vertices=False)
+    assert torch.allclose(as_mats.keypoints, moved.keypoints, atol=1e-5)
+
+
+def test_anny_elbow_moves_the_wrist_only(anny_body):
+    pose = torch.zeros(1, anny_body.num_pose_joints, 3)
+    rest = anny_body(torch.zeros(1, 3), pose, anny_body.mean_shape()[None], vertices=False).keypoints[0]
+    pose[0, anny_body.pose_joint_names.index("left_elbow")] = torch.tensor([0.0, 0.0, 1.2])
+    bent = anny_body(torch.zeros(1, 3), pose, anny_body.mean_shape()[None], vertices=False).keypoints[0]
+    moved = (bent - rest).norm(dim=-1) > 0.01
+    assert moved.tolist() == [n == "left_wrist" for n in COCO17_NAMES]
+
+
+def test_anny_shape_changes_size(anny_body):
+    zero = torch.zeros(2, 3)
+    pose = torch.zeros(2, anny_body.num_pose_joints, 3)
+    shape = anny_body.mean_shape().repeat(2, 1)
+    shape[1, anny_body.shape_labels.index("height")] = 1.0
+    kp = anny_body(zero, pose, shape, vertices=False).keypoints
+    stature = kp[:, 0] @ anny_body.up_axis - kp[:, 15] @ anny_body.up_axis
+    assert stature[1] > stature[0] + 0.05
+
+
+def test_anny_is_differentiable(anny_body):
+    params = {k: v.requires_grad_() for k, v in _random_params(anny_body, 3).items()}
+    anny_body(**params, vertices=False).keypoints.square().sum().backward()
+    for name, value in params.items():
+        assert value.grad is not None and torch.isfinite(value.grad).all() and value.grad.abs().sum() > 0, name
+
+
+def test_anny_is_loaded_once_per_process(anny_body):
+    assert shared_anny_model() is shared_anny_model()
+    assert anny_body.full_model is not shared_anny_model()  # each instance owns a movable copy
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_anny_on_cuda(anny_body):
+    body = AnnyBody().cuda()
+    params = {k: v.cuda() for k, v in _random_params(body, 4).items()}
+    out = body(**params, vertices=False)
+    assert out.keypoints.is_cuda
+    assert torch.allclose(out.keypoints.cpu(), anny_body(**{k: v.cpu() for k, v in params.items()}, vertices=False).keypoints, atol=1e-4)
+
+
+def _write_fake_smpl(path, seed=0):
+    """A model file in SMPL's layout (6890 vertices, 24 joints): not SMPL, but loadable the same way."""
+    rng = np.random.default_rng(seed)
+    num_verts, num_joints = 6890, 24
+    parents = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21])
+    joints = np.zeros((num_joints, 3))
+    for j in range(1, num_joints):
+        joints[j] = joints[parents[j]] + rng.normal(0, 0.1, 3)
+    nearest = rng.integers(0, num_joints, num_verts)
+    v_template = joints[nearest] + rng.normal(0, 0.02, (num_verts, 3))
+    weights = np.zeros((num_verts, num_joints))
+    weights[np.arange(num_verts), nearest] = 1.0
+    j_regressor = np.zeros((num_joints, num_verts))
+    for j in range(num_joints):
+        members = np.flatnonzero(nearest == j)
+        j_regressor[j, members] = 1.0 / len(members)
+    data = dict(
+        v_template=v_template,
+        shapedirs=rng.normal(0, 0.01, (num_verts, 3, 10)),
+        posedirs=rng.normal(0, 0.001, (num_verts, 3, 207)),
+        J_regressor=j_regressor,
+        weights=weights,
+        kintree_table=np.stack([np.where(parents < 0, 4294967295, parents), np.arange(num_joints)]).astype(np.int64),
+        f=rng.integers(0, num_verts, (13776, 3)).astype(np.int64),
+    )
+    with open(path, "wb") as f:
+        pickle.dump(data, f)
+
+
+def test_smpl_backend_from_user_files(tmp_path):
+    folder = tmp_path / "models" / "smpl"
+    folder.mkdir(parents=True)
+    _write_fake_smpl(folder / "SMPL_NEUTRAL.pkl")
+    body = load_body_model(BodyModelConfig(name="smpl", path=str(tmp_path / "models")))
+    assert body.num_pose_joints == 23 and body.pose_joint_names == SMPL_JOINT_NAMES
+    params = {k: v.requires_grad_() for k, v in _random_params(body, 2).items()}
+    out = body(**params)
+    assert out.vertices.shape == (2, 6890, 3) and out.keypoints.shape == (2, 17, 3)
+    assert torch.allclose(out.keypoints[:, 0], out.vertices[:, 332], atol=1e-6)  # nose vertex
+    out.keypoints.sum().backward()
+    assert params["body_pose"].grad.abs().sum() > 0
+    kp_only = body(**params, vertices=False)
+    assert kp_only.vertices is None and torch.allclose(kp_only.keypoints, out.keypoints)
+
+
+@pytest.mark.parametrize("path, expected", [(None, "body_model.path is not set"), ("/nonexistent/smpl", "no such file")])
+def test_smpl_missing_files_say_where_to_get_them(path, expected):
+    with pytest.raises(InputError) as info:
+        SmplBody(path)
+    message = str(info.value)
+    assert expected in message and "smpl.is.tue.mpg.de" in message and "\n" not in message
+
+
+def test_smpl_garbage_file_is_bad_input(tmp_path):
+    bad = tmp_path / "SMPL_NEUTRAL.pkl"
+    bad.write_bytes(b"not a pickle")
+    with pytest.raises(InputError, match="SMPL_NEUTRAL.pkl"):
+        SmplBody(bad)
