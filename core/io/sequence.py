@@ -1,0 +1,355 @@
+"""A synchronized multi-view sequence: V cameras, F frames, optional given 2D keypoints.
+
+Opened from a folder in any layout of DESIGN.md (see :mod:`core.io.layout`), with an optional
+``sequence.yaml`` (:mod:`core.io.sequence_config`) and ``keypoints.npz``
+(:mod:`core.io.keypoints_file`). Nothing in the folder is ever written.
+
+Frame ``i`` of the sequence (``0 <= i < num_frames``) is source frame ``frame_indices[i]`` of
+every camera: the frame range and step of ``sequence.yaml`` applied to the frames all cameras
+have (differing counts are cut to the shortest, with a warning).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from core.errors import InputError
+from core.io.image_folder import ImageFolder
+from core.io.keypoints_file import KEYPOINTS_NPZ, read_keypoints_npz
+from core.io.layout import IMAGES_DIR, VIDEOS_DIR, ViewLocation, find_views
+from core.io.sequence_config import SEQUENCE_YAML, SequenceConfig, load_sequence_config
+from core.io.video import VideoFile
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FPS = 30.0
+
+ViewKind = Literal["video", "images", "keypoints"]
+
+
+@dataclass(frozen=True)
+class CameraInfo:
+    """What is known about one camera before fitting.
+
+    image_size: (width, height) in pixels.
+    focal_px, principal_point: known intrinsics from ``sequence.yaml``, else None.
+    """
+
+    name: str
+    image_size: tuple[int, int]
+    focal_px: float | None = None
+    principal_point: tuple[float, float] | None = None
+
+
+def _frame_indices(config: SequenceConfig, available: int, where: Path) -> np.ndarray:
+    start, stop = config.frame_range if config.frame_range is not None else (0, None)
+    if start >= available:
+        raise InputError(f"frame_range starts at frame {start} but the sequence has {available} frames", where)
+    if stop is None:
+        stop = available
+    elif stop > available:
+        log.warning("%s: frame_range ends at %d but the sequence has %d frames; using frames up to %d",
+                    where, stop, available, available)
+        stop = available
+    return np.arange(start, stop, config.frame_step, dtype=np.int64)
+
+
+def _common_length(counts: dict[str, int], root: Path) -> int:
+    shortest = min(counts.values())
+    if len(set(counts.values())) > 1:
+        listing = ", ".join(f"{name}: {n}" for name, n in counts.items())
+        log.warning("%s: frame counts differ (%s); using the first %d frames", root, listing, shortest)
+    return shortest
+
+
+def _source_fps(config: SequenceConfig, sources: list[VideoFile | ImageFolder], root: Path) -> float:
+    if config.fps is not None:
+        return config.fps
+    rates = [(s.path.name, s.fps) for s in sources if s.fps is not None]
+    if not rates:
+        return DEFAULT_FPS
+    if any(abs(fps - rates[0][1]) > 0.01 * rates[0][1] for _, fps in rates):
+        listing = ", ".join(f"{name}: {fps:g}" for name, fps in rates)
+        log.warning("%s: videos have different frame rates (%s); using %g", root, listing, rates[0][1])
+    return rates[0][1]
+
+
+def _open_source(location: ViewLocation) -> VideoFile | ImageFolder:
+    return VideoFile(location.path) if location.kind == "video" else ImageFolder(location.path)
+
+
+def _stat_entry(path: Path, root: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return f"{path.relative_to(root)}:missing"
+    return f"{path.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}"
+
+
+class MultiViewSequence:
+    """V synchronized cameras with F frames each. Use :meth:`open`; close it (or use ``with``).
+
+    Reading frames is not thread-safe: use one sequence object per thread.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        cameras: list[CameraInfo],
+        sources: list[VideoFile | ImageFolder] | None,
+        frame_indices: np.ndarray,
+        fps: float,
+        given_keypoints: np.ndarray | None,
+    ):
+        """Prefer :meth:`open`. ``sources`` is one frame source per camera, or None (keypoints only);
+        ``given_keypoints`` is ``(F, V, 17, 3)`` already restricted to ``frame_indices``."""
+        self._root = root
+        self._cameras = list(cameras)
+        self._sources = sources
+        self._frame_indices = np.asarray(frame_indices, dtype=np.int64)
+        self._frame_indices.flags.writeable = False
+        self._fps = float(fps)
+        if given_keypoints is not None:
+            given_keypoints = np.ascontiguousarray(given_keypoints, dtype=np.float32)
+            given_keypoints.flags.writeable = False
+        self._given_keypoints = given_keypoints
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, path: str | Path) -> MultiViewSequence:
+        """Open the sequence folder ``path``; InputError (naming the file) when it is unusable."""
+        root = Path(path).expanduser()
+        if not root.exists():
+            raise InputError("no such folder", root)
+        if not root.is_dir():
+            raise InputError("not a folder (give the sequence folder, not one of its files)", root)
+        root = root.resolve()
+
+        yaml_path = root / SEQUENCE_YAML
+        config = load_sequence_config(yaml_path) if yaml_path.is_file() else SequenceConfig()
+        locations = find_views(root, config.camera_names, yaml_path)
+
+        keypoints_path = root / KEYPOINTS_NPZ
+        keypoints, keypoint_view_names = (None, None)
+        if keypoints_path.is_file():
+            keypoints, keypoint_view_names = read_keypoints_npz(keypoints_path)
+
+        if not locations:
+            if config.cameras is None:
+                if keypoints is not None:
+                    raise InputError(
+                        f"has {KEYPOINTS_NPZ} but no images: a keypoints-only sequence needs a {SEQUENCE_YAML} "
+                        "listing every camera with its image_size", root)
+                raise InputError(
+                    f"no views found: expected one video per camera (cam01.mp4, ... or {VIDEOS_DIR}/cam01.mp4, ...) "
+                    f"or one image folder per camera (cam01/, ... or {IMAGES_DIR}/cam01/, ...)", root)
+            if keypoints is None:
+                raise InputError(
+                    f"no views found: no videos or image folders for the cameras in {SEQUENCE_YAML}, "
+                    f"and no {KEYPOINTS_NPZ}", root)
+            for i, cam in enumerate(config.cameras):
+                if cam.image_size is None:
+                    raise InputError(
+                        f"cameras[{i}].image_size is required: the sequence has no images to measure", yaml_path)
+
+        view_names = [loc.name for loc in locations] or list(config.camera_names or [])
+        if len(view_names) < 2:
+            raise InputError(f"only one camera ({view_names[0]}) found; a multi-view sequence needs at least 2", root)
+
+        if keypoints is not None:
+            if keypoints.shape[1] != len(view_names):
+                raise InputError(
+                    f"keypoints2d has {keypoints.shape[1]} views but the sequence has {len(view_names)} "
+                    f"({', '.join(view_names)})", keypoints_path)
+            if keypoint_view_names is not None and keypoint_view_names != view_names:
+                raise InputError(
+                    f"view_names ({', '.join(keypoint_view_names)}) do not match the sequence's cameras "
+                    f"({', '.join(view_names)})", keypoints_path)
+
+        sources: list[VideoFile | ImageFolder] = []
+        try:
+            for location in locations:
+                sources.append(_open_source(location))
+            cameras = cls._camera_infos(view_names, config, sources, yaml_path)
+
+            counts = {s.path.name: s.num_frames for s in sources}
+            if keypoints is not None:
+                counts[KEYPOINTS_NPZ] = keypoints.shape[0]
+            available = _common_length(counts, root)
+            frame_indices = _frame_indices(config, available, yaml_path)
+            fps = _source_fps(config, sources, root)
+        except BaseException:
+            for source in sources:
+                source.close()
+            raise
+
+        given = keypoints[frame_indices] if keypoints is not None else None
+        return cls(root, cameras, sources or None, frame_indices, fps, given)
+
+    @staticmethod
+    def _camera_infos(
+        view_names: list[str], config: SequenceConfig, sources: list[VideoFile | ImageFolder], yaml_path: Path
+    ) -> list[CameraInfo]:
+        cameras = []
+        for i, name in enumerate(view_names):
+            cam = config.cameras[i] if config.cameras is not None else None
+            size = cam.image_size if cam is not None else None
+            if sources:
+                measured = sources[i].size
+                if size is not None and tuple(size) != measured:
+                    raise InputError(
+                        f"cameras[{i}].image_size is {size[0]}x{size[1]} but {sources[i].path.name} is "
+                        f"{measured[0]}x{measured[1]}", yaml_path)
+                size = measured
+            cameras.append(CameraInfo(
+                name=name,
+                image_size=(int(size[0]), int(size[1])),
+                focal_px=cam.focal_px if cam is not None else None,
+                principal_point=cam.principal_point if cam is not None else None,
+            ))
+        return cameras
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def root(self) -> Path:
+        """The sequence folder (resolved)."""
+        return self._root
+
+    @property
+    def view_names(self) -> list[str]:
+        return [c.name for c in self._cameras]
+
+    @property
+    def num_views(self) -> int:
+        return len(self._cameras)
+
+    @property
+    def num_frames(self) -> int:
+        return int(self._frame_indices.shape[0])
+
+    @property
+    def frame_indices(self) -> np.ndarray:
+        """(F,) int64 source frame numbers of the sequence's frames (read-only)."""
+        return self._frame_indices
+
+    @property
+    def fps(self) -> float:
+        """Frame rate of the source frames (``frame_indices / fps`` are their times in seconds)."""
+        return self._fps
+
+    @property
+    def image_sizes(self) -> np.ndarray:
+        """(V, 2) int64 (width, height) per view."""
+        return np.array([c.image_size for c in self._cameras], dtype=np.int64).reshape(-1, 2)
+
+    @property
+    def cameras(self) -> list[CameraInfo]:
+        return list(self._cameras)
+
+    @property
+    def has_images(self) -> bool:
+        """False for a keypoints-only sequence (no frames to read)."""
+        return self._sources is not None
+
+    @property
+    def view_kinds(self) -> list[ViewKind]:
+        """Per view: ``"video"``, ``"images"`` or ``"keypoints"`` (no frames)."""
+        if self._sources is None:
+            return ["keypoints"] * self.num_views
+        return [s.kind for s in self._sources]
+
+    @property
+    def view_paths(self) -> list[Path | None]:
+        """Per view: its video file or image folder (None for keypoints-only)."""
+        if self._sources is None:
+            return [None] * self.num_views
+        return [s.path for s in self._sources]
+
+    @property
+    def given_keypoints(self) -> np.ndarray | None:
+        """(F, V, 17, 3) float32 keypoints from ``keypoints.npz`` (x, y px, confidence), read-only;
+        None when the sequence has none."""
+        return self._given_keypoints
+
+    # ------------------------------------------------------------------ frames
+
+    def view_index(self, view: int | str) -> int:
+        """Index of ``view`` given as an index or a camera name."""
+        if isinstance(view, str):
+            try:
+                return self.view_names.index(view)
+            except ValueError:
+                raise KeyError(f"no view named {view!r} (views: {', '.join(self.view_names)})") from None
+        index = int(view)
+        if not 0 <= index < self.num_views:
+            raise IndexError(f"view {index} out of range [0, {self.num_views})")
+        return index
+
+    def _source(self, view: int | str) -> VideoFile | ImageFolder:
+        if self._sources is None:
+            raise InputError("has no images (keypoints-only sequence): there are no frames to read", self._root)
+        return self._sources[self.view_index(view)]
+
+    def _source_index(self, i: int) -> int:
+        if not -self.num_frames <= i < self.num_frames:
+            raise IndexError(f"frame {i} out of range [0, {self.num_frames})")
+        return int(self._frame_indices[i])
+
+    def read_view_frame(self, view: int | str, i: int) -> np.ndarray:
+        """Frame ``i`` (0..F-1) of one view as RGB uint8 ``(H, W, 3)``."""
+        return self._source(view).read(self._source_index(i))
+
+    def read_frame(self, i: int) -> list[np.ndarray]:
+        """Frame ``i`` (0..F-1) of every view: V RGB uint8 arrays ``(H_v, W_v, 3)``."""
+        return [self.read_view_frame(v, i) for v in range(self.num_views)]
+
+    def iter_view_frames(self, view: int | str) -> Iterator[np.ndarray]:
+        """All F frames of one view in order, RGB uint8 ``(H, W, 3)``; decodes videos sequentially."""
+        source = self._source(view)
+        return source.iter_frames(self._frame_indices.tolist())
+
+    # ------------------------------------------------------------------ identity
+
+    def fingerprint(self) -> str:
+        """Hex digest of the inputs: every frame file's name, size and mtime, ``keypoints.npz``'s
+        too, and the content of ``sequence.yaml``. Changes whenever an input file does."""
+        digest = hashlib.sha256(b"cmanet-sequence-v1\n")
+        yaml_path = self._root / SEQUENCE_YAML
+        try:
+            digest.update(b"yaml:" + yaml_path.read_bytes() + b"\n")
+        except FileNotFoundError:
+            digest.update(b"yaml:none\n")
+        for view, source in enumerate(self._sources or [None] * self.num_views):
+            digest.update(f"view:{self.view_names[view]}\n".encode())
+            for path in source.files() if source is not None else []:
+                digest.update((_stat_entry(path, self._root) + "\n").encode())
+        digest.update(("keypoints:" + _stat_entry(self._root / KEYPOINTS_NPZ, self._root) + "\n").encode())
+        return digest.hexdigest()
+
+    # ------------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        """Release open video files; the sequence can still be read afterwards (files reopen)."""
+        for source in self._sources or []:
+            source.close()
+
+    def __enter__(self) -> MultiViewSequence:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        views = ", ".join(f"{c.name} {c.image_size[0]}x{c.image_size[1]}" for c in self._cameras)
+        source = "keypoints only" if not self.has_images else "/".join(sorted(set(self.view_kinds)))
+        return f"MultiViewSequence({str(self._root)!r}: {self.num_views} views [{views}], {self.num_frames} frames, " \
+               f"{self._fps:g} fps, {source})"
