@@ -94,3 +94,24 @@ def keypoints_only_sequence(root: Path, num_frames: int = 6, sizes=((640, 480), 
 def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     """Every file under ``root`` with (size, mtime_ns): compare before/after to prove nothing was written."""
     return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+
+
+def sequence_from_images(root: Path, images: list[np.ndarray], num_frames: int, kind: str = "images", fps: float = 25.0) -> Path:
+    """A sequence whose camera v shows the RGB image ``images[v]`` in each of ``num_frames`` frames,
+    as image folders (``images/camNN/``) or videos (``videos/camNN.avi``, MJPG: near-lossless)."""
+    for v, image in enumerate(images):
+        name = f"cam{v + 1:02d}"
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+        if kind == "images":
+            folder = root / "images" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for i in range(num_frames):
+                cv2.imwrite(str(folder / f"{i:04d}.png"), bgr)
+        else:
+            path = root / "videos" / f"{name}.avi"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (image.shape[1], image.shape[0]))
+            for _ in range(num_frames):
+                writer.write(bgr)
+            writer.release()
+    return root
