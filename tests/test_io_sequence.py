@@ -469,3 +469,18 @@ def test_video_decoding_is_unaffected_by_opencv_image_size(tmp_path):
     with open_seq(tmp_path) as seq:
         assert [f.shape[:2] for f in seq.read_frame(0)] == [(50, 66), (66, 50)]
         assert cv2.__version__  # opencv-contrib is the only OpenCV in the environment
+
+
+def test_truncated_avi_uses_the_frames_that_decode(tmp_path, caplog):
+    # AVI keeps its header (30 frames) when the tail is cut off: the count must come from decoding.
+    video_sequence(tmp_path, num_frames=(30, 30), sizes=((160, 120), (160, 120)), ext=".avi")
+    video = tmp_path / "videos" / "cam02.avi"
+    video.write_bytes(video.read_bytes()[: int(video.stat().st_size * 0.6)])
+    with caplog.at_level(logging.WARNING):
+        seq = open_seq(tmp_path)
+    assert "cam02.avi" in caplog.text and "30 frames" in caplog.text
+    assert 0 < seq.num_frames < 30
+    frames = list(seq.iter_view_frames(1))
+    assert len(frames) == seq.num_frames
+    assert frame_number(seq.read_view_frame(1, seq.num_frames - 1)) == seq.num_frames - 1
+    seq.close()

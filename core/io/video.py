@@ -7,6 +7,7 @@ slower than decoding a few frames; iteration opens its own capture and never see
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import cv2
 import numpy as np
 
 from core.errors import InputError
+
+log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS: tuple[str, ...] = (
     ".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts", ".m2ts",
@@ -67,9 +70,21 @@ class VideoFile:
         count = int(round(self._capture.get(cv2.CAP_PROP_FRAME_COUNT)))
         if count <= 0:
             count = self._count_by_decoding()
+        elif count > 1 and not self._last_frame_decodes(count):
+            # The count is the container's estimate (from its header or duration x fps); a
+            # truncated file or a variable frame rate makes it too high.
+            reported, count = count, self._count_by_decoding()
+            log.warning("%s: the file says %d frames but only %d can be decoded (truncated?); using %d",
+                        self.path, reported, count, count)
         self.num_frames: int = count
         fps = float(self._capture.get(cv2.CAP_PROP_FPS))
         self.fps: float | None = fps if 0 < fps < 1000 else None
+
+    def _last_frame_decodes(self, count: int) -> bool:
+        self._capture.set(cv2.CAP_PROP_POS_FRAMES, count - 1)
+        ok = self._capture.grab()
+        self._next = count if ok else -1  # -1: unknown position, the next read() seeks
+        return ok
 
     def _count_by_decoding(self) -> int:
         # Some streams (raw MPEG, some webm) report no frame count: count them once.
@@ -101,7 +116,7 @@ class VideoFile:
         if self._capture is None:
             self._capture = _open_capture(self.path)
             self._next = 0
-        if not self._next <= index <= self._next + _MAX_DECODE_SKIP:
+        if self._next < 0 or not self._next <= index <= self._next + _MAX_DECODE_SKIP:
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, index)
             self._next = index
         while self._next < index:
