@@ -1,0 +1,89 @@
+"""Fitting configuration (``resources/configs/fit.yaml``), loaded into typed dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+from core.body import BodyModelConfig
+from core.config import CONFIGS_DIR, load_config
+
+
+@dataclass(frozen=True)
+class IRVConfig:
+    """Per-view SMPLify.
+
+    orientation_starts: global orientations tried per item (yaw about the body's up axis, evenly
+        spaced) so that a person seen from behind or from the side is not fitted facing the camera.
+    """
+
+    orientation_starts: int = 8
+    orientation_iterations: int = 30
+    iterations: int = 80
+    lr: float = 0.05
+    pose_prior_weight: float = 2e-3
+    shape_prior_weight: float = 1e-3
+
+    def validate(self) -> None:
+        if self.orientation_starts < 1 or self.iterations < 0 or self.orientation_iterations < 0:
+            raise ValueError("irv: starts must be >= 1 and iterations >= 0")
+        if self.lr <= 0:
+            raise ValueError("irv.lr must be positive")
+
+
+@dataclass(frozen=True)
+class IEVConfig:
+    """Multi-view SMPLify over the canonical space (per frame or static rig)."""
+
+    iterations: int = 120
+    lr: float = 0.03
+    pose_prior_weight: float = 1e-3
+    shape_prior_weight: float = 1e-3
+    smoothness_weight: float = 0.1
+    swap_check: bool = True
+
+    def validate(self) -> None:
+        if self.iterations < 0 or self.lr <= 0:
+            raise ValueError("iev: iterations must be >= 0 and lr positive")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Everything ``cmanet fit`` needs besides the sequence.
+
+    confidence_threshold: lambda; detections at or below it are ignored by every loss.
+    robust_sigma: Geman-McClure scale of the reprojection loss, in person-size units.
+    static_rig: fit the whole sequence with cameras shared by all frames (else each frame alone,
+        for moving cameras).
+    estimate_focal: refine each camera's focal length (static rig only; needs motion).
+    """
+
+    body_model: BodyModelConfig = field(default_factory=BodyModelConfig)
+    confidence_threshold: float = 0.3
+    robust_sigma: float = 0.15
+    static_rig: bool = True
+    estimate_focal: bool = False
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    irv: IRVConfig = field(default_factory=IRVConfig)
+    iev: IEVConfig = field(default_factory=IEVConfig)
+
+    def validate(self) -> None:
+        if not 0.0 <= self.confidence_threshold < 1.0:
+            raise ValueError("confidence_threshold (lambda) must be in [0, 1)")
+        if self.robust_sigma <= 0:
+            raise ValueError("robust_sigma must be positive")
+        if self.estimate_focal and not self.static_rig:
+            raise ValueError("estimate_focal needs static_rig (a moving camera's focal length cannot be pinned down)")
+
+
+DEFAULT_FIT_CONFIG = CONFIGS_DIR / "fit.yaml"
+
+
+def load_fit_config(path: str | Path | None = None, **overrides) -> FitConfig:
+    """The fit config from ``path`` (default: the shipped fit.yaml), with keyword overrides."""
+    config = load_config(FitConfig, path or DEFAULT_FIT_CONFIG)
+    if overrides:
+        config = replace(config, **overrides)
+        config.validate()
+    return config

@@ -1,0 +1,272 @@
+"""IEV as an optimizer: multi-view SMPLify over the canonical parameter space (paper Eq. 4-5).
+
+Two forms:
+
+* per frame (the paper; cameras may move): for each frame, per-view body->camera rotation and
+  translation, one body pose and shape shared by the views;
+* static rig (cameras fixed over the sequence): one world->camera pose per camera for the whole
+  sequence, per-frame body orientation, translation and pose in the world, one shape, and
+  temporally smooth motion. All frames are fitted jointly, batched.
+
+Both start from IRV (cameras and orientations from every view, the body pose and shape of the view
+that reprojects best) and both check each view for left/right swapped detections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import roma
+import torch
+
+from core.body import BodyModel
+from core.fit.config import FitConfig
+from core.fit.irv import IRVFit
+from core.fit.losses import (
+    flip_keypoints,
+    person_scale,
+    reprojection_error_px,
+    reprojection_loss,
+    shape_prior_loss,
+    smoothness_loss,
+)
+from core.fit.optim import CancelFn, ProgressFn, minimize
+from core.fit.params import CanonicalParams, Intrinsics, body_frame_keypoints
+from core.fit.pose_prior import PosePrior
+from core.fit.rig import relative_cameras, static_rig_from_frames
+from core.geometry.camera import project, transform_points
+from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d
+from core.keypoints import COCO17_NAMES
+
+METHOD = "adam"
+
+# Left/right groups a detector swaps together.
+_SIDE_GROUPS = {
+    "all": tuple(range(17)),
+    "arms": tuple(i for i, n in enumerate(COCO17_NAMES) if n.split("_")[-1] in ("shoulder", "elbow", "wrist")),
+    "legs": tuple(i for i, n in enumerate(COCO17_NAMES) if n.split("_")[-1] in ("hip", "knee", "ankle")),
+}
+
+
+@dataclass
+class IEVFit:
+    """Fused result in one world frame for F frames and V views.
+
+    body_rot: (F, 3, 3) body->world; body_transl: (F, 3); body_pose: (F, J, 3, 3); shape: (F, S);
+    cam_rot: (F, V, 3, 3) world->camera; cam_t: (F, V, 3); focal: (F, V); principal: (F, V, 2);
+    joints3d: (F, 17, 3) world keypoints; reproj_px: (F, V); keypoints2d: (F, V, 17, 3) the
+    detections used (after swap corrections).
+    """
+
+    body_rot: torch.Tensor
+    body_transl: torch.Tensor
+    body_pose: torch.Tensor
+    shape: torch.Tensor
+    cam_rot: torch.Tensor
+    cam_t: torch.Tensor
+    focal: torch.Tensor
+    principal: torch.Tensor
+    joints3d: torch.Tensor
+    reproj_px: torch.Tensor
+    keypoints2d: torch.Tensor
+
+
+def initial_canonical(irv: IRVFit, frames: int, views: int) -> CanonicalParams:
+    """The paper's IEV initialisation from IRV fits laid out as (F*V,): every view's orientation
+    and translation, and the pose and shape of the view with the least reprojection error."""
+    bodies = irv.bodies
+    error = torch.nan_to_num(irv.reproj_px.reshape(frames, views), nan=float("inf"))
+    best = error.argmin(dim=1)
+    frame_idx = torch.arange(frames, device=best.device)
+    pose = bodies.body_pose.reshape(frames, views, *bodies.body_pose.shape[1:])[frame_idx, best]
+    shape = bodies.shape.reshape(frames, views, -1)[frame_idx, best]
+    return CanonicalParams(
+        global_orient=bodies.global_orient.reshape(frames, views, 3, 3),
+        transl=bodies.transl.reshape(frames, views, 3),
+        body_pose=pose,
+        shape=shape,
+    )
+
+
+def _frame_weights(keypoints2d: torch.Tensor, threshold: float) -> torch.Tensor:
+    """(F, V) how much a view's frame is worth: its summed keypoint confidence above lambda."""
+    conf = keypoints2d[..., 2]
+    return torch.where(conf > threshold, conf, torch.zeros_like(conf)).sum(-1)
+
+
+def correct_swaps(
+    points_cam: torch.Tensor, keypoints2d: torch.Tensor, intrinsics: Intrinsics, config: FitConfig, margin: float = 0.7
+) -> torch.Tensor:
+    """Detections with left/right groups exchanged where the fitted body explains the exchanged
+    version much better (its loss below ``margin`` times the original's). Shapes (F, V, 17, 3/2)."""
+    projected = project(points_cam, intrinsics.focal, intrinsics.principal)
+    threshold, sigma = config.confidence_threshold, config.robust_sigma
+    scale = person_scale(keypoints2d, threshold)
+    corrected = keypoints2d
+    for group in _SIDE_GROUPS.values():
+        flipped = flip_keypoints(corrected)
+        candidate = corrected.clone()
+        candidate[..., group, :] = flipped[..., group, :]
+        before = reprojection_loss(projected, corrected, threshold, sigma, scale)
+        after = reprojection_loss(projected, candidate, threshold, sigma, scale)
+        better = (after < margin * before)[..., None, None]
+        corrected = torch.where(better, candidate, corrected)
+    return corrected
+
+
+def _data_term(points_cam, keypoints2d, intrinsics, config, scale):
+    projected = project(points_cam, intrinsics.focal, intrinsics.principal)
+    return reprojection_loss(projected, keypoints2d, config.confidence_threshold, config.robust_sigma, scale)
+
+
+def fit_iev_per_frame(
+    body: BodyModel,
+    prior: PosePrior,
+    keypoints2d: torch.Tensor,
+    intrinsics: Intrinsics,
+    init: CanonicalParams,
+    config: FitConfig,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+) -> IEVFit:
+    """Multi-view SMPLify for each frame on its own (cameras may move). keypoints2d: (F, V, 17, 3)."""
+    threshold = config.confidence_threshold
+    orient = rotmat_to_6d(init.global_orient).detach().clone().requires_grad_()
+    transl = init.transl.detach().clone().requires_grad_()
+    pose = roma.rotmat_to_rotvec(init.body_pose).detach().clone().requires_grad_()
+    shape = init.shape.detach().clone().requires_grad_()
+    lo, hi = (b.to(shape) for b in body.shape_bounds())
+    mean_shape = body.mean_shape().to(shape)
+    detections = keypoints2d
+
+    def points():
+        params = CanonicalParams(rot6d_to_rotmat(orient), transl, roma.rotvec_to_rotmat(pose), shape)
+        local = body_frame_keypoints(body, params.body_pose, params.shape)
+        return transform_points(local[:, None], params.global_orient, params.transl)
+
+    def objective():
+        data = _data_term(points(), detections, intrinsics, config, scale).sum(-1)
+        return (data + config.iev.pose_prior_weight * prior(pose)
+                + config.iev.shape_prior_weight * shape_prior_loss(shape, mean_shape)).sum()
+
+    def clamp_shape():
+        shape.copy_(torch.maximum(torch.minimum(shape, hi), lo))
+
+    scale = person_scale(detections, threshold)
+    first = config.iev.iterations // 2 if config.iev.swap_check else config.iev.iterations
+    done = [0]
+
+    def report(step, _total):
+        if progress is not None:
+            progress(done[0] + step, config.iev.iterations)
+
+    minimize([orient, transl, pose, shape], objective, first, config.iev.lr, report, should_cancel, clamp_shape)
+    if config.iev.swap_check:
+        with torch.no_grad():
+            detections = correct_swaps(points(), keypoints2d, intrinsics, config)
+        done[0] = first
+        minimize([orient, transl, pose, shape], objective, config.iev.iterations - first, config.iev.lr * 0.5,
+                 report, should_cancel, clamp_shape)
+
+    with torch.no_grad():
+        rot = rot6d_to_rotmat(orient)
+        pts = points()
+        reproj = reprojection_error_px(project(pts, intrinsics.focal, intrinsics.principal), detections, threshold)
+        # World = the frame of view 0's camera: the body's pose seen by it, cameras relative to it.
+        cam_rot, cam_t = relative_cameras(rot, transl, ref=0)
+        body_rot, body_t = rot[:, 0], transl[:, 0]
+        local = body_frame_keypoints(body, roma.rotvec_to_rotmat(pose), shape)
+        joints = transform_points(local, body_rot, body_t)
+        return IEVFit(
+            body_rot=body_rot, body_transl=body_t.clone(), body_pose=roma.rotvec_to_rotmat(pose), shape=shape.clone(),
+            cam_rot=cam_rot, cam_t=cam_t, focal=intrinsics.focal.clone(), principal=intrinsics.principal.clone(),
+            joints3d=joints, reproj_px=reproj, keypoints2d=detections,
+        )
+
+
+def fit_iev_static_rig(
+    body: BodyModel,
+    prior: PosePrior,
+    keypoints2d: torch.Tensor,
+    intrinsics: Intrinsics,
+    init: CanonicalParams,
+    config: FitConfig,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+) -> IEVFit:
+    """Joint fit of a whole sequence seen by a fixed rig.
+
+    Args:
+        keypoints2d: (F, V, 17, 3); intrinsics: focal (V,), principal (V, 2) (one per camera);
+        init: per-frame canonical parameters (from :func:`initial_canonical`).
+    """
+    frames, views = keypoints2d.shape[:2]
+    threshold = config.confidence_threshold
+    weights = _frame_weights(keypoints2d, threshold)
+    ref = int(weights.sum(0).argmax())  # the camera that sees the person best anchors the world
+    cam_rot_f, cam_t_f = relative_cameras(init.global_orient, init.transl, ref)
+    cam_rot0, cam_t0 = static_rig_from_frames(cam_rot_f, cam_t_f, weights)
+
+    # Centre the world on the person: a camera's rotation then turns it about the person rather
+    # than about its own centre, which keeps the shared camera parameters well conditioned.
+    centre = init.transl[:, ref].mean(dim=0)
+    cam_orient = rotmat_to_6d(cam_rot0).clone().requires_grad_()
+    cam_t = (cam_t0 + cam_rot0 @ centre).clone().requires_grad_()
+    body_orient = rotmat_to_6d(init.global_orient[:, ref]).clone().requires_grad_()
+    body_t = (init.transl[:, ref] - centre).clone().requires_grad_()
+    pose = roma.rotmat_to_rotvec(init.body_pose).detach().clone().requires_grad_()
+    shape = init.shape.median(dim=0).values.detach().clone().requires_grad_()
+    log_focal = intrinsics.focal.log().detach().clone().requires_grad_(config.estimate_focal)
+    principal = intrinsics.principal
+    lo, hi = (b.to(shape) for b in body.shape_bounds())
+    mean_shape = body.mean_shape().to(shape)
+    detections = keypoints2d
+    scale = person_scale(detections, threshold)
+
+    def current_intrinsics() -> Intrinsics:
+        return Intrinsics(log_focal.exp().expand(frames, views), principal.expand(frames, views, 2))
+
+    def world_points():
+        local = body_frame_keypoints(body, roma.rotvec_to_rotmat(pose), shape[None].expand(frames, -1))
+        return transform_points(local, rot6d_to_rotmat(body_orient), body_t)  # (F, 17, 3)
+
+    def camera_points(world):
+        return transform_points(world[:, None], rot6d_to_rotmat(cam_orient)[None], cam_t[None])  # (F, V, 17, 3)
+
+    def objective():
+        world = world_points()
+        data = _data_term(camera_points(world), detections, current_intrinsics(), config, scale).sum()
+        return (data + config.iev.pose_prior_weight * prior(pose).sum()
+                + frames * config.iev.shape_prior_weight * shape_prior_loss(shape, mean_shape)
+                + frames * config.iev.smoothness_weight * smoothness_loss(world))
+
+    def clamp_shape():
+        shape.copy_(torch.maximum(torch.minimum(shape, hi), lo))
+
+    variables = [cam_orient, cam_t, body_orient, body_t, pose, shape] + ([log_focal] if config.estimate_focal else [])
+    first = config.iev.iterations // 2 if config.iev.swap_check else config.iev.iterations
+    done = [0]
+
+    def report(step, _total):
+        if progress is not None:
+            progress(done[0] + step, config.iev.iterations)
+
+    minimize(variables, objective, first, config.iev.lr, report, should_cancel, clamp_shape, method=METHOD)
+    if config.iev.swap_check:
+        with torch.no_grad():
+            detections = correct_swaps(camera_points(world_points()), keypoints2d, current_intrinsics(), config)
+        done[0] = first
+        minimize(variables, objective, config.iev.iterations - first, config.iev.lr * 0.5, report, should_cancel, clamp_shape, method=METHOD)
+
+    with torch.no_grad():
+        world = world_points()
+        intr = current_intrinsics()
+        reproj = reprojection_error_px(project(camera_points(world), intr.focal, intr.principal), detections, threshold)
+        return IEVFit(
+            body_rot=rot6d_to_rotmat(body_orient), body_transl=body_t.clone(),
+            body_pose=roma.rotvec_to_rotmat(pose), shape=shape[None].expand(frames, -1).clone(),
+            cam_rot=rot6d_to_rotmat(cam_orient)[None].expand(frames, -1, -1, -1).clone(),
+            cam_t=cam_t[None].expand(frames, -1, -1).clone(),
+            focal=intr.focal.clone(), principal=intr.principal.clone(),
+            joints3d=world, reproj_px=reproj, keypoints2d=detections,
+        )

@@ -1,0 +1,201 @@
+"""Fitting a whole multi-view sequence: detections -> IRV -> IEV -> world frame -> FitResult.
+
+The command line (``cmanet fit``) and the app call :func:`fit_sequence`; tests and benchmarks that
+already hold keypoints call :func:`fit_keypoints`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import roma
+import torch
+
+from core.body import BodyModel, load_body_model
+from core.fit.config import FitConfig
+from core.fit.iev import IEVFit, fit_iev_per_frame, fit_iev_static_rig, initial_canonical
+from core.fit.irv import IRVFit, fit_irv
+from core.fit.params import Intrinsics
+from core.fit.pose_prior import PosePrior
+from core.fit.priors import default_pose_prior
+from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
+from core.geometry.camera import default_focal_px, default_principal_point
+from core.io.results import FitResult
+from core.keypoints import COCO17_NAMES
+
+log = logging.getLogger(__name__)
+
+# progress(stage, done, total): stage is "detect", "irv" or "iev".
+StageProgress = Callable[[str, int, int], None]
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is bad input."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        from core.errors import InputError
+
+        raise InputError("--device cuda: no CUDA device is available (use auto or cpu)")
+    return torch.device(name)
+
+
+@dataclass
+class FitInputs:
+    """What fitting needs from a sequence.
+
+    keypoints2d: (F, V, 17, 3); focal: (V,) pixels; principal: (V, 2); image_sizes: (V, 2) w, h.
+    """
+
+    keypoints2d: np.ndarray
+    focal: np.ndarray
+    principal: np.ndarray
+    image_sizes: np.ndarray
+    view_names: list[str]
+    frame_indices: np.ndarray
+    fps: float = 30.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, principal: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(V,) focal and (V, 2) principal point: the given ones where known, else the defaults."""
+    views = len(image_sizes)
+    focal = focal or [None] * views
+    principal = principal or [None] * views
+    f = np.array([fv if fv is not None else default_focal_px(*size) for fv, size in zip(focal, image_sizes)], dtype=np.float32)
+    c = np.array([cv if cv is not None else default_principal_point(*size) for cv, size in zip(principal, image_sizes)], dtype=np.float32)
+    return f, c
+
+
+def inputs_from_sequence(seq, cache_dir: Path, model_complexity: int = 1, progress: StageProgress | None = None,
+                         should_cancel: Callable[[], bool] | None = None, show_progress_bar: bool = True) -> FitInputs:
+    """Detections (given, cached or computed) and intrinsics of a :class:`MultiViewSequence`."""
+    from core.detect.sequence import detect_sequence
+
+    start = time.perf_counter()
+    keypoints = detect_sequence(
+        seq, cache_dir, model_complexity,
+        progress=None if progress is None else (lambda d, t: progress("detect", d, t)),
+        should_cancel=should_cancel, show_progress_bar=show_progress_bar,
+    )
+    elapsed = time.perf_counter() - start
+    focal, principal = camera_intrinsics(
+        seq.image_sizes, [c.focal_px for c in seq.cameras], [c.principal_point for c in seq.cameras]
+    )
+    return FitInputs(keypoints, focal, principal, np.asarray(seq.image_sizes), list(seq.view_names),
+                     np.asarray(seq.frame_indices), float(seq.fps), {"detect_s": elapsed})
+
+
+def _bar(stage: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(desc=f"fit {stage.upper()}", unit="it", leave=False)
+
+
+def fit_keypoints(
+    inputs: FitInputs,
+    config: FitConfig,
+    body: BodyModel | None = None,
+    prior: PosePrior | None = None,
+    progress: StageProgress | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    show_progress_bar: bool = False,
+) -> tuple[FitResult, dict[str, float]]:
+    """IRV then IEV on given detections; returns the result and the timings (seconds)."""
+    device = resolve_device(config.device)
+    body = (body or load_body_model(config.body_model)).to(device)
+    prior = (prior or default_pose_prior(body)).to(device)
+    kp = torch.as_tensor(inputs.keypoints2d, dtype=torch.float32, device=device)
+    frames, views = kp.shape[:2]
+    focal = torch.as_tensor(inputs.focal, dtype=torch.float32, device=device)
+    principal = torch.as_tensor(inputs.principal, dtype=torch.float32, device=device)
+    timings = dict(inputs.timings)
+
+    def stage_progress(stage):
+        bar = _bar(stage, show_progress_bar)
+
+        def report(done, total):
+            if bar is not None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+            if progress is not None:
+                progress(stage, done, total)
+        return report, bar
+
+    report, bar = stage_progress("irv")
+    start = time.perf_counter()
+    irv: IRVFit = fit_irv(body, prior, kp.reshape(-1, 17, 3), focal.repeat(frames), principal.repeat(frames, 1),
+                          config, progress=report, should_cancel=should_cancel)
+    timings["irv_s"] = time.perf_counter() - start
+    if bar is not None:
+        bar.close()
+
+    report, bar = stage_progress("iev")
+    start = time.perf_counter()
+    init = initial_canonical(irv, frames, views)
+    if config.static_rig:
+        iev: IEVFit = fit_iev_static_rig(body, prior, kp, Intrinsics(focal, principal), init, config, report, should_cancel)
+    else:
+        intr = Intrinsics(focal.expand(frames, views), principal.expand(frames, views, 2))
+        iev = fit_iev_per_frame(body, prior, kp, intr, init, config, report, should_cancel)
+    timings["iev_s"] = time.perf_counter() - start
+    if bar is not None:
+        bar.close()
+
+    frame = world_frame(iev.joints3d, iev.body_rot, iev.cam_rot, body.up_axis, body.forward_axis, rest_ankle_height(body))
+    joints, body_rot, body_t, cam_rot, cam_t = apply_world_frame(
+        frame, iev.joints3d, iev.body_rot, iev.body_transl, iev.cam_rot, iev.cam_t
+    )
+    np_ = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
+    irv_shape = (frames, views)
+    result = FitResult(
+        keypoint_names=np.array(COCO17_NAMES),
+        view_names=np.array(inputs.view_names),
+        frame_indices=np.asarray(inputs.frame_indices, dtype=np.int64),
+        joints3d=np_(joints),
+        cam_R=np_(cam_rot), cam_t=np_(cam_t), cam_f=np_(iev.focal), cam_c=np_(iev.principal),
+        global_orient=np_(roma.rotmat_to_rotvec(body_rot)), transl=np_(body_t),
+        body_pose=np_(roma.rotmat_to_rotvec(iev.body_pose)), shape=np_(iev.shape),
+        irv_joints3d=np_(irv.keypoints3d.reshape(*irv_shape, 17, 3)),
+        irv_global_orient=np_(roma.rotmat_to_rotvec(irv.bodies.global_orient).reshape(*irv_shape, 3)),
+        irv_transl=np_(irv.bodies.transl.reshape(*irv_shape, 3)),
+        irv_body_pose=np_(roma.rotmat_to_rotvec(irv.bodies.body_pose).reshape(*irv_shape, -1, 3)),
+        irv_shape=np_(irv.bodies.shape.reshape(*irv_shape, -1)),
+        irv_reproj_px=np_(irv.reproj_px.reshape(irv_shape)), iev_reproj_px=np_(iev.reproj_px),
+        keypoints2d=np_(iev.keypoints2d), image_sizes=np.asarray(inputs.image_sizes, dtype=np.int64),
+        fps=float(inputs.fps), body_model=body.name, pose_joint_names=np.array(body.pose_joint_names),
+        mode="optimize",
+    )
+    return result, timings
+
+
+def summarize(result: FitResult, timings: dict[str, float], config: FitConfig) -> dict:
+    """The human-readable ``summary.json`` content."""
+    def mean(a):
+        a = np.asarray(a, dtype=np.float64)
+        return None if np.all(np.isnan(a)) else round(float(np.nanmean(a)), 2)
+
+    return {
+        "frames": result.num_frames,
+        "views": result.num_views,
+        "view_names": [str(v) for v in result.view_names],
+        "mode": result.mode,
+        "static_rig": config.static_rig,
+        "body_model": result.body_model,
+        "confidence_threshold": config.confidence_threshold,
+        "irv_reproj_px": {str(v): mean(result.irv_reproj_px[:, i]) for i, v in enumerate(result.view_names)},
+        "iev_reproj_px": {str(v): mean(result.iev_reproj_px[:, i]) for i, v in enumerate(result.view_names)},
+        "irv_reproj_px_mean": mean(result.irv_reproj_px),
+        "iev_reproj_px_mean": mean(result.iev_reproj_px),
+        "focal_px": {str(v): round(float(result.cam_f[0, i]), 1) for i, v in enumerate(result.view_names)},
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "world": "Z up, metres, floor at z=0, person starts at the origin facing -Y",
+    }

@@ -1,0 +1,129 @@
+"""``result.npz``: the fitted sequence, as DESIGN.md specifies, plus what the app needs to redraw
+every view (the IRV bodies of each view and the body model's name).
+
+F frames, V views, K = 17 keypoints, J pose joints, S shape parameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.errors import InputError
+from core.io.atomic import atomic_write_npz_compressed
+from core.keypoints import COCO17_NAMES
+
+RESULT_FILE = "result.npz"
+SUMMARY_FILE = "summary.json"
+FORMAT_VERSION = 1
+
+
+@dataclass
+class FitResult:
+    """Everything ``cmanet fit`` writes (arrays are numpy; rotations are axis-angle vectors).
+
+    joints3d (F,K,3): fused IEV keypoints, world, metres (Z up, floor at z = 0).
+    cam_R (F,V,3,3), cam_t (F,V,3), cam_f (F,V), cam_c (F,V,2): world->camera pinhole cameras.
+    global_orient (F,3), transl (F,3), body_pose (F,J,3), shape (F,S): the fused body, world frame.
+    irv_joints3d (F,V,K,3): per-view IRV keypoints in that view's camera frame.
+    irv_global_orient (F,V,3), irv_transl (F,V,3), irv_body_pose (F,V,J,3), irv_shape (F,V,S):
+        the IRV body of each view, camera frame.
+    irv_reproj_px, iev_reproj_px (F,V): mean confidence-weighted reprojection error, pixels.
+    keypoints2d (F,V,K,3): the detections used (x, y, confidence), after swap corrections.
+    """
+
+    keypoint_names: np.ndarray
+    view_names: np.ndarray
+    frame_indices: np.ndarray
+    joints3d: np.ndarray
+    cam_R: np.ndarray
+    cam_t: np.ndarray
+    cam_f: np.ndarray
+    cam_c: np.ndarray
+    global_orient: np.ndarray
+    transl: np.ndarray
+    body_pose: np.ndarray
+    shape: np.ndarray
+    irv_joints3d: np.ndarray
+    irv_global_orient: np.ndarray
+    irv_transl: np.ndarray
+    irv_body_pose: np.ndarray
+    irv_shape: np.ndarray
+    irv_reproj_px: np.ndarray
+    iev_reproj_px: np.ndarray
+    keypoints2d: np.ndarray
+    image_sizes: np.ndarray  # (V, 2) width, height
+    fps: float
+    body_model: str
+    pose_joint_names: np.ndarray
+    mode: str  # how it was fitted: "optimize", "network", "network+refine"
+    format_version: int = FORMAT_VERSION
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.joints3d.shape[0])
+
+    @property
+    def num_views(self) -> int:
+        return int(self.cam_R.shape[1])
+
+    def validate(self, where: Path | None = None) -> None:
+        """Check the shapes agree with each other; raise InputError naming ``where`` if not."""
+        F, V, K = self.num_frames, self.num_views, len(self.keypoint_names)
+        J = self.body_pose.shape[1] if self.body_pose.ndim == 3 else -1
+        S = self.shape.shape[-1]
+        expected = {
+            "keypoint_names": (K,), "view_names": (V,), "frame_indices": (F,), "joints3d": (F, K, 3),
+            "cam_R": (F, V, 3, 3), "cam_t": (F, V, 3), "cam_f": (F, V), "cam_c": (F, V, 2),
+            "global_orient": (F, 3), "transl": (F, 3), "body_pose": (F, J, 3), "shape": (F, S),
+            "irv_joints3d": (F, V, K, 3), "irv_global_orient": (F, V, 3), "irv_transl": (F, V, 3),
+            "irv_body_pose": (F, V, J, 3), "irv_shape": (F, V, S), "irv_reproj_px": (F, V),
+            "iev_reproj_px": (F, V), "keypoints2d": (F, V, K, 3), "image_sizes": (V, 2),
+            "pose_joint_names": (J,),
+        }
+        for key, shape in expected.items():
+            actual = tuple(np.shape(getattr(self, key)))
+            if actual != shape:
+                raise InputError(f"{key} has shape {actual}, expected {shape}", where)
+        if list(self.keypoint_names) != list(COCO17_NAMES):
+            raise InputError("keypoint_names are not the COCO-17 names", where)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write ``folder/result.npz`` atomically; returns its path."""
+        self.validate()
+        path = Path(folder) / RESULT_FILE
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        atomic_write_npz_compressed(path, **arrays)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FitResult":
+        """Read a result folder or ``result.npz``; bad files raise InputError naming them."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / RESULT_FILE
+        if not path.is_file():
+            raise InputError("no such result file (run 'cmanet fit' first)", path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+            raise InputError(f"not a readable result file ({exc})", path) from None
+        names = {f.name for f in dataclasses.fields(cls)}
+        missing = sorted(names - set(arrays) - {"format_version"})
+        if missing:
+            raise InputError(f"not a CMANet result: missing {', '.join(missing)}", path)
+        values = {k: arrays[k] for k in names if k in arrays}
+        for key in ("fps",):
+            values[key] = float(values[key])
+        for key in ("body_model", "mode"):
+            values[key] = str(values[key])
+        if "format_version" in values:
+            values["format_version"] = int(values["format_version"])
+        result = cls(**values)
+        result.validate(path)
+        return result
