@@ -1,6 +1,7 @@
 """Body models: the real Anny model, and SMPL through smplx on a model file the test writes."""
 
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -56,6 +57,126 @@ def test_anny_keypoint_fast_path_matches_full_mesh(anny_body):
     assert torch.allclose(full.keypoints, fast.keypoints, atol=1e-5)
 
 
+def _anny_cases(body, batch, seed, shared, scale):
+    """Random poses (scale: std of the joint angles), shapes in [0, 1], on the bounds, or beyond."""
+    params = _random_params(body, batch, seed)
+    params["global_orient"] = params["global_orient"] * 3.0 * scale
+    params["body_pose"] = params["body_pose"] * 4.0 * scale
+    if shared:
+        params["shape"] = params["shape"][:1]
+    if seed % 3 == 1:
+        params["shape"][:, :4] = torch.tensor([0.0, 1.0, 0.5, 1.0 / 3.0])  # on interpolation anchors
+    elif seed % 3 == 2:
+        params["shape"] = params["shape"] * 1.4 - 0.2  # outside [0, 1]: clamped, as Anny does
+    return params
+
+
+def _keypoints_and_grads(body, params, vertices):
+    inputs = {k: v.detach().clone().requires_grad_() for k, v in params.items()}
+    keypoints = body(**inputs, vertices=vertices).keypoints
+    weights = torch.randn(keypoints.shape, generator=torch.Generator().manual_seed(7)).to(keypoints.device)
+    (keypoints * weights).sum().backward()
+    return keypoints.detach(), {k: v.grad for k, v in inputs.items()}
+
+
+def _assert_same_keypoints_and_grads(body, params, atol=1e-5, rtol=1e-4):
+    full, full_grads = _keypoints_and_grads(body, params, vertices=True)
+    fast, fast_grads = _keypoints_and_grads(body, params, vertices=False)
+    assert fast.shape == full.shape == (params["body_pose"].shape[0], 17, 3)
+    assert (fast - full).abs().max() < atol  # metres
+    for name, grad in full_grads.items():
+        assert fast_grads[name].shape == grad.shape, name
+        error = (fast_grads[name] - grad).abs().max() / grad.abs().max().clamp_min(1e-3)
+        assert error < rtol, (name, float(error))
+
+
+@pytest.mark.parametrize("shared", [False, True], ids=["per-item-shape", "broadcast-shape"])
+def test_anny_fast_path_equals_full_path_values_and_gradients(anny_body, shared):
+    # The keypoint path computes the keypoints in closed form (no skinning); the mesh path is Anny's
+    # own forward. Same keypoints to float rounding, same gradients, over poses and shapes.
+    for seed in range(4):
+        params = _anny_cases(anny_body, 16, seed, shared, scale=0.25 if seed < 2 else 1.0)
+        _assert_same_keypoints_and_grads(anny_body, params)
+
+
+def test_anny_broadcast_shape_equals_repeated_shape(anny_body):
+    params = _random_params(anny_body, 6, seed=3)
+    params["shape"] = params["shape"][:1]
+    broadcast = anny_body(**params, vertices=False).keypoints
+    repeated = anny_body(**{**params, "shape": params["shape"].expand(6, -1)}, vertices=False).keypoints
+    assert torch.allclose(broadcast, repeated, atol=1e-6)
+    with pytest.raises(ValueError, match="shape batch"):
+        anny_body(**{**params, "shape": params["shape"].expand(2, -1)}, vertices=False)
+    assert anny_body(**{**params, "transl": None}, vertices=False).keypoints.shape == (6, 17, 3)
+
+
+def test_anny_shape_coefficients_match_anny(anny_body):
+    # The rig's phenotype -> blendshape-coefficient map against Anny's own, values and gradients.
+    shapes = torch.rand(64, anny_body.shape_dim, generator=torch.Generator().manual_seed(0)) * 1.4 - 0.2
+    shapes[:8] = torch.tensor([0.0, 0.25, 0.5, 1.0 / 3.0, 2.0 / 3.0, 1.0, -0.1, 1.1])[:, None]
+    weights = torch.randn(64, anny_body.full_model.blendshapes.shape[0], generator=torch.Generator().manual_seed(1))
+    ours_in, theirs_in = shapes.clone().requires_grad_(), shapes.clone().requires_grad_()
+    ours = anny_body.keypoint_rig.blendshape_coefficients(ours_in)
+    empty = torch.zeros(64, 0)
+    theirs = anny_body.full_model._get_phenotype_blendshape_coefficients(theirs_in, empty, empty)
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    (ours * weights).sum().backward()
+    (theirs * weights).sum().backward()
+    assert torch.allclose(ours_in.grad, theirs_in.grad, rtol=1e-4, atol=1e-4)
+
+
+def test_nearest_rotation_matches_roma_on_anny_bones(anny_body):
+    # Anny's rest bone orientations: roma.special_procrustes (float64 here as reference) of the
+    # cached orientation matrices, some of which have a negative determinant (neck03).
+    from core.body.anny_keypoints import nearest_rotation
+
+    model = anny_body.full_model
+    shapes = torch.rand(300, anny_body.shape_dim, generator=torch.Generator().manual_seed(2))
+    empty = torch.zeros(300, 0)
+    coeffs = model._get_phenotype_blendshape_coefficients(shapes, empty, empty)
+    M = model.bone_template_orientation_matrices + torch.einsum("ba,akij->bkij", coeffs, model.bone_orientation_blendshapes)
+    assert (torch.linalg.det(M) < 0).any()
+    grad = torch.randn(M.shape, generator=torch.Generator().manual_seed(3))
+    ours_in, ref_in = M.clone().requires_grad_(), M.double().requires_grad_()
+    ours, ref = nearest_rotation(ours_in), roma.special_procrustes(ref_in)
+    assert (ours.double() - ref).abs().max() < 2e-6
+    (ours * grad).sum().backward()
+    (ref * grad.double()).sum().backward()
+    scale = ref_in.grad.abs().amax((-1, -2), keepdim=True).clamp_min(1.0)
+    assert ((ours_in.grad.double() - ref_in.grad) / scale).abs().max() < 1e-4
+    # well-conditioned matrices of any scale and determinant sign (incl. a tiny singular value)
+    gen = torch.Generator().manual_seed(5)
+    left, right = roma.random_rotmat(400, generator=gen), roma.random_rotmat(400, generator=gen)
+    singular_values = torch.tensor([[1.0, 3.0, 2.0], [1.0, 3.0, -2.0], [1e-4, 1.0, -0.9], [0.5, 1.0, -1e-4]]).repeat(100, 1)
+    scale = 10.0 ** torch.randint(-3, 6, (400, 1, 1), generator=gen)
+    synthetic = scale * (left * singular_values[:, None, :]) @ right.transpose(-1, -2)
+    assert (nearest_rotation(synthetic).double() - roma.special_procrustes(synthetic.double())).abs().max() < 1e-5
+    # a singular matrix takes roma's SVD path; a rotation is its own nearest rotation
+    singular = torch.diag(torch.tensor([1.0, 1.0, 0.0]))[None]
+    rotations = torch.cat([roma.random_rotmat(4, generator=torch.Generator().manual_seed(4)), singular])
+    solved = nearest_rotation(rotations)
+    assert torch.allclose(solved[:4], rotations[:4], atol=1e-6)
+    assert torch.allclose(solved[4], roma.special_procrustes(singular)[0], atol=1e-6)
+
+
+def test_anny_fallback_keypoint_path(monkeypatch):
+    # With an Anny rig convention the closed form does not implement, AnnyBody runs Anny on the
+    # regressor's vertices instead: slower, same keypoints.
+    import core.body.anny_body as anny_body_module
+
+    monkeypatch.setattr(anny_body_module, "shared_keypoint_rig", lambda: None)
+    body = AnnyBody()
+    assert body.keypoint_rig is None and body.keypoint_model is not None
+    params = _random_params(body, 4)
+    assert torch.allclose(body(**params, vertices=False).keypoints, body(**params).keypoints, atol=1e-5)
+
+
+def test_anny_construction_is_fast(anny_body):
+    start = time.perf_counter()
+    AnnyBody()
+    assert time.perf_counter() - start < 2.0  # ~0.1 s once Anny is loaded
+
+
 def test_anny_global_rotation_and_translation(anny_body):
     params = _random_params(anny_body, 2)
     base = anny_body(**{**params, "global_orient": torch.zeros(2, 3), "transl": torch.zeros(2, 3)}, vertices=False)
@@ -102,10 +223,15 @@ def test_anny_is_loaded_once_per_process(anny_body):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_anny_on_cuda(anny_body):
     body = AnnyBody().cuda()
+    assert all(t.is_cuda for t in body.buffers())
     params = {k: v.cuda() for k, v in _random_params(body, 4).items()}
     out = body(**params, vertices=False)
     assert out.keypoints.is_cuda
     assert torch.allclose(out.keypoints.cpu(), anny_body(**{k: v.cpu() for k, v in params.items()}, vertices=False).keypoints, atol=1e-4)
+    for shared in (False, True):
+        for seed in range(3):
+            cases = _anny_cases(body, 16, seed, shared, scale=0.5)
+            _assert_same_keypoints_and_grads(body, {k: v.cuda() for k, v in cases.items()})
 
 
 def _write_fake_smpl(path, seed=0):

@@ -23,6 +23,7 @@ import anny.paths
 import roma
 import torch
 
+from core.body.anny_keypoints import AnnyKeypointRig, UnsupportedAnnyModel
 from core.body.base import BodyModel, BodyOutput, as_rotmat
 from core.keypoints import COCO17_NAMES
 
@@ -53,7 +54,8 @@ ANNY_POSE_BONES: tuple[tuple[str, str], ...] = (
 
 # Vertices kept per keypoint in the regressor. Anny's COCO regressor spreads some keypoints (the
 # ears) over thousands of vertices; the 64 heaviest reproduce it within 0.3 mm over random poses
-# and shapes, and let fitting skin ~1 100 vertices instead of 13 718.
+# and shapes. Both paths use this truncated regressor: the mesh path on the full mesh, the
+# keypoint path in closed form (core.body.anny_keypoints), without skinning any vertex.
 KEYPOINT_SUPPORT = 64
 
 
@@ -88,6 +90,30 @@ def _sparse_coco_regressor(model: anny.Anny) -> tuple[torch.Tensor, torch.Tensor
     weights = regressor.regression_weights
     top = weights.topk(KEYPOINT_SUPPORT, dim=1)
     return top.indices, top.values / top.values.sum(dim=1, keepdim=True)
+
+
+@functools.cache
+def shared_coco_regressor() -> tuple[torch.Tensor, torch.Tensor]:
+    """The truncated COCO regressor of shared_anny_model(), computed once per process (Anny reads
+    its regressor data from disk). Treat as read-only."""
+    return _sparse_coco_regressor(shared_anny_model())
+
+
+@functools.cache
+def shared_keypoint_rig() -> AnnyKeypointRig | None:
+    """The keypoint-only rig of shared_anny_model() (CPU), precomputed once per process (~0.1 s).
+
+    Each AnnyBody takes a copy (so that it can move it). None when this Anny uses a rig convention
+    the rig does not implement: AnnyBody then runs Anny on the regressor's vertices instead.
+    """
+    full = shared_anny_model()
+    vertex_idx, weights = shared_coco_regressor()
+    bone_idx = [full.bone_labels.index(bone) for _, bone in ANNY_POSE_BONES]
+    try:
+        return AnnyKeypointRig(full, vertex_idx, weights, bone_idx)
+    except UnsupportedAnnyModel as exc:
+        log.warning("Anny keypoints: slow path (%s)", exc)
+        return None
 
 
 def _vertex_subset_model(model: anny.Anny, vertex_indices: torch.Tensor) -> anny.Anny:
@@ -128,16 +154,21 @@ class AnnyBody(BodyModel):
         self.shape_dim = len(self.shape_labels)
         self.bone_count = len(full.bone_labels)
 
-        vertex_idx, weights = _sparse_coco_regressor(full)
-        support, inverse = torch.unique(vertex_idx, return_inverse=True)
-        self.keypoint_model = _vertex_subset_model(full, support)
-        # Indices into the full mesh, and into the reduced (support-only) vertex set.
-        self.register_buffer("keypoint_vertex_idx", vertex_idx, persistent=False)
-        self.register_buffer("keypoint_support_idx", inverse, persistent=False)
-        self.register_buffer("keypoint_weights", weights, persistent=False)
-
+        vertex_idx, weights = (t.clone() for t in shared_coco_regressor())
         bone_idx = [full.bone_labels.index(bone) for _, bone in ANNY_POSE_BONES]
+        self.register_buffer("keypoint_vertex_idx", vertex_idx, persistent=False)
+        self.register_buffer("keypoint_weights", weights, persistent=False)
         self.register_buffer("pose_bone_idx", torch.tensor(bone_idx), persistent=False)
+        # The keypoint path (vertices=False): Anny's keypoints in closed form, exact, without
+        # skinning any vertex (core.body.anny_keypoints). Should a future Anny use a rig convention
+        # it does not implement, run Anny on just the vertices the regressor needs instead.
+        rig = shared_keypoint_rig()
+        self.keypoint_rig: AnnyKeypointRig | None = None if rig is None else copy.deepcopy(rig)
+        self.keypoint_model: anny.Anny | None = None
+        if rig is None:
+            support, inverse = torch.unique(vertex_idx, return_inverse=True)
+            self.keypoint_model = _vertex_subset_model(full, support)
+            self.register_buffer("keypoint_support_idx", inverse, persistent=False)
         self.register_buffer("_faces", full.get_triangular_faces().clone(), persistent=False)
         self.register_buffer("_up", torch.tensor([0.0, 0.0, 1.0]), persistent=False)
         self.register_buffer("_forward", torch.tensor([0.0, -1.0, 0.0]), persistent=False)
@@ -193,6 +224,16 @@ class AnnyBody(BodyModel):
             raise ValueError(f"body_pose must have {self.num_pose_joints} joints, got {tuple(body_pose.shape)}")
         if shape.shape[-1] != self.shape_dim:
             raise ValueError(f"shape must have {self.shape_dim} values, got {tuple(shape.shape)}")
+        dtype = self._up.dtype
+        if not vertices and self.keypoint_rig is not None:
+            root = as_rotmat(global_orient, 1).to(dtype)
+            keypoints = self.keypoint_rig(
+                root,
+                as_rotmat(body_pose, 2).to(dtype),
+                shape.to(dtype),
+                None if transl is None else transl.to(dtype),
+            )
+            return BodyOutput(keypoints=keypoints)
         pose = self.bone_transforms(global_orient, body_pose, transl)
         phenotypes = shape.to(pose.dtype)
         if vertices:

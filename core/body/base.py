@@ -108,10 +108,11 @@ class BodyModel(torch.nn.Module, abc.ABC):
         Args:
             global_orient: (B, 3) axis-angle or (B, 3, 3) rotation of the whole body.
             body_pose: (B, J, 3) axis-angle or (B, J, 3, 3) per-joint rotations.
-            shape: (B, S) shape parameters.
+            shape: (B, S) shape parameters, or (1, S): one shape for the whole batch (the cheap
+                case while fitting).
             transl: (B, 3) translation in metres, added after the global rotation (None: zero).
-            vertices: False to compute only the keypoints, through the fast path that evaluates
-                just the vertices the keypoint regressor needs (used while fitting).
+            vertices: False to compute only the keypoints, through the backend's fast path (used
+                while fitting; for Anny, a closed form that skins no vertex).
         Returns:
             BodyOutput with keypoints (B, 17, 3) and, when asked, vertices (B, V, 3).
         """
