@@ -105,6 +105,15 @@ def test_anny_broadcast_shape_equals_repeated_shape(anny_body):
     broadcast = anny_body(**params, vertices=False).keypoints
     repeated = anny_body(**{**params, "shape": params["shape"].expand(6, -1)}, vertices=False).keypoints
     assert torch.allclose(broadcast, repeated, atol=1e-6)
+    # an expanded (stride-0) shape is recognised as one shape: same values and gradients
+    single = params["shape"].clone().requires_grad_()
+    expanded = single.expand(6, -1)
+    out = anny_body(**{**params, "shape": expanded}, vertices=False).keypoints
+    assert torch.allclose(out, broadcast, atol=1e-6)
+    out.square().sum().backward()
+    reference = params["shape"].clone().requires_grad_()
+    anny_body(**{**params, "shape": reference}, vertices=False).keypoints.square().sum().backward()
+    assert torch.allclose(single.grad, reference.grad, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="shape batch"):
         anny_body(**{**params, "shape": params["shape"].expand(2, -1)}, vertices=False)
     assert anny_body(**{**params, "transl": None}, vertices=False).keypoints.shape == (6, 17, 3)

@@ -226,6 +226,8 @@ class AnnyBody(BodyModel):
             raise ValueError(f"shape must have {self.shape_dim} values, got {tuple(shape.shape)}")
         dtype = self._up.dtype
         if not vertices and self.keypoint_rig is not None:
+            if shape.dim() == 2 and shape.shape[0] == global_orient.shape[0] > 1 and shape.stride(0) == 0:
+                shape = shape[:1]  # one shape expanded over the batch: take the broadcast (cheap) case
             root = as_rotmat(global_orient, 1).to(dtype)
             keypoints = self.keypoint_rig(
                 root,
