@@ -1,0 +1,235 @@
+"""The user's actions: open, detect, fit, evaluate, export. Each runs :mod:`cmanet_app.jobs` (the
+``core`` calls of the matching ``cmanet`` command) on a worker thread and, when it ends, updates
+:class:`AppState` or reports the error. Widgets call these methods and never do the work themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from cmanet_app import jobs
+from cmanet_app.errors import ErrorReporter
+from cmanet_app.paths import default_result_dir, sequence_key
+from cmanet_app.settings import AppSettings
+from cmanet_app.state import AppState, SequenceInfo
+from cmanet_app.tasks import Task, TaskRunner
+from core.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+class Controller(QObject):
+    """Runs one exclusive job at a time (open, detect, fit, demo) plus light side jobs (evaluate,
+    export), and keeps the state and the settings in step."""
+
+    job_started = Signal(str)  # job name
+    job_progress = Signal(str, str, int, int)  # job name, stage, done, total
+    job_finished = Signal(str, str)  # job name, outcome: succeeded / failed / cancelled
+    recent_changed = Signal()
+
+    def __init__(self, state: AppState, settings: AppSettings, reporter: ErrorReporter, parent: QObject | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.settings = settings
+        self.reporter = reporter
+        self.runner = TaskRunner(max_threads=2, parent=self)
+        self.current: Task | None = None  # the exclusive job
+        self.side_tasks: list[Task] = []
+        # Extra FitConfig fields (tests use fewer iterations; the UI sets threshold and device).
+        self.fit_overrides: dict[str, Any] = {}
+        self.state.result_changed.connect(self._evaluate_if_possible)
+
+    # ---------------------------------------------------------------- plumbing
+
+    @property
+    def busy(self) -> bool:
+        return self.current is not None and not self.current.done
+
+    def _start(self, name: str, fn, on_success, exclusive: bool = True, title: str | None = None) -> Task | None:
+        if exclusive and self.busy:
+            self.reporter.warning("Busy", f"Wait for '{self.current.name}' to finish (or cancel it) first.")
+            return None
+        task = self.runner.start(name, fn)
+        title = title or f"{name.capitalize()} failed"
+        task.progress.connect(lambda stage, done, total: self.job_progress.emit(name, stage, done, total))
+        task.succeeded.connect(on_success)
+        task.failed.connect(lambda exc: self.reporter.exception(title, exc, task.traceback))
+        task.cancelled.connect(lambda msg: self.state.set_busy("") if exclusive else None)
+        task.finished.connect(lambda: self._finished(task, exclusive))
+        if exclusive:
+            self.current = task
+            self.state.set_busy(name)
+        else:
+            self.side_tasks.append(task)
+        self.job_started.emit(name)
+        return task
+
+    def _finished(self, task: Task, exclusive: bool) -> None:
+        if exclusive and self.current is task:
+            self.current = None
+            self.state.set_busy("")
+        if task in self.side_tasks:
+            self.side_tasks.remove(task)
+        self.job_finished.emit(task.name, task.state)
+
+    def cancel(self) -> None:
+        """Cancel the running exclusive job (it stops at its next progress check)."""
+        if self.current is not None:
+            self.current.cancel()
+
+    def shutdown(self, timeout_ms: int = 10000) -> None:
+        self.runner.cancel_all()
+        self.runner.wait(timeout_ms)
+
+    # ---------------------------------------------------------------- opening
+
+    def result_dir_for(self, seq_root: Path) -> Path:
+        chosen = self.settings.result_folder_for(sequence_key(seq_root))
+        return Path(chosen) if chosen else default_result_dir(seq_root)
+
+    def open_sequence(self, path: str | Path, result_dir: str | Path | None = None) -> Task | None:
+        """Open a sequence folder; its earlier result (if any) appears with it."""
+        path = Path(path).expanduser()
+        chosen = Path(result_dir) if result_dir else None
+
+        def work(progress, should_cancel):
+            root = path.resolve() if path.exists() else path
+            return jobs.open_sequence(path, chosen or (self.result_dir_for(root) if path.is_dir() else None))
+
+        def done(opened: jobs.OpenedSequence):
+            self._set_opened(opened)
+            if chosen is not None:
+                self.settings.set_result_folder_for(sequence_key(opened.info.root), chosen)
+
+        return self._start("open", work, done, title="Cannot open the sequence")
+
+    def _set_opened(self, opened: jobs.OpenedSequence) -> None:
+        self.state.set_sequence(opened.info, opened.result_dir)
+        if opened.keypoints is not None:
+            self.state.set_keypoints(opened.keypoints)
+        if opened.result is not None:
+            self.state.set_result(opened.result, opened.result_dir)
+        root = str(opened.info.root)
+        self.settings.last_folder = str(opened.info.root.parent)
+        self.settings.add_recent(root)
+        self.recent_changed.emit()
+        if opened.stale_result:
+            self.reporter.warning("Earlier result not used", f"{opened.result_dir}: {opened.stale_result}. Fit again to replace it.")
+
+    def set_result_dir(self, folder: str | Path) -> None:
+        """Use ``folder`` for this sequence's result (remembered); reopens to pick up a result there."""
+        info = self.state.sequence
+        if info is None:
+            return
+        try:
+            out = jobs.check_result_dir(Path(folder), info.root)
+        except InputError as exc:
+            self.reporter.exception("Cannot use this result folder", exc)
+            return
+        self.open_sequence(info.root, out)
+
+    def open_demo(self) -> Task | None:
+        """Build (first time: synthesize and fit) the demo, then open it."""
+        from cmanet_app import demo
+
+        config = self.fit_config() if self.fit_overrides else None
+
+        def work(progress, should_cancel):
+            seq, res = demo.build_demo(progress, should_cancel, config)
+            return jobs.open_sequence(seq, res)
+
+        return self._start("demo", work, self._set_opened, title="Cannot build the demo")
+
+    # ---------------------------------------------------------------- detection and fitting
+
+    def fit_config(self):
+        overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device}
+        overrides.update(self.fit_overrides)
+        return jobs.fit_config(self.state.fit_config_path or None, **overrides)
+
+    def _require_sequence(self) -> SequenceInfo | None:
+        if self.state.sequence is None:
+            self.reporter.warning("No sequence", "Open a multi-view sequence folder first (File > Open).")
+        return self.state.sequence
+
+    def detect(self) -> Task | None:
+        info = self._require_sequence()
+        if info is None:
+            return None
+        out = self.state.result_dir or self.result_dir_for(info.root)
+        return self._start("detect", lambda p, c: jobs.detect(info.root, out, p, c), self.state.set_keypoints,
+                           title="Detection failed")
+
+    def fit(self) -> Task | None:
+        info = self._require_sequence()
+        if info is None:
+            return None
+        if self.state.mode != "optimize":
+            self.reporter.warning("Not available yet", f"Fitting mode '{self.state.mode}' needs a trained network; "
+                                  "only 'optimize' is available in this version.")
+            return None
+        try:
+            config = self.fit_config()
+        except InputError as exc:
+            self.reporter.exception("Bad fit settings", exc)
+            return None
+        out = self.state.result_dir or self.result_dir_for(info.root)
+
+        def done(result):
+            if self.state.sequence is not None and self.state.sequence.root == info.root:
+                self.state.set_result(result, out)
+
+        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c), done, title="Fitting failed")
+
+    # ---------------------------------------------------------------- evaluation
+
+    def _evaluate_if_possible(self) -> None:
+        info, result = self.state.sequence, self.state.result
+        if info is None or result is None or info.gt_path is None:
+            return
+        gt_path = info.gt_path
+
+        def done(value):
+            if self.state.result is result:
+                self.state.set_eval(*value)
+
+        self._start("evaluate", lambda p, c: jobs.evaluate(result, gt_path), done, exclusive=False,
+                    title="Evaluation against ground truth failed")
+
+    # ---------------------------------------------------------------- export
+
+    def export_result(self, dest: str | Path) -> Task | None:
+        from cmanet_app import export
+
+        if self.state.result_dir is None or self.state.result is None:
+            self.reporter.warning("Nothing to export", "Fit the sequence first.")
+            return None
+        src = self.state.result_dir
+        return self._start("export", lambda p, c: export.copy_result(src, Path(dest)),
+                           lambda path: self.reporter.info("Exported", f"Wrote {path}"), exclusive=False,
+                           title="Export failed")
+
+    def export_meshes(self, folder: str | Path) -> Task | None:
+        from cmanet_app import export
+
+        result = self.state.result
+        if result is None:
+            self.reporter.warning("Nothing to export", "Fit the sequence first.")
+            return None
+        body_config = self._body_config()
+        return self._start(
+            "export meshes", lambda p, c: export.export_meshes(result, Path(folder), body_config, p, c),
+            lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} OBJ files to {folder}"),
+            exclusive=False, title="Mesh export failed")
+
+    def _body_config(self):
+        from core.body import BodyModelConfig
+
+        try:
+            return self.fit_config().body_model
+        except InputError:
+            return BodyModelConfig()

@@ -1,0 +1,144 @@
+"""The work behind the app's actions, as plain functions for :class:`cmanet_app.tasks.TaskRunner`.
+
+Each one calls the same :mod:`core` functions, in the same order, as the matching ``cmanet``
+command, and reports through ``progress(stage, done, total)`` / ``should_cancel()``. Nothing here
+touches Qt widgets: these run in worker threads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cmanet_app.state import SequenceInfo
+from core.errors import InputError
+from core.fit.config import FitConfig, load_fit_config
+from core.io import MultiViewSequence, atomic_write_json
+from core.io.results import RESULT_FILE, SUMMARY_FILE, FitResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class OpenedSequence:
+    """What opening a sequence found: its description, a matching earlier result (if any) and the
+    2D keypoints known without running the detector (given with the sequence, or cached)."""
+
+    info: SequenceInfo
+    result_dir: Path
+    result: FitResult | None
+    keypoints: np.ndarray | None
+    stale_result: str = ""  # why an existing result.npz was not used
+
+
+def result_matches(result: FitResult, info: SequenceInfo) -> str:
+    """"" when ``result`` was fitted on this sequence, else the reason it was not."""
+    if [str(v) for v in result.view_names] != list(info.view_names):
+        return f"its views ({', '.join(map(str, result.view_names))}) are not the sequence's"
+    if not np.array_equal(np.asarray(result.frame_indices), info.frame_indices):
+        return f"it has {result.num_frames} frames, the sequence {info.num_frames}"
+    return ""
+
+
+def check_result_dir(result_dir: Path, seq_root: Path) -> Path:
+    """The result folder must lie outside the input (inputs are never written), like ``cmanet fit``."""
+    out = Path(result_dir).expanduser().resolve()
+    root = Path(seq_root).resolve()
+    if out == root or root in out.parents:
+        raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", out)
+    return out
+
+
+def cached_keypoints(seq: MultiViewSequence, cache_dir: Path, model_complexity: int = 1) -> np.ndarray | None:
+    """Given or cached detections, without running the detector (None when there are none yet)."""
+    if seq.given_keypoints is not None:
+        return np.array(seq.given_keypoints, dtype=np.float32)
+    # core.detect has no public "read the cache only" call yet; this mirrors detect_sequence's
+    # cache lookup (see the app's notes for core).
+    try:
+        from core.detect.cache import DETECTIONS_NPZ, read_detections
+        from core.detect.sequence import _cache_meta
+
+        return read_detections(Path(cache_dir) / DETECTIONS_NPZ, _cache_meta(seq, model_complexity))
+    except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is just a miss
+        log.debug("no cached detections: %s", exc)
+        return None
+
+
+def open_sequence(path: Path, result_dir: Path | None, progress=None, should_cancel=None) -> OpenedSequence:
+    """Open ``path`` (InputError when unusable), and find its earlier result and keypoints."""
+    from cmanet_app.paths import default_result_dir
+
+    with MultiViewSequence.open(path) as seq:
+        info = SequenceInfo.from_sequence(seq)
+        out = check_result_dir(result_dir or default_result_dir(seq.root), seq.root)
+        result, stale = None, ""
+        if (out / RESULT_FILE).is_file():
+            try:
+                result = FitResult.load(out)
+                stale = result_matches(result, info)
+            except InputError as exc:
+                stale = str(exc)
+            if stale:
+                log.warning("%s: not using the result in %s: %s", seq.root, out, stale)
+                result = None
+        keypoints = np.asarray(result.keypoints2d) if result is not None else cached_keypoints(seq, out)
+    return OpenedSequence(info, out, result, keypoints, stale)
+
+
+def fit_config(path: str | Path | None = None, **overrides) -> FitConfig:
+    """The fit config file (default: the shipped one) with the GUI's choices applied; a bad value
+    is an InputError, as on the command line."""
+    config = load_fit_config(path or None)
+    try:
+        config = dataclasses.replace(config, **overrides)
+        config.validate()
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    return config
+
+
+def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
+    """``cmanet detect``: given, cached or detected keypoints, cached in ``out``."""
+    from core.detect.sequence import detect_sequence
+
+    out = check_result_dir(out, seq_root)
+    out.mkdir(parents=True, exist_ok=True)
+    with MultiViewSequence.open(seq_root) as seq:
+        return detect_sequence(
+            seq, out, progress=lambda d, t: progress("detect", d, t), should_cancel=should_cancel,
+            show_progress_bar=False,
+        )
+
+
+def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel) -> FitResult:
+    """``cmanet fit SEQ --out OUT``: keypoints, IRV, IEV, then ``result.npz`` and ``summary.json``.
+
+    (core.fit.sequence names a ``fit_sequence`` for exactly this; until it exists, this is the
+    command line's own sequence of calls.)
+    """
+    from core.fit.sequence import fit_keypoints, inputs_from_sequence, summarize
+
+    out = check_result_dir(out, seq_root)
+    out.mkdir(parents=True, exist_ok=True)
+    with MultiViewSequence.open(seq_root) as seq:
+        inputs = inputs_from_sequence(seq, out, progress=progress, should_cancel=should_cancel, show_progress_bar=False)
+    result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel)
+    result.save(out)
+    atomic_write_json(out / SUMMARY_FILE, summarize(result, timings, config))
+    return result
+
+
+def evaluate(result: FitResult, gt_path: Path) -> tuple[dict, str]:
+    """``cmanet eval``: the paper's metrics, IRV and IEV side by side, and their text table."""
+    from core.eval import evaluate as core_evaluate
+    from core.eval import format_table, load_ground_truth
+
+    report = core_evaluate(result, load_ground_truth(gt_path), gt_path)
+    return report, format_table(report)

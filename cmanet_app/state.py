@@ -1,0 +1,212 @@
+"""The app's model: what is open and how it is shown. Data and signals only, no engine logic --
+actions live in :mod:`cmanet_app.controller`, which calls :mod:`core` and then sets this state.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from core.fit.sequence import camera_intrinsics
+from core.io.results import FitResult
+from core.io.sequence import MultiViewSequence
+
+GT_FILE = "gt.npz"
+FIT_MODES = ("optimize", "network", "network+refine")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class SequenceInfo:
+    """What the GUI needs to know about an open sequence (a snapshot: the MultiViewSequence itself
+    is not thread-safe, so every worker opens its own from ``root``)."""
+
+    root: Path
+    view_names: tuple[str, ...]
+    image_sizes: np.ndarray  # (V, 2) width, height
+    view_kinds: tuple[str, ...]  # video / images / keypoints
+    num_frames: int
+    fps: float
+    frame_indices: np.ndarray
+    has_images: bool
+    focal: np.ndarray  # (V,) px: given in sequence.yaml, else the default guess (before fitting)
+    principal: np.ndarray  # (V, 2) px
+    gt_path: Path | None
+
+    @property
+    def num_views(self) -> int:
+        return len(self.view_names)
+
+    @classmethod
+    def from_sequence(cls, seq: MultiViewSequence) -> SequenceInfo:
+        focal, principal = camera_intrinsics(
+            seq.image_sizes, [c.focal_px for c in seq.cameras], [c.principal_point for c in seq.cameras])
+        gt = seq.root / GT_FILE
+        return cls(
+            root=seq.root, view_names=tuple(seq.view_names), image_sizes=np.asarray(seq.image_sizes),
+            view_kinds=tuple(seq.view_kinds), num_frames=seq.num_frames, fps=seq.fps,
+            frame_indices=np.asarray(seq.frame_indices), has_images=seq.has_images,
+            focal=focal, principal=principal, gt_path=gt if gt.is_file() else None,
+        )
+
+
+@dataclass(frozen=True)
+class Overlays:
+    """What is drawn over each view and in the 3D panel."""
+
+    image: bool = True  # the frame itself (off: a blank canvas, to see overlays clearly)
+    keypoints: bool = True  # detected 2D keypoints, coloured by confidence
+    irv_mesh: bool = False  # this view's own IRV body
+    iev_mesh: bool = True  # the fused IEV body projected into the view
+    iev_skeleton: bool = True  # reprojected IEV keypoints and bones
+    ghosts_3d: bool = False  # 3D panel: every view's IRV body, ghosted
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+
+OVERLAY_LABELS = {
+    "image": "Frame image",
+    "keypoints": "Detected keypoints",
+    "irv_mesh": "IRV mesh (per view)",
+    "iev_mesh": "IEV mesh (fused)",
+    "iev_skeleton": "IEV skeleton (reprojected)",
+    "ghosts_3d": "IRV ghosts in 3D",
+}
+
+
+class AppState(QObject):
+    """The open sequence, its result and how they are shown. Setters emit the matching signal."""
+
+    sequence_changed = Signal()
+    result_changed = Signal()
+    keypoints_changed = Signal()
+    frame_changed = Signal(int)
+    overlays_changed = Signal()
+    threshold_changed = Signal(float)
+    eval_changed = Signal()
+    busy_changed = Signal(str)  # name of the running exclusive job, "" when idle
+    run_options_changed = Signal()
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.sequence: SequenceInfo | None = None
+        self.result: FitResult | None = None
+        self.result_dir: Path | None = None
+        self.keypoints: np.ndarray | None = None  # (F, V, 17, 3) detections shown before a fit
+        self.frame = 0
+        self.overlays = Overlays()
+        self.threshold = 0.3  # lambda: detections at or below it are filtered (drawn hollow)
+        self.device = "auto"
+        self.mode = "optimize"
+        self.checkpoint = ""
+        self.fit_config_path = ""  # "" = the shipped resources/configs/fit.yaml
+        self.eval_report: dict | None = None
+        self.eval_table = ""
+        self.busy = ""
+
+    # ---------------------------------------------------------------- sequence and result
+
+    def set_sequence(self, info: SequenceInfo | None, result_dir: Path | None = None) -> None:
+        self.sequence = info
+        self.result_dir = result_dir
+        self.result = None
+        self.keypoints = None
+        self.eval_report = None
+        self.eval_table = ""
+        self.frame = 0
+        self.sequence_changed.emit()
+        self.result_changed.emit()
+        self.keypoints_changed.emit()
+        self.eval_changed.emit()
+        self.frame_changed.emit(0)
+
+    def set_result(self, result: FitResult | None, result_dir: Path | None = None) -> None:
+        self.result = result
+        if result_dir is not None:
+            self.result_dir = result_dir
+        self.eval_report = None
+        self.eval_table = ""
+        if result is not None:
+            self.keypoints = np.asarray(result.keypoints2d)
+            self.keypoints_changed.emit()
+        self.result_changed.emit()
+        self.eval_changed.emit()
+
+    def set_result_dir(self, folder: Path) -> None:
+        self.result_dir = folder
+        self.run_options_changed.emit()
+
+    def set_keypoints(self, keypoints: np.ndarray | None) -> None:
+        self.keypoints = keypoints
+        self.keypoints_changed.emit()
+
+    def set_eval(self, report: dict | None, table: str = "") -> None:
+        self.eval_report = report
+        self.eval_table = table
+        self.eval_changed.emit()
+
+    # ---------------------------------------------------------------- time
+
+    @property
+    def num_frames(self) -> int:
+        return self.sequence.num_frames if self.sequence is not None else 0
+
+    def set_frame(self, frame: int) -> None:
+        if self.num_frames == 0:
+            return
+        frame = int(np.clip(frame, 0, self.num_frames - 1))
+        if frame != self.frame:
+            self.frame = frame
+            self.frame_changed.emit(frame)
+
+    # ---------------------------------------------------------------- display and run options
+
+    def set_overlay(self, name: str, on: bool) -> None:
+        if getattr(self.overlays, name) != bool(on):
+            self.overlays = dataclasses.replace(self.overlays, **{name: bool(on)})
+            self.overlays_changed.emit()
+
+    def set_overlays(self, overlays: Overlays) -> None:
+        if overlays != self.overlays:
+            self.overlays = overlays
+            self.overlays_changed.emit()
+
+    def set_threshold(self, value: float) -> None:
+        value = float(np.clip(value, 0.0, 0.99))
+        if value != self.threshold:
+            self.threshold = value
+            self.threshold_changed.emit(value)
+
+    def set_run_options(self, **options) -> None:
+        """device, mode, checkpoint, fit_config_path."""
+        changed = False
+        for key, value in options.items():
+            if key not in ("device", "mode", "checkpoint", "fit_config_path"):
+                raise KeyError(key)
+            if getattr(self, key) != value:
+                setattr(self, key, value)
+                changed = True
+        if changed:
+            self.run_options_changed.emit()
+
+    def set_busy(self, name: str) -> None:
+        if name != self.busy:
+            self.busy = name
+            self.busy_changed.emit(name)
+
+    # ---------------------------------------------------------------- derived
+
+    def shown_keypoints(self, frame: int | None = None) -> np.ndarray | None:
+        """(V, 17, 3) detections of a frame, or None."""
+        if self.keypoints is None:
+            return None
+        frame = self.frame if frame is None else frame
+        if not 0 <= frame < self.keypoints.shape[0]:
+            return None
+        return self.keypoints[frame]

@@ -1,0 +1,314 @@
+"""The main window: menus, the view grid with the timeline under it, the run controls above, and
+side tabs (3D, comparison, training). It wires widgets to the state and the controller, handles
+drag-and-drop, keyboard shortcuts and settings, and owns the worker objects' lifetimes."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cmanet_app.bodies import MeshCache
+from cmanet_app.controller import Controller
+from cmanet_app.errors import ErrorReporter
+from cmanet_app.frames import FrameRenderer
+from cmanet_app.settings import AppSettings
+from cmanet_app.state import OVERLAY_LABELS, AppState, Overlays
+from cmanet_app.widgets.run_panel import RunPanel
+from cmanet_app.widgets.timeline import Timeline
+from cmanet_app.widgets.view_grid import ViewGrid
+
+log = logging.getLogger(__name__)
+
+
+class MainWindow(QMainWindow):
+    closing = Signal()
+
+    def __init__(self, settings: AppSettings | None = None, enable_3d: bool = True, show_dialogs: bool = True):
+        super().__init__()
+        self.setWindowTitle("CMANet Studio")
+        self.setAcceptDrops(True)
+        self.settings = settings or AppSettings()
+        self.state = AppState(self)
+        self.reporter = ErrorReporter(self, show_dialogs=show_dialogs)
+        self.controller = Controller(self.state, self.settings, self.reporter, self)
+        self.meshes = MeshCache()
+        self.frames = FrameRenderer(self.meshes, self)
+        self._load_settings()
+        self.state.result_changed.connect(self._result_changed)
+        self.state.sequence_changed.connect(self._update_title)
+
+        self.run_panel = RunPanel(self.controller)
+        self.view_grid = ViewGrid(self.state, self.frames)
+        self.timeline = Timeline(self.state)
+        self.tabs = QTabWidget()
+        self.tabs.setMinimumWidth(380)
+        self.scene_panel = None
+        self.compare_panel = None
+        self.training_panel = None
+        self._build_tabs(enable_3d)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.view_grid, 1)
+        left_layout.addWidget(self.timeline)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.run_panel)
+        layout.addWidget(splitter, 1)
+        self.setCentralWidget(central)
+        self._build_menus()
+        self.statusBar().showMessage("Ready")
+        self.controller.job_finished.connect(self._job_finished)
+        geometry = self.settings.geometry()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1500, 900)
+
+    # ---------------------------------------------------------------- construction
+
+    def _build_tabs(self, enable_3d: bool) -> None:
+        """Side panels; each is optional so that a failure in one never takes the app down."""
+        try:
+            from cmanet_app.widgets.scene_panel import ScenePanel
+
+            self.scene_panel = ScenePanel(self.state, self.meshes, self.reporter, enabled=enable_3d)
+            self.tabs.addTab(self.scene_panel, "3D")
+        except ImportError as exc:
+            log.debug("no 3D panel: %s", exc)
+        try:
+            from cmanet_app.widgets.compare_panel import ComparePanel
+
+            self.compare_panel = ComparePanel(self.state)
+            self.tabs.addTab(self.compare_panel, "IRV vs IEV")
+        except ImportError as exc:
+            log.debug("no compare panel: %s", exc)
+        try:
+            from cmanet_app.widgets.training_panel import TrainingPanel
+
+            self.training_panel = TrainingPanel(self.settings, self.reporter)
+            self.training_panel.use_model.connect(self.run_panel.use_checkpoint)
+            self.tabs.addTab(self.training_panel, "Training")
+        except ImportError as exc:
+            log.debug("no training panel: %s", exc)
+
+    def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        action.setCheckable(checkable)
+        if tip:
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        self.addAction(action)  # shortcuts work even when the menu bar is hidden
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.open_action = self._action("&Open sequence…", self.choose_sequence, QKeySequence.StandardKey.Open)
+        file_menu.addAction(self.open_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.controller.recent_changed.connect(self._fill_recent)
+        self._fill_recent()
+        file_menu.addAction(self._action("Open &demo", self.controller.open_demo))
+        file_menu.addSeparator()
+        export_menu = file_menu.addMenu("&Export")
+        self.export_result_action = self._action("Result (result.npz)…", self.choose_export_result)
+        self.export_meshes_action = self._action("Meshes (OBJ per frame)…", self.choose_export_meshes)
+        self.screenshot_action = self._action("Screenshot of the window (PNG)…", self.choose_screenshot)
+        export_menu.addActions([self.export_result_action, self.export_meshes_action, self.screenshot_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
+
+        view_menu = bar.addMenu("&View")
+        self.overlay_actions: dict[str, QAction] = {}
+        for name in Overlays.names():
+            action = self._action(OVERLAY_LABELS[name], lambda on, n=name: self.state.set_overlay(n, on), checkable=True)
+            action.setChecked(getattr(self.state.overlays, name))
+            view_menu.addAction(action)
+            self.overlay_actions[name] = action
+        self.state.overlays_changed.connect(self._sync_overlay_actions)
+
+        run_menu = bar.addMenu("&Run")
+        run_menu.addAction(self._action("&Detect keypoints", self.controller.detect, "Ctrl+D"))
+        run_menu.addAction(self._action("&Fit", self.controller.fit, "Ctrl+R"))
+        run_menu.addAction(self._action("&Cancel", self.controller.cancel, "Escape"))
+
+        # Timeline shortcuts (window-wide, so they work whichever panel has focus).
+        self._action("Play/pause", self.timeline.toggle_play, Qt.Key.Key_Space)
+        self._action("Previous frame", lambda: self.timeline.step(-1), Qt.Key.Key_Left)
+        self._action("Next frame", lambda: self.timeline.step(1), Qt.Key.Key_Right)
+        self._action("First frame", lambda: self.timeline.go_to(0), Qt.Key.Key_Home)
+        self._action("Last frame", lambda: self.timeline.go_to(-1), Qt.Key.Key_End)
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&About", self._about))
+
+    # ---------------------------------------------------------------- settings
+
+    def _load_settings(self) -> None:
+        s = self.settings
+        overlays = Overlays(**{n: s.get_bool(f"overlays/{n}", getattr(Overlays(), n)) for n in Overlays.names()})
+        self.state.set_overlays(overlays)
+        self.state.set_threshold(s.get_float("fit/threshold", self.state.threshold))
+        device = s.get_str("fit/device", "auto")
+        self.state.set_run_options(device=device if device in ("auto", "cpu", "cuda") else "auto")
+        self.state.overlays_changed.connect(self._save_settings)
+        self.state.threshold_changed.connect(self._save_settings)
+        self.state.run_options_changed.connect(self._save_settings)
+
+    def _save_settings(self) -> None:
+        s = self.settings
+        for name in Overlays.names():
+            s.set(f"overlays/{name}", getattr(self.state.overlays, name))
+        s.set("fit/threshold", self.state.threshold)
+        s.set("fit/device", self.state.device)
+        s.sync()
+
+    def _sync_overlay_actions(self) -> None:
+        for name, action in self.overlay_actions.items():
+            action.blockSignals(True)
+            action.setChecked(getattr(self.state.overlays, name))
+            action.blockSignals(False)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        recent = self.settings.recent_sequences()
+        for folder in recent:
+            action = QAction(folder, self.recent_menu)
+            action.triggered.connect(lambda _=False, f=folder: self.open_sequence(f))
+            self.recent_menu.addAction(action)
+        self.recent_menu.setEnabled(bool(recent))
+
+    # ---------------------------------------------------------------- actions
+
+    def open_sequence(self, path: str | Path):
+        return self.controller.open_sequence(path)
+
+    def choose_sequence(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a multi-view sequence folder", self.settings.last_folder)
+        if folder:
+            self.open_sequence(folder)
+
+    def choose_export_result(self) -> None:
+        if self.state.result is None:
+            self.reporter.warning("Nothing to export", "Fit the sequence first.")
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export result", str(Path(self.settings.last_folder) / "result.npz"),
+                                              "NumPy archive (*.npz)")
+        if path:
+            self.controller.export_result(path)
+
+    def choose_export_meshes(self) -> None:
+        if self.state.result is None:
+            self.reporter.warning("Nothing to export", "Fit the sequence first.")
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export one OBJ per frame into", self.settings.last_folder)
+        if folder:
+            self.controller.export_meshes(folder)
+
+    def choose_screenshot(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot", str(Path(self.settings.last_folder) / "cmanet.png"),
+                                              "PNG image (*.png)")
+        if path:
+            self.save_screenshot(path)
+
+    def save_screenshot(self, path: str | Path) -> bool:
+        ok = self.grab().save(str(path), "PNG")
+        if not ok:
+            self.reporter.error("Screenshot failed", f"Could not write {path}")
+        return ok
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "CMANet Studio", "CMANet Studio: calibration-free multi-view 3D human pose, body mesh "
+                          "and camera poses (CMANet: IRV per view, IEV fused).")
+
+    # ---------------------------------------------------------------- state -> display
+
+    def _result_changed(self) -> None:
+        self.meshes.set_result(self.state.result, self.controller._body_config() if self.state.result is not None else None)
+        self.view_grid.refresh()
+
+    def _update_title(self) -> None:
+        info = self.state.sequence
+        self.setWindowTitle("CMANet Studio" if info is None else f"{info.root.name} — CMANet Studio")
+
+    def _job_finished(self, name: str, outcome: str) -> None:
+        if name == "evaluate":
+            return
+        info = self.state.sequence
+        if name in ("open", "demo") and outcome == "succeeded" and info is not None:
+            self.statusBar().showMessage(
+                f"{info.root}: {info.num_views} views, {info.num_frames} frames at {info.fps:g} fps"
+                + ("" if self.state.result is None else f"; result from {self.state.result_dir}"))
+        else:
+            self.statusBar().showMessage(f"{name}: {outcome}", 10000)
+
+    # ---------------------------------------------------------------- drag and drop
+
+    def dragEnterEvent(self, event):  # noqa: N802 (Qt naming)
+        urls = event.mimeData().urls() if event.mimeData().hasUrls() else []
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):  # noqa: N802
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            path = Path(urls[0].toLocalFile())
+            # A file dropped from inside the folder (a video, sequence.yaml) opens its folder.
+            self.open_sequence(path if path.is_dir() else path.parent)
+            event.acceptProposedAction()
+
+    # ---------------------------------------------------------------- closing
+
+    def closeEvent(self, event):  # noqa: N802
+        if self.training_panel is not None and not self.training_panel.confirm_close(self):
+            event.ignore()
+            return
+        self.closing.emit()
+        self.settings.set_geometry(self.saveGeometry())
+        self._save_settings()
+        self.timeline.set_playing(False)
+        self.controller.shutdown()
+        self.frames.stop()
+        if self.scene_panel is not None:
+            self.scene_panel.shutdown()
+        self.reporter.close_all()
+        event.accept()
+
+    def when_idle(self, callback, poll_ms: int = 100) -> None:
+        """Call ``callback`` once no job runs and every view and the 3D panel show the current state
+        (used by ``--screenshot``)."""
+
+        def check():
+            busy = self.controller.busy or self.controller.side_tasks or not self.frames.idle
+            if self.scene_panel is not None:
+                busy = busy or not self.scene_panel.idle
+            if busy:
+                QTimer.singleShot(poll_ms, check)
+            else:
+                callback()
+
+        QTimer.singleShot(poll_ms, check)

@@ -1,0 +1,221 @@
+"""Detection and fitting controls: mode (network modes greyed out until a trained model exists),
+checkpoint, lambda threshold, device, result folder, Detect / Fit / Cancel and a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QWidget,
+)
+
+from cmanet_app.controller import Controller
+from cmanet_app.state import DEVICES, FIT_MODES
+
+STAGE_LABELS = {
+    "detect": "Detecting 2D keypoints",
+    "irv": "IRV: fitting each view",
+    "iev": "IEV: fusing the views",
+    "synth": "Making the demo sequence",
+    "export": "Exporting",
+}
+NETWORK_TIP = "Needs a trained CMANet model: not available in this version yet (train one in the Training tab)."
+
+
+def cli_fit_modes() -> tuple[str, ...]:
+    """The modes ``cmanet fit --mode`` accepts: the GUI offers exactly what the CLI can do."""
+    try:
+        from core.cli import fit as fit_cli
+
+        parser = argparse.ArgumentParser()
+        fit_cli.add_parser(parser.add_subparsers())
+        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        mode = next(a for a in sub.choices["fit"]._actions if "--mode" in a.option_strings)
+        return tuple(mode.choices or ("optimize",))
+    except Exception:  # noqa: BLE001 - fall back to what certainly exists
+        return ("optimize",)
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+class RunPanel(QWidget):
+    def __init__(self, controller: Controller, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.controller = controller
+        state = controller.state
+        self.state = state
+
+        self.mode_combo = QComboBox()
+        self.mode_combo.setToolTip("How to fit: optimize (SMPLify IRV + multi-view SMPLify IEV), or a trained network")
+        available = cli_fit_modes()
+        for mode in FIT_MODES:
+            self.mode_combo.addItem(mode)
+            item = self.mode_combo.model().item(self.mode_combo.count() - 1)
+            if mode not in available:
+                item.setEnabled(False)
+                item.setToolTip(NETWORK_TIP)
+        self.mode_combo.currentTextChanged.connect(self._mode_changed)
+
+        self.checkpoint_edit = QLineEdit()
+        self.checkpoint_edit.setPlaceholderText("model checkpoint (.pt)")
+        self.checkpoint_edit.setMinimumWidth(140)
+        self.checkpoint_button = QToolButton()
+        self.checkpoint_button.setText("…")
+        self.checkpoint_button.clicked.connect(self._choose_checkpoint)
+        self.checkpoint_edit.editingFinished.connect(
+            lambda: state.set_run_options(checkpoint=self.checkpoint_edit.text().strip()))
+
+        self.threshold_spin = QDoubleSpinBox()
+        self.threshold_spin.setRange(0.0, 0.99)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setDecimals(2)
+        self.threshold_spin.setValue(state.threshold)
+        self.threshold_spin.setToolTip("λ: detections at or below this confidence are ignored by the fit (drawn hollow)")
+        self.threshold_spin.valueChanged.connect(state.set_threshold)
+
+        self.device_combo = QComboBox()
+        for device in DEVICES:
+            self.device_combo.addItem(device)
+        if not cuda_available():
+            item = self.device_combo.model().item(DEVICES.index("cuda"))
+            item.setEnabled(False)
+            item.setToolTip("No CUDA device is available on this machine")
+        self.device_combo.setCurrentText(state.device)
+        self.device_combo.currentTextChanged.connect(lambda d: state.set_run_options(device=d))
+
+        self.result_label = QLabel("")
+        self.result_label.setStyleSheet("color: gray")
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result_button = QToolButton()
+        self.result_button.setText("Result folder…")
+        self.result_button.setToolTip("Where this sequence's result.npz is written and read (default: the user cache)")
+        self.result_button.clicked.connect(self._choose_result_dir)
+
+        self.detect_button = QPushButton("Detect")
+        self.detect_button.setToolTip("Detect 2D keypoints in every frame and view (cached)")
+        self.detect_button.clicked.connect(controller.detect)
+        self.fit_button = QPushButton("Fit")
+        self.fit_button.setToolTip("Fit 3D body, mesh and cameras (IRV then IEV) and save the result")
+        self.fit_button.clicked.connect(controller.fit)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(controller.cancel)
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(160)
+        self.progress.setTextVisible(True)
+        self.stage_label = QLabel("")
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(4, 2, 4, 2)
+        for label, widget in (("Mode", self.mode_combo), ("", self.checkpoint_edit), ("", self.checkpoint_button),
+                              ("λ", self.threshold_spin), ("Device", self.device_combo)):
+            if label:
+                layout.addWidget(QLabel(label))
+            layout.addWidget(widget)
+        layout.addWidget(self.detect_button)
+        layout.addWidget(self.fit_button)
+        layout.addWidget(self.cancel_button)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.stage_label)
+        layout.addStretch(1)
+        layout.addWidget(self.result_label)
+        layout.addWidget(self.result_button)
+
+        controller.job_started.connect(self._job_started)
+        controller.job_progress.connect(self._job_progress)
+        controller.job_finished.connect(self._job_finished)
+        state.busy_changed.connect(self._update_enabled)
+        state.sequence_changed.connect(self._update_enabled)
+        state.sequence_changed.connect(self._show_result_dir)
+        state.result_changed.connect(self._show_result_dir)
+        state.run_options_changed.connect(self._show_options)
+        state.threshold_changed.connect(lambda v: self.threshold_spin.setValue(v) if abs(self.threshold_spin.value() - v) > 1e-9 else None)
+        self._mode_changed(self.mode_combo.currentText())
+        self._update_enabled()
+
+    # ---------------------------------------------------------------- user actions
+
+    def _mode_changed(self, mode: str) -> None:
+        self.state.set_run_options(mode=mode)
+        network = mode != "optimize"
+        self.checkpoint_edit.setEnabled(network)
+        self.checkpoint_button.setEnabled(network)
+        tip = "Model checkpoint for the network modes" if network else "Only used by the network modes. " + NETWORK_TIP
+        self.checkpoint_edit.setToolTip(tip)
+        self.checkpoint_button.setToolTip(tip)
+
+    def _choose_checkpoint(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", self.state.checkpoint or "",
+                                              "Checkpoints (*.pt *.pth);;All files (*)")
+        if path:
+            self.checkpoint_edit.setText(path)
+            self.state.set_run_options(checkpoint=path)
+
+    def _choose_result_dir(self) -> None:
+        start = str(self.state.result_dir or Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Result folder for this sequence", start)
+        if folder:
+            self.controller.set_result_dir(folder)
+
+    def use_checkpoint(self, path: str) -> None:
+        """Select a (trained) model for fitting: the network mode when the CLI offers it."""
+        self.checkpoint_edit.setText(path)
+        self.state.set_run_options(checkpoint=path)
+        index = self.mode_combo.findText("network+refine")
+        if index >= 0 and self.mode_combo.model().item(index).isEnabled():
+            self.mode_combo.setCurrentIndex(index)
+
+    # ---------------------------------------------------------------- state -> display
+
+    def _show_options(self) -> None:
+        if self.device_combo.currentText() != self.state.device:
+            self.device_combo.setCurrentText(self.state.device)
+        if self.checkpoint_edit.text() != self.state.checkpoint:
+            self.checkpoint_edit.setText(self.state.checkpoint)
+        self._show_result_dir()
+
+    def _show_result_dir(self) -> None:
+        folder = self.state.result_dir
+        text = "" if folder is None else (("result: " if self.state.result is not None else "no result yet: ") + str(folder))
+        self.result_label.setText(text if len(text) < 70 else "…" + text[-68:])
+        self.result_label.setToolTip(str(folder or ""))
+
+    def _update_enabled(self) -> None:
+        busy = bool(self.state.busy)
+        has_seq = self.state.sequence is not None
+        self.detect_button.setEnabled(has_seq and not busy)
+        self.fit_button.setEnabled(has_seq and not busy)
+        self.result_button.setEnabled(has_seq and not busy)
+        self.cancel_button.setEnabled(busy)
+
+    def _job_started(self, name: str) -> None:
+        if name in ("evaluate",):
+            return
+        self.progress.setRange(0, 0)  # busy until the first progress report
+        self.stage_label.setText(f"{name}…")
+
+    def _job_progress(self, name: str, stage: str, done: int, total: int) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.stage_label.setText(f"{STAGE_LABELS.get(stage, stage)} {done}/{total}")
+
+    def _job_finished(self, name: str, outcome: str) -> None:
+        if name in ("evaluate",):
+            return
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if outcome == "succeeded" else 0)
+        self.stage_label.setText(f"{name}: {outcome}")

@@ -1,0 +1,102 @@
+"""All views side by side (a grid of :class:`ViewPanel`), kept in step with the state: frame images
+come from the frame worker; keypoints and the reprojected skeleton are drawn here (17 points)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
+
+from cmanet_app.frames import FrameImages, FrameRenderer, FrameRequest
+from cmanet_app.overlay import project_points, to_camera
+from cmanet_app.state import AppState
+from cmanet_app.widgets.view_panel import ViewPanel
+
+
+class ViewGrid(QWidget):
+    def __init__(self, state: AppState, renderer: FrameRenderer, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.state = state
+        self.renderer = renderer
+        self.panels: list[ViewPanel] = []
+        self.last_images: FrameImages | None = None
+        self._grid = QGridLayout()
+        self._grid.setSpacing(4)
+        self._placeholder = QLabel("Open a multi-view sequence folder (File > Open, or drop it here),\n"
+                                   "or try the demo (File > Open demo).")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setStyleSheet("color: gray; font-size: 14px")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self._placeholder)
+        outer.addLayout(self._grid, 1)
+
+        state.sequence_changed.connect(self._rebuild)
+        state.frame_changed.connect(self._frame_changed)
+        state.result_changed.connect(self.refresh)
+        state.overlays_changed.connect(self.refresh)
+        state.keypoints_changed.connect(self._draw_vectors)
+        state.threshold_changed.connect(self._draw_vectors)
+        renderer.rendered.connect(self._show_images)
+
+    # ---------------------------------------------------------------- layout
+
+    def _rebuild(self) -> None:
+        for panel in self.panels:
+            self._grid.removeWidget(panel)
+            panel.deleteLater()
+        self.panels = []
+        self.last_images = None
+        info = self.state.sequence
+        self._placeholder.setVisible(info is None)
+        if info is None:
+            return
+        columns = math.ceil(math.sqrt(info.num_views))
+        for v, name in enumerate(info.view_names):
+            panel = ViewPanel(v, name, tuple(info.image_sizes[v]), info.view_kinds[v])
+            self._grid.addWidget(panel, v // columns, v % columns)
+            self.panels.append(panel)
+        self.refresh()
+
+    # ---------------------------------------------------------------- updates
+
+    def refresh(self) -> None:
+        """Ask the worker for the current frame's images and redraw the vector overlays."""
+        info = self.state.sequence
+        if info is None or not self.panels:
+            return
+        self.renderer.request(FrameRequest(info, self.state.result, self.state.frame, self.state.overlays))
+        self._draw_vectors()
+
+    def _frame_changed(self, frame: int) -> None:
+        self.refresh()
+
+    def _show_images(self, images: FrameImages) -> None:
+        req = images.request
+        if self.state.sequence is None or req.sequence.root != self.state.sequence.root or len(images.images) != len(self.panels):
+            return  # a frame of a sequence that is no longer open
+        self.last_images = images
+        for panel, image, scale in zip(self.panels, images.images, images.scales):
+            panel.set_image(image, scale)
+            panel.set_info(f"frame {req.frame}")
+
+    def _draw_vectors(self) -> None:
+        state = self.state
+        if state.sequence is None or not self.panels:
+            return
+        frame, show, result = state.frame, state.overlays, state.result
+        keypoints = state.shown_keypoints() if show.keypoints else None
+        for v, panel in enumerate(self.panels):
+            panel.set_keypoints(None if keypoints is None else keypoints[v], state.threshold)
+            uv = None
+            if show.iev_skeleton and result is not None and frame < result.num_frames:
+                cam = to_camera(result.joints3d[frame], result.cam_R[frame, v], result.cam_t[frame, v])
+                uv = project_points(cam, float(result.cam_f[frame, v]), result.cam_c[frame, v])
+            panel.set_skeleton(uv)
+
+    def reprojected(self, view: int) -> np.ndarray | None:
+        """(17, 2) IEV keypoints as drawn in ``view`` (tests and tools)."""
+        data = self.panels[view].joints_item.getData()
+        return None if len(data[0]) == 0 else np.stack(data, axis=1)
