@@ -57,6 +57,9 @@ class FitConfig:
     static_rig: fit the whole sequence with cameras shared by all frames (else each frame alone,
         for moving cameras).
     estimate_focal: refine each camera's focal length (static rig only; needs motion).
+    cpu_threads: torch threads while fitting on the CPU. The problems are many small tensors: one
+        thread is as fast on an idle machine and, unlike several, never collapses (100x slower
+        measured) when other processes compete for the cores.
     """
 
     body_model: BodyModelConfig = field(default_factory=BodyModelConfig)
@@ -65,12 +68,15 @@ class FitConfig:
     static_rig: bool = True
     estimate_focal: bool = False
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    cpu_threads: int = 1
     irv: IRVConfig = field(default_factory=IRVConfig)
     iev: IEVConfig = field(default_factory=IEVConfig)
 
     def validate(self) -> None:
         if not 0.0 <= self.confidence_threshold < 1.0:
             raise ValueError("confidence_threshold (lambda) must be in [0, 1)")
+        if self.cpu_threads < 1:
+            raise ValueError("cpu_threads must be >= 1")
         if self.robust_sigma <= 0:
             raise ValueError("robust_sigma must be positive")
         if self.estimate_focal and not self.static_rig:

@@ -6,6 +6,7 @@ already hold keypoints call :func:`fit_keypoints`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -99,6 +100,17 @@ def _bar(stage: str, enabled: bool):
     return tqdm(desc=f"fit {stage.upper()}", unit="it", leave=False)
 
 
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run a block with ``count`` torch CPU threads, restoring the previous number after."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def fit_keypoints(
     inputs: FitInputs,
     config: FitConfig,
@@ -109,6 +121,11 @@ def fit_keypoints(
     show_progress_bar: bool = False,
 ) -> tuple[FitResult, dict[str, float]]:
     """IRV then IEV on given detections; returns the result and the timings (seconds)."""
+    with torch_threads(config.cpu_threads):
+        return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar)
+
+
+def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar):
     device = resolve_device(config.device)
     body = (body or load_body_model(config.body_model)).to(device)
     prior = (prior or default_pose_prior(body)).to(device)
