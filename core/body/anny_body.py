@@ -18,7 +18,11 @@ import functools
 import logging
 import time
 
-import anny
+import warp
+
+warp.config.quiet = True  # anny's skinning imports warp, which otherwise prints a banner
+
+import anny  # noqa: E402
 import anny.paths
 import roma
 import torch
@@ -190,6 +194,23 @@ class AnnyBody(BodyModel):
 
     def shape_bounds(self) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.zeros(self.shape_dim, device=self.device), torch.ones(self.shape_dim, device=self.device)
+
+    def rest_skeleton(self, shape: torch.Tensor) -> tuple[tuple[int, ...], torch.Tensor]:
+        model = self.full_model
+        zero = torch.zeros(1, 3, device=self.device)
+        rest = model(
+            pose_parameters=self.bone_transforms(zero, torch.zeros(1, self.num_pose_joints, 3, device=self.device), None),
+            phenotype_kwargs=shape.reshape(1, -1).to(zero),
+        )["bone_poses"][0, :, :3, 3]
+        bones = [0] + self.pose_bone_idx.tolist()
+        parents = []
+        for bone in bones:
+            parent = model.bone_parents[bone]
+            while parent != -1 and parent not in bones:
+                parent = model.bone_parents[parent]
+            parents.append(-1 if parent == -1 else bones.index(parent))
+        # Bones between two canonical joints stay at rest, so the offset is a straight line.
+        return tuple(parents), rest[bones]
 
     def bone_transforms(
         self,

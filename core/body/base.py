@@ -95,6 +95,22 @@ class BodyModel(torch.nn.Module, abc.ABC):
         """(S,), (S,) the valid range of each shape parameter (may be +-inf)."""
 
     @abc.abstractmethod
+    def rest_skeleton(self, shape: torch.Tensor) -> tuple[tuple[int, ...], torch.Tensor]:
+        """The canonical joints as a skeleton, for exports (BVH) and drawing.
+
+        Joint 0 is the root (the point the global rotation turns about, at the origin of the body
+        frame); joint ``j + 1`` is ``pose_joint_names[j]``.
+
+        Args:
+            shape: (S,) shape parameters.
+        Returns:
+            parents: (J + 1,) index of each joint's parent (-1 for the root);
+            positions: (J + 1, 3) rest-pose joint positions in the body frame, metres.
+        Composing each joint's ``body_pose`` rotation down this tree about these positions
+        reproduces the model's posed joints exactly.
+        """
+
+    @abc.abstractmethod
     def forward(
         self,
         global_orient: torch.Tensor,

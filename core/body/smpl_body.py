@@ -2,7 +2,9 @@
 
 SMPL's model files are licensed and never shipped: the user points ``body_model.path`` at their
 own copy (a ``SMPL_{NEUTRAL,MALE,FEMALE}.pkl`` file, or a folder holding them, possibly under
-``smpl/``). SMPL's own frame: Y up, the body faces +Z.
+``smpl/``). SMPL's own frame: Y up, the body faces +Z. As for every backend, the global rotation turns the
+body about the origin of its frame (smplx turns it about the pelvis joint; translate by
+``R J0 - J0`` to convert).
 
 COCO-17 keypoints: the face points are mesh vertices (smplx's SMPL-H vertex ids), the limb points
 are SMPL joints.
@@ -129,6 +131,14 @@ class SmplBody(BodyModel):
         bound = torch.full((self.shape_dim,), float("inf"), device=self.device)
         return -bound, bound
 
+    def rest_skeleton(self, shape: torch.Tensor) -> tuple[tuple[int, ...], torch.Tensor]:
+        smpl = self.smpl
+        v_shaped = smpl.v_template + torch.einsum("l,vcl->vc", shape.to(smpl.shapedirs), smpl.shapedirs)
+        joints = smpl.J_regressor @ v_shaped  # (24, 3)
+        parents = smpl.parents.tolist()
+        parents[0] = -1
+        return tuple(parents), joints
+
     def forward(
         self,
         global_orient: torch.Tensor,
@@ -143,15 +153,21 @@ class SmplBody(BodyModel):
         pose = as_rotmat(body_pose, 2)
         batch = root.shape[0]
         dtype = self.smpl.shapedirs.dtype
+        identity = torch.eye(3, dtype=dtype, device=root.device).expand(batch, 1, 3, 3)
+        # Posed in the body frame, then rotated about the origin and translated by us, so that
+        # global_orient and transl mean the same for every backend: X = R X_body + t.
         out = self.smpl(
-            betas=shape.to(dtype),
-            global_orient=root.reshape(batch, 1, 3, 3).to(dtype),
+            betas=shape.to(dtype).expand(batch, -1),
+            global_orient=identity,
             body_pose=pose.reshape(batch, -1, 3, 3).to(dtype),
-            transl=None if transl is None else transl.to(dtype),
             pose2rot=False,
             return_verts=True,
         )
         joint_kp = out.joints[:, self._kp_index.clamp(max=out.joints.shape[1] - 1)]
         vert_kp = out.vertices[:, self._kp_index]
         keypoints = torch.where(self._kp_is_joint[None, :, None], joint_kp, vert_kp)
-        return BodyOutput(keypoints=keypoints, vertices=out.vertices if vertices else None)
+        rot = root.to(dtype)
+        shift = torch.zeros(batch, 1, 3, dtype=dtype, device=root.device) if transl is None else transl.to(dtype)[:, None]
+        keypoints = keypoints @ rot.transpose(-1, -2) + shift
+        verts = out.vertices @ rot.transpose(-1, -2) + shift if vertices else None
+        return BodyOutput(keypoints=keypoints, vertices=verts)

@@ -37,7 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits 2 on bad usage
@@ -45,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(message)s",
     )
+    if not args.verbose:
+        logging.getLogger("anny").setLevel(logging.WARNING)
     try:
         return int(args.run(args) or 0)
     except InputError as exc:

@@ -1,0 +1,51 @@
+"""``cmanet export RES --format obj,bvh,trc,json,npz --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from core.errors import InputError
+
+
+def add_parser(subparsers) -> None:
+    from core.io.export import FORMATS
+
+    p = subparsers.add_parser(
+        "export",
+        help="export a result for Blender, OpenSim or your own code",
+        description="obj: fused mesh per frame (Z up, m) for Blender/MeshLab; bvh: skeleton animation "
+        "(Y up, m) for Blender; trc: the 17 keypoints as OpenSim markers (Y up, mm); json: keypoints, "
+        "cameras and body parameters; npz: a copy of result.npz.",
+    )
+    p.add_argument("result", type=Path, help="result folder or result.npz (from cmanet fit)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: RESULT/export)")
+    p.add_argument("--format", default="obj,bvh,trc,json", help=f"comma-separated, from {','.join(FORMATS)} (default: obj,bvh,trc,json)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from core.io.export import FORMATS, export_result
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise InputError(f"--format: unknown format {','.join(unknown) or '(none)'} (choose from {','.join(FORMATS)})")
+    folder = args.result if args.result.is_dir() else args.result.parent
+    out = args.out or folder / "export"
+    bars: list[tqdm] = []  # created on the first mesh, so that bad input prints nothing but its error
+
+    def progress(done, total):
+        if not bars:
+            bars.append(tqdm(desc="export meshes", unit="frame", total=total, leave=False))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        written = export_result(args.result, out, formats, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
+    print(f"wrote {len(written)} files to {out}")
+    return 0
