@@ -129,4 +129,4 @@ def test_export_bad_format_and_missing_result(tmp_path):
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stderr.strip().startswith("error:") and "fbx" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "core.cli", "export", str(tmp_path / "nope")], capture_output=True, text=True)
-    assert proc.returncode == 2 and "result.npz" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.returncode == 2 and "nope: no such result file" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
