@@ -106,6 +106,12 @@ class CMANet(nn.Module):
         frames = torch.arange(theta.shape[0], device=theta.device)
         return CanonicalTheta(orient, cam, pose[frames, best], shape_z[frames, best])
 
+    def mean_state(self, frames: int, views: int) -> CanonicalTheta:
+        """The mean body seen by every view (IEV's start without IRV: the "IEV alone" ablation)."""
+        orient, pose, shape_z, cam = self.space.split(self.space.mean)
+        return CanonicalTheta(orient.expand(frames, views, -1), cam.expand(frames, views, -1),
+                              pose.expand(frames, -1, -1), shape_z.expand(frames, -1))
+
     def run_iev(self, irv: IRVOutput, inputs: ViewInputs, init: CanonicalTheta, body: BodyModel) -> list[CanonicalTheta]:
         """Refine the canonical state of F frames (inputs with batch dims (F,))."""
         threshold = self.config.confidence_threshold
@@ -118,12 +124,17 @@ class CMANet(nn.Module):
 
         stage ``irv``: -> IRVOutput. ``iev``: IEV from the given (usually precomputed, frozen)
         ``irv`` output and ``init`` state -> list of CanonicalTheta. ``full``: both, IEV started
-        from IRV -> (IRVOutput, view losses (F, V), list of CanonicalTheta).
+        from IRV -> (IRVOutput, view losses (F, V), list of CanonicalTheta). ``iev_mean``: IEV
+        alone from the mean body, on the encoder's features -> list of CanonicalTheta.
         """
         if stage == "irv":
             return self.run_irv(inputs)
         if stage == "iev":
             return self.run_iev(irv, inputs, init, body)
+        if stage == "iev_mean":
+            features = self.encoder(inputs)
+            irv = IRVOutput(features, camera_context(inputs), [])
+            return self.run_iev(irv, inputs, self.mean_state(*features.shape[:2]), body)
         if stage != "full":
             raise ValueError(f"unknown stage {stage!r}")
         irv = self.run_irv(inputs)

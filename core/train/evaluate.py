@@ -1,0 +1,128 @@
+"""Evaluation of a network against ground truth (synthetic sequences): the paper's metrics for
+IRV and IEV, and the network+refine pipeline (the network's estimate as the optimizers' start).
+
+Used by benchmarks and, when asked (``cmanet train --eval-gt``), to log held-out metrics; never
+by the training itself (no loss, no checkpoint choice reads ground truth).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.body import BodyModel
+from core.fit.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
+from core.geometry import metrics
+from core.geometry.camera import transform_points
+from core.nets.cmanet import CMANet
+from core.nets.predict import predict
+
+
+def canonical_joints(body: BodyModel, params: CanonicalParams, view: int = 0) -> torch.Tensor:
+    """(F, 17, 3) the canonical body's keypoints in the camera frame of ``view``."""
+    local = body_frame_keypoints(body, params.body_pose, params.shape)
+    return transform_points(local, params.global_orient[:, view], params.transl[:, view])
+
+
+def load_gt(sequence: str | Path) -> dict[str, np.ndarray]:
+    """``SEQ/gt.npz`` (evaluation only)."""
+    from core.eval import load_ground_truth
+
+    return load_ground_truth(Path(sequence) / "gt.npz")
+
+
+def gt_cameras(gt: dict[str, np.ndarray], frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(F, V, 3, 3), (F, V, 3) world->camera ground truth for every frame."""
+    rot = torch.as_tensor(gt["cam_R"], dtype=torch.float32)
+    t = torch.as_tensor(gt["cam_t"], dtype=torch.float32)
+    if rot.dim() == 3:
+        rot, t = rot[None].expand(frames, -1, -1, -1), t[None].expand(frames, -1, -1)
+    return rot[:frames], t[:frames]
+
+
+def pose_metrics(
+    body: BodyModel, irv: ViewBodies, iev: CanonicalParams, gt_joints: torch.Tensor, gt_rot: torch.Tensor, gt_t: torch.Tensor
+) -> dict[str, float]:
+    """PA-MPJPE / MPJPE (one similarity per sequence) of IEV and IRV (mean over views, in each
+    view's camera frame) and the camera relative-rotation error of IEV and IRV, degrees.
+
+    gt_joints: (F, 17, 3) world; gt_rot, gt_t: (F, V, 3, 3), (F, V, 3) world->camera.
+    """
+    device = irv.transl.device
+    gt_joints, gt_rot, gt_t = gt_joints.to(device), gt_rot.to(device), gt_t.to(device)
+    joints = canonical_joints(body, iev)
+    out = {
+        "iev_pa_mpjpe_mm": float(metrics.pa_mpjpe(joints, gt_joints)),
+        "iev_mpjpe_mm": float(metrics.mpjpe(metrics.align_sequence(joints, gt_joints), gt_joints)),
+        # Relative rotations R_j R_i^T do not depend on the world frame: the body->camera
+        # orientations are world->camera rotations of the body's own frame.
+        "iev_cam_rot_deg": float(metrics.relative_rotation_error_deg(iev.global_orient, gt_rot).mean()),
+        "irv_cam_rot_deg": float(metrics.relative_rotation_error_deg(irv.global_orient, gt_rot).mean()),
+    }
+    gt_cam = transform_points(gt_joints[:, None], gt_rot, gt_t)  # (F, V, 17, 3)
+    irv_joints = view_keypoints(body, irv)
+    views = irv_joints.shape[1]
+    out["irv_pa_mpjpe_mm"] = float(np.mean([float(metrics.pa_mpjpe(irv_joints[:, v], gt_cam[:, v])) for v in range(views)]))
+    return out
+
+
+@torch.no_grad()
+def evaluate_network(model: CMANet, sequence: str | Path, body: BodyModel | None = None) -> dict[str, float]:
+    """Network-mode metrics of one synthetic sequence (with gt.npz), plus inference time."""
+    from core.train.data import load_sequence
+
+    body = body or model.body_model()
+    crop = model.config.swin.image_size if model.config.uses_images else None
+    seq = load_sequence(sequence, model.config.confidence_threshold, crop)
+    start = time.perf_counter()
+    irv, iev = predict(model, seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes, seq.crops, body=body)
+    elapsed = time.perf_counter() - start
+    gt = load_gt(sequence)
+    frames = seq.num_frames
+    rot, t = gt_cameras(gt, frames)
+    out = pose_metrics(body, irv, iev, torch.as_tensor(gt["joints3d"][:frames], dtype=torch.float32), rot, t)
+    out["network_s"] = elapsed
+    out["frames"] = frames
+    return out
+
+
+def refine(
+    body: BodyModel,
+    prior,
+    keypoints2d: torch.Tensor,
+    focal: torch.Tensor,
+    principal: torch.Tensor,
+    irv: ViewBodies,
+    iev: CanonicalParams,
+    config,
+    irv_iterations: int,
+    iev_iterations: int,
+) -> tuple[ViewBodies, CanonicalParams, dict[str, float]]:
+    """network+refine: the optimizers (IRV per view, then IEV on the static rig) started from
+    the network's estimate with fewer iterations. Returns refined IRV bodies (F, V), canonical
+    parameters (F,) in the same form as the network's, and the timings (seconds)."""
+    from core.fit.iev import fit_iev_static_rig
+    from core.fit.irv import fit_irv
+    from core.fit.params import Intrinsics
+
+    frames, views = keypoints2d.shape[:2]
+    timings = {}
+    start = time.perf_counter()
+    cfg = dataclasses.replace(config, irv=dataclasses.replace(config.irv, iterations=irv_iterations))
+    flat = lambda t: t.reshape(frames * views, *t.shape[2:])  # noqa: E731
+    init = ViewBodies(*(flat(getattr(irv, f.name)) for f in dataclasses.fields(irv)))
+    fit = fit_irv(body, prior, flat(keypoints2d), focal.repeat(frames), principal.repeat(frames, 1), cfg, init=init)
+    irv_refined = ViewBodies(*(getattr(fit.bodies, f.name).reshape(frames, views, *getattr(fit.bodies, f.name).shape[1:])
+                               for f in dataclasses.fields(fit.bodies)))
+    timings["irv_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    cfg = dataclasses.replace(config, iev=dataclasses.replace(config.iev, iterations=iev_iterations))
+    fused = fit_iev_static_rig(body, prior, keypoints2d, Intrinsics(focal, principal), iev, cfg)
+    timings["iev_s"] = time.perf_counter() - start
+    orient = fused.cam_rot @ fused.body_rot[:, None]
+    transl = (fused.cam_rot @ fused.body_transl[:, None, :, None])[..., 0] + fused.cam_t
+    return irv_refined, CanonicalParams(orient, transl, fused.body_pose, fused.shape), timings

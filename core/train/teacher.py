@@ -1,0 +1,82 @@
+"""The SMPLify teachers that make pseudo-labels: IRV's per-view optimizer for stage 1 and IEV's
+multi-view optimizer (per frame) for stage 2, run from a start the caller chooses (usually the
+network's own prediction, as in the paper)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+
+from core.body import BodyModel
+from core.fit.config import FitConfig, load_fit_config
+from core.fit.iev import fit_iev_per_frame
+from core.fit.irv import fit_irv
+from core.fit.params import CanonicalParams, Intrinsics, ViewBodies
+from core.fit.pose_prior import PosePrior
+from core.nets.inputs import ViewInputs
+
+
+def teacher_fit_config(path: str | None, threshold: float, robust_sigma: float) -> FitConfig:
+    """The fit config of the teachers (default fit.yaml) with the training's lambda and sigma,
+    on whatever device the caller's tensors live."""
+    return dataclasses.replace(load_fit_config(path), confidence_threshold=threshold, robust_sigma=robust_sigma)
+
+
+def _finite_error(error: torch.Tensor) -> torch.Tensor:
+    return torch.nan_to_num(error, nan=float("inf"))
+
+
+def irv_teacher(
+    body: BodyModel, prior: PosePrior, inputs: ViewInputs, config: FitConfig, iterations: int, init: ViewBodies | None = None
+) -> tuple[ViewBodies, torch.Tensor]:
+    """SMPLify on every (frame, view) of a batch (B, V).
+
+    init: start from these bodies (B, V) (the network's prediction); None: the full multi-start
+    fit. Returns the fitted ViewBodies (B, V) and their reprojection errors (B, V), pixels (inf
+    where nothing is detected).
+    """
+    b, v = inputs.keypoints2d.shape[:2]
+    flat = lambda t: t.reshape(b * v, *t.shape[2:])  # noqa: E731
+    config = dataclasses.replace(config, irv=dataclasses.replace(config.irv, iterations=iterations))
+    start = None if init is None else ViewBodies(*(flat(getattr(init, f.name)).detach() for f in dataclasses.fields(init)))
+    fit = fit_irv(body, prior, flat(inputs.keypoints2d), flat(inputs.focal), flat(inputs.principal), config, init=start)
+    unflat = lambda t: t.reshape(b, v, *t.shape[1:])  # noqa: E731
+    bodies = ViewBodies(*(unflat(getattr(fit.bodies, f.name)) for f in dataclasses.fields(fit.bodies)))
+    return bodies, _finite_error(unflat(fit.reproj_px))
+
+
+def iev_teacher(
+    body: BodyModel, prior: PosePrior, inputs: ViewInputs, config: FitConfig, iterations: int, init: CanonicalParams
+) -> tuple[CanonicalParams, torch.Tensor]:
+    """Multi-view SMPLify on each frame of a batch (B, V) from ``init``.
+
+    Returns the fitted canonical parameters and each frame's error (B,): the mean reprojection
+    error over its views with detections, pixels (inf when none has).
+    """
+    config = dataclasses.replace(config, iev=dataclasses.replace(config.iev, iterations=iterations))
+    start = CanonicalParams(*(getattr(init, f.name).detach() for f in dataclasses.fields(init)))
+    fit = fit_iev_per_frame(body, prior, inputs.keypoints2d, Intrinsics(inputs.focal, inputs.principal), start, config)
+    # Back from IEV's output (world = view 0's camera) to the canonical space: the body seen by
+    # each camera is that camera's pose composed with the body's.
+    orient = fit.cam_rot @ fit.body_rot[:, None]
+    transl = (fit.cam_rot @ fit.body_transl[:, None, :, None])[..., 0] + fit.cam_t
+    params = CanonicalParams(orient, transl, fit.body_pose, fit.shape)
+    return params, _mean_finite(_finite_error(fit.reproj_px))
+
+
+def _mean_finite(error: torch.Tensor) -> torch.Tensor:
+    """(B, V) -> (B,) mean over the finite entries (inf when there is none)."""
+    finite = torch.isfinite(error)
+    total = torch.where(finite, error, torch.zeros_like(error)).sum(-1)
+    count = finite.sum(-1)
+    return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, float("inf")))
+
+
+def select_best_view(bodies: ViewBodies, error: torch.Tensor) -> CanonicalParams:
+    """The paper's IEV start from per-view bodies (B, V): every view's orientation and
+    translation, and the pose and shape of the view with the lowest error (B, V)."""
+    best = error.argmin(dim=-1)
+    frames = torch.arange(best.shape[0], device=best.device)
+    return CanonicalParams(bodies.global_orient, bodies.transl, bodies.body_pose[frames, best], bodies.shape[frames, best])
+

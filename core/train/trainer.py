@@ -1,0 +1,581 @@
+"""The two-stage training loop (``cmanet train``).
+
+Stages (``--stage``): ``1`` trains the encoder and IRV per view; ``2`` freezes them and trains
+IEV; ``both`` runs 1 then 2. Two more exist for the paper's ablation (Table 1): ``joint`` trains
+IRV and IEV together in one stage (the sum of both losses), ``iev`` trains the encoder and IEV
+alone, IEV starting from the mean body in every view (no IRV).
+
+Every step: the network predicts; every ``teacher.every`` steps SMPLify refines the prediction
+into new pseudo-labels (kept per sample where they reproject better); the loss
+``alpha * L2D + gamma * LSMPL`` is minimised. After every epoch a validation pass on the held-out
+frames (self-supervised: reprojection losses and errors), ``last.pt`` and, when the validation
+loss improved, ``best.pt``. Under torchrun each process takes its share of the batches;
+pseudo-label updates are exchanged so that every process holds the same banks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from tqdm import tqdm
+
+from core.body import BodyModel, load_body_model
+from core.config import from_dict, to_dict
+from core.errors import InputError
+from core.fit.losses import reprojection_error_px, reprojection_loss
+from core.fit.params import CanonicalParams, canonical_keypoints, detach
+from core.fit.pose_prior import PosePrior
+from core.fit.priors import default_pose_prior
+from core.geometry.camera import project
+from core.io import atomic_write_text
+from core.nets.checkpoint import model_from_payload, model_payload, read_checkpoint, write_checkpoint
+from core.nets.cmanet import CMANet, IRVOutput, build_model, visible_views
+from core.nets.param_space import CanonicalTheta
+from core.train import distributed as dist_utils
+from core.train.config import StageConfig, TrainConfig
+from core.train.data import FrameSet, epoch_batches, load_sequences, split_frames
+from core.train.losses import iev_loss, irv_loss, masked_mean
+from core.train.metrics_log import MetricsLog
+from core.train.pseudo_labels import LabelBank
+from core.train.teacher import iev_teacher, irv_teacher, select_best_view, teacher_fit_config
+
+log = logging.getLogger(__name__)
+
+STAGES = ("1", "2", "both", "joint", "iev")
+LAST, BEST = "last.pt", "best.pt"
+# Frames per chunk when the teachers or the validation run over a whole frame set.
+CHUNK_FRAMES = 256
+
+
+def stage_plan(stage: str) -> list[str]:
+    """``both`` -> ["1", "2"]; any other stage alone."""
+    if stage not in STAGES:
+        raise InputError(f"unknown stage {stage!r} (one of {', '.join(STAGES)})")
+    return ["1", "2"] if stage == "both" else [stage]
+
+
+def stage_config(config: TrainConfig, stage: str) -> StageConfig:
+    return config.stage1 if stage == "1" else config.stage2
+
+
+def trainable_modules(model: CMANet, stage: str) -> list[torch.nn.Module]:
+    """What a stage trains: 1: encoder + IRV; 2: IEV (IRV frozen); joint: all; iev: encoder + IEV."""
+    return {"1": [model.encoder, model.irv], "2": [model.iev], "joint": [model.encoder, model.irv, model.iev],
+            "iev": [model.encoder, model.iev]}[stage]
+
+
+def learning_rate(stage: StageConfig, step: int, total: int) -> float:
+    """Linear warm-up, then cosine decay to 5 % of the base rate over the stage."""
+    if stage.warmup_steps and step < stage.warmup_steps:
+        return stage.lr * (step + 1) / stage.warmup_steps
+    progress = min(1.0, (step - stage.warmup_steps) / max(1, total - stage.warmup_steps))
+    return stage.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+@dataclass
+class RunState:
+    """Where a run stands (saved in every checkpoint).
+
+    plan: the stages to run; stage_index: the current one; epoch / batch: position in it (batches
+    done in the current epoch); step: optimizer steps over the whole run; stage_start: the step
+    the current stage began at; best: the current stage's best validation score.
+    """
+
+    plan: list[str]
+    stage_index: int = 0
+    epoch: int = 0
+    batch: int = 0
+    step: int = 0
+    stage_start: int = 0
+    best: float = math.inf
+    completed: list[str] = field(default_factory=list)
+
+    @property
+    def stage(self) -> str | None:
+        return self.plan[self.stage_index] if self.stage_index < len(self.plan) else None
+
+
+@dataclass
+class TrainSummary:
+    """What :func:`train` returns."""
+
+    out: Path
+    state: RunState
+    last_val: dict[str, float]
+    seconds: float
+
+
+def _to_cpu(params):
+    """A detached CPU copy of a parameter dataclass (ViewBodies, CanonicalParams)."""
+    return type(params)(**{k: v.detach().cpu() for k, v in vars(params).items()})
+
+
+def _data_fingerprint(sequences) -> list[list[Any]]:
+    return [[str(s.path), int(s.num_frames), int(s.num_views)] for s in sequences]
+
+
+class Trainer:
+    """Holds one run's model, data, banks and state; :meth:`run` trains through the plan."""
+
+    def __init__(self, config: TrainConfig, model: CMANet, body: BodyModel, prior: PosePrior, sequences, out: Path,
+                 env: dist_utils.DistEnv, state: RunState, show_progress: bool = True,
+                 gt: dict[int, dict] | None = None) -> None:
+        self.config, self.model, self.body, self.prior = config, model, body, prior
+        self.env, self.device, self.out, self.state = env, env.device, out, state
+        self.sequences = sequences
+        self.threshold = config.model.confidence_threshold
+        self.train_sets, self.val_sets = split_frames(sequences, config.val_fraction, self.threshold)
+        if not self.train_sets:
+            raise InputError("no training frames")
+        self.show_progress = show_progress and env.is_main
+        self.fit_config = teacher_fit_config(config.teacher.fit_config, self.threshold, config.loss.robust_sigma)
+        space = model.space
+        self.irv_banks = [LabelBank.for_views(len(s), s.num_views, space.num_joints, space.shape_dim) for s in self.train_sets]
+        self.iev_banks = [LabelBank.for_frames(len(s), s.num_views, space.num_joints, space.shape_dim) for s in self.train_sets]
+        self.gt = gt  # evaluation only: {sequence index: gt arrays}, logged, never trained on
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.ddp: torch.nn.Module | None = None
+        self.precomputed: list[dict[str, torch.Tensor]] | None = None
+        self.last_val: dict[str, float] = {}
+
+    # ------------------------------------------------------------------ set-up per stage
+
+    def _prepare_stage(self, stage: str, optimizer_state: dict | None) -> None:
+        model = self.model
+        model.requires_grad_(False)
+        params = []
+        for module in trainable_modules(model, stage):
+            module.requires_grad_(True)
+            params += list(module.parameters())
+        cfg = stage_config(self.config, stage)
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=self.config.weight_decay)
+        if optimizer_state is not None:
+            self.optimizer.load_state_dict(optimizer_state)
+        if self.env.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.ddp = DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
+        else:
+            self.ddp = model
+        self.precomputed = self._precompute_irv(self.train_sets) if stage == "2" else None
+
+    @torch.no_grad()
+    def _precompute_irv(self, sets: list[FrameSet]) -> list[dict[str, torch.Tensor]]:
+        """Stage 2 freezes the encoder and IRV: their outputs for every frame are computed once."""
+        model, out = self.model, []
+        model.eval()
+        for frame_set in sets:
+            parts: dict[str, list[torch.Tensor]] = {"features": [], "context": [], "theta": [], "view_loss": []}
+            for rows in torch.arange(len(frame_set)).split(CHUNK_FRAMES):
+                inputs = frame_set.batch(rows).to(self.device)
+                irv = model.run_irv(inputs)
+                _, view_loss = model.view_losses(irv.theta, inputs, self.body)
+                for key, value in (("features", irv.features), ("context", irv.context), ("theta", irv.theta), ("view_loss", view_loss)):
+                    parts[key].append(value)
+            out.append({k: torch.cat(v) for k, v in parts.items()})
+        model.train()
+        return out
+
+    # ------------------------------------------------------------------ pseudo-labels
+
+    def _share_and_offer(self, banks: list[LabelBank], set_index: int, rows: torch.Tensor, labels, error: torch.Tensor) -> int:
+        """Offer new labels to the banks of every process (all processes call this together, so
+        that their banks stay identical). Returns how many samples got a better label."""
+        local = (set_index, rows.cpu(), _to_cpu(labels), error.detach().cpu())
+        return sum(banks[s].offer(r, lab, err) for s, r, lab, err in dist_utils.all_gather_objects(self.env, local))
+
+    def _initial_labels(self, stage: str) -> None:
+        """teacher.init = optimize: a full SMPLify fit of every training sample before the stage
+        (IRV: multi-start per view; IEV: multi-view from the trained IRV in stage 2, else from
+        the IRV fits)."""
+        teacher = self.config.teacher
+        if teacher.init != "optimize":
+            return
+        need_irv = stage in ("1", "joint", "iev")
+        need_iev = stage in ("2", "joint", "iev")
+        for index, frame_set in enumerate(self.train_sets):
+            mine = torch.arange(len(frame_set))[self.env.rank :: self.env.world]
+            chunks = list(mine.split(max(1, CHUNK_FRAMES // 4)))
+            # Every process must take part in every exchange: pad to the same number of chunks.
+            count = max(dist_utils.all_gather_objects(self.env, len(chunks)))
+            chunks += [mine[:0]] * (count - len(chunks))
+            for rows in tqdm(chunks, desc=f"teacher start (stage {stage})", disable=not self.show_progress, leave=False):
+                inputs = frame_set.batch(rows).to(self.device)
+                irv_labels = self.irv_banks[index].empty()
+                iev_labels = self.iev_banks[index].empty()
+                if len(rows) and need_irv:
+                    irv_labels = irv_teacher(self.body, self.prior, inputs, self.fit_config, teacher.init_irv_iterations)
+                if len(rows) and need_iev:
+                    if stage == "2":
+                        pre = {k: v[rows.to(self.device)] for k, v in self.precomputed[index].items()}
+                        start = self.model.canonical(self.model.initial_state(pre["theta"], pre["view_loss"]), inputs)
+                    else:
+                        start = select_best_view(*irv_labels)
+                    iev_labels = iev_teacher(self.body, self.prior, inputs, self.fit_config, teacher.init_iev_iterations, start)
+                if need_irv:
+                    self._share_and_offer(self.irv_banks, index, rows, *irv_labels)
+                if need_iev:
+                    self._share_and_offer(self.iev_banks, index, rows, *iev_labels)
+
+    # ------------------------------------------------------------------ one step
+
+    def _irv_terms(self, set_index: int, rows: torch.Tensor, inputs, irv: IRVOutput, refresh: bool) -> tuple[dict, int]:
+        space = self.model.space
+        bodies = space.view_bodies(irv.theta, inputs)
+        replaced = 0
+        if refresh:
+            labels, error = irv_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.irv_iterations, detach(bodies))
+            replaced = self._share_and_offer(self.irv_banks, set_index, rows, labels, error)
+        labels, valid = self.irv_banks[set_index].get(rows, self.device)
+        terms = irv_loss(self.body, bodies, space.split(irv.theta)[3], inputs, labels, valid, self.config.loss,
+                         self.threshold, self.prior)
+        return terms, replaced
+
+    def _iev_terms(self, set_index: int, rows: torch.Tensor, inputs, state: CanonicalTheta, refresh: bool) -> tuple[dict, int]:
+        params = self.model.canonical(state, inputs)
+        replaced = 0
+        if refresh:
+            labels, error = iev_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.iev_iterations, detach(params))
+            replaced = self._share_and_offer(self.iev_banks, set_index, rows, labels, error)
+        labels, valid = self.iev_banks[set_index].get(rows, self.device)
+        terms = iev_loss(self.body, params, state.cam, inputs, labels, valid, self.config.loss, self.threshold, self.prior)
+        return terms, replaced
+
+    def _step(self, stage: str, set_index: int, rows: torch.Tensor, refresh: bool) -> dict[str, float]:
+        inputs = self.train_sets[set_index].batch(rows).to(self.device)
+        model = self.ddp
+        replaced = 0
+        if stage == "1":
+            irv = model(inputs, self.body, stage="irv")
+            terms, replaced = self._irv_terms(set_index, rows, inputs, irv, refresh)
+            record = {f"irv_{k}": v for k, v in terms.items()}
+        elif stage == "2":
+            pre = {k: v[rows.to(self.device)] for k, v in self.precomputed[set_index].items()}
+            irv = IRVOutput(pre["features"], pre["context"], [pre["theta"]])
+            init = self.model.initial_state(pre["theta"], pre["view_loss"])
+            states = model(inputs, self.body, stage="iev", irv=irv, init=init)
+            terms, replaced = self._iev_terms(set_index, rows, inputs, states[-1], refresh)
+            record = {f"iev_{k}": v for k, v in terms.items()}
+        elif stage == "joint":
+            irv, _, states = model(inputs, self.body, stage="full")
+            t1, r1 = self._irv_terms(set_index, rows, inputs, irv, refresh)
+            t2, r2 = self._iev_terms(set_index, rows, inputs, states[-1], refresh)
+            terms = {"loss": t1["loss"] + t2["loss"], "l2d": t1["l2d"] + t2["l2d"], "lsmpl": t1["lsmpl"] + t2["lsmpl"]}
+            record = {**{f"irv_{k}": v for k, v in t1.items()}, **{f"iev_{k}": v for k, v in t2.items()}}
+            replaced = r1 + r2
+        else:  # "iev": IEV alone, from the mean body
+            states = model(inputs, self.body, stage="iev_mean")
+            terms, replaced = self._iev_terms(set_index, rows, inputs, states[-1], refresh)
+            record = {f"iev_{k}": v for k, v in terms.items()}
+
+        self.optimizer.zero_grad(set_to_none=True)
+        terms["loss"].backward()
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        if self.config.grad_clip > 0:
+            record["grad_norm"] = torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        self.optimizer.step()
+        out = {k: float(terms[k].detach()) for k in ("loss", "l2d", "lsmpl")}
+        out.update({k: float(v.detach()) for k, v in record.items() if not k.endswith("_loss")})
+        out["labels_replaced"] = float(replaced)
+        return out
+
+    # ------------------------------------------------------------------ validation
+
+    @torch.no_grad()
+    def validate(self, stage: str) -> dict[str, float]:
+        """Self-supervised metrics on the held-out frames: reprojection losses (L2D, the score
+        best.pt is chosen by) and errors in pixels, of IRV and of IEV; plus, with --eval-gt,
+        PA-MPJPE and camera errors against ground truth (logged only)."""
+        model = self.model
+        model.eval()
+        sums: dict[str, float] = {}
+        counts: dict[str, float] = {}
+
+        def add(key: str, total: float, count: float) -> None:
+            sums[key] = sums.get(key, 0.0) + total
+            counts[key] = counts.get(key, 0.0) + count
+
+        gt_parts = []
+        for frame_set in self.val_sets:
+            for rows in torch.arange(len(frame_set)).split(CHUNK_FRAMES):
+                inputs = frame_set.batch(rows).to(self.device)
+                kp = inputs.keypoints2d
+                visible = visible_views(inputs, self.threshold)
+                if stage == "iev":
+                    states = model(inputs, self.body, stage="iev_mean")
+                    irv = None
+                else:
+                    irv, _, states = model(inputs, self.body, stage="full")
+                if irv is not None:
+                    points, _ = model.view_losses(irv.theta, inputs, self.body)
+                    uv = project(points, inputs.focal, inputs.principal)
+                    loss = reprojection_loss(uv, kp, self.threshold, self.config.loss.robust_sigma)
+                    add("val_irv_l2d", float((loss * visible).sum()), float(visible.sum()))
+                    px = reprojection_error_px(uv, kp, self.threshold)
+                    add("val_irv_reproj_px", float(torch.nan_to_num(px).sum()), float(torch.isfinite(px).sum()))
+                params = model.canonical(states[-1], inputs)
+                uv = project(canonical_keypoints(self.body, params), inputs.focal, inputs.principal)
+                loss = reprojection_loss(uv, kp, self.threshold, self.config.loss.robust_sigma)
+                add("val_iev_l2d", float(loss.sum()), float(len(rows)))
+                px = reprojection_error_px(uv, kp, self.threshold)
+                add("val_iev_reproj_px", float(torch.nan_to_num(px).sum()), float(torch.isfinite(px).sum()))
+                if self.gt is not None and irv is not None:
+                    gt_parts.append((frame_set, rows, model.view_bodies(irv.theta, inputs), params))
+        metrics = {k: sums[k] / max(counts[k], 1.0) for k in sums}
+        if gt_parts:
+            metrics.update(self._gt_metrics(gt_parts))
+        model.train()
+        return metrics
+
+    def _gt_metrics(self, parts) -> dict[str, float]:
+        """Evaluation only (--eval-gt): ground-truth metrics of the held-out frames."""
+        from core.train.evaluate import pose_metrics
+
+        rows_out: dict[str, list[float]] = {}
+        for frame_set, rows, irv, iev in parts:
+            seq_idx, frames = frame_set.sequence[rows], frame_set.frame[rows]
+            for s in seq_idx.unique().tolist():
+                gt = self.gt.get(s)
+                if gt is None:
+                    continue
+                pick = (seq_idx == s).nonzero()[:, 0]
+                f = frames[pick]
+                rot = torch.as_tensor(gt["cam_R"], dtype=torch.float32)
+                t = torch.as_tensor(gt["cam_t"], dtype=torch.float32)
+                rot, t = (rot[f], t[f]) if rot.dim() == 4 else (rot[None].expand(len(f), -1, -1, -1), t[None].expand(len(f), -1, -1))
+                joints = torch.as_tensor(gt["joints3d"], dtype=torch.float32)[f]
+                sub = lambda p: type(p)(**{k: v[pick.to(v.device)] for k, v in vars(p).items()})  # noqa: E731
+                for k, v in pose_metrics(self.body, sub(irv), sub(iev), joints, rot, t).items():
+                    rows_out.setdefault(f"val_gt_{k}", []).append(v)
+        return {k: sum(v) / len(v) for k, v in rows_out.items()}
+
+    # ------------------------------------------------------------------ checkpoints
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        payload = model_payload(self.model, {"stage": self.state.stage, "step": self.state.step})
+        payload["train"] = {
+            "config": to_dict(self.config),
+            "state": dataclasses.asdict(self.state),
+            "data": _data_fingerprint(self.sequences),
+        }
+        payload["optimizer"] = self.optimizer.state_dict() if self.optimizer is not None else None
+        payload["banks"] = {"irv": [b.state_dict() for b in self.irv_banks], "iev": [b.state_dict() for b in self.iev_banks]}
+        return payload
+
+    def save(self, best: bool = False) -> None:
+        if not self.env.is_main:
+            return
+        payload = self.checkpoint_payload()
+        write_checkpoint(self.out / LAST, payload)
+        if best:
+            write_checkpoint(self.out / BEST, payload)
+
+    def load_banks(self, banks: dict[str, list]) -> None:
+        for mine, saved in ((self.irv_banks, banks["irv"]), (self.iev_banks, banks["iev"])):
+            for bank, state in zip(mine, saved):
+                bank.load_state_dict(state)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, metrics: MetricsLog | None, optimizer_state: dict | None = None) -> None:
+        state = self.state
+        while state.stage is not None:
+            stage = state.stage
+            cfg = stage_config(self.config, stage)
+            self._prepare_stage(stage, optimizer_state)
+            optimizer_state = None
+            fresh = state.epoch == 0 and state.batch == 0 and state.step == state.stage_start
+            if fresh:
+                self._initial_labels(stage)
+            per_epoch = len(epoch_batches(self.train_sets, cfg.batch_frames, self.config.seed, 0, self.env.world, self.env.rank))
+            total = per_epoch * cfg.epochs
+            while state.epoch < cfg.epochs:
+                self._epoch(stage, cfg, total, metrics)
+                val = self.validate(stage) if self.val_sets else {}
+                dist_utils.barrier(self.env)
+                self.last_val = val
+                score = val.get("val_irv_l2d" if stage == "1" else "val_iev_l2d", math.nan)
+                improved = math.isfinite(score) and score < state.best
+                if improved:
+                    state.best = score
+                state.epoch += 1
+                state.batch = 0
+                if metrics is not None:
+                    metrics.write({"kind": "val", "step": state.step, "epoch": state.epoch, "stage": stage, **val,
+                                   "best": improved})
+                self.save(best=improved or not self.val_sets)
+            state.completed.append(stage)
+            state.stage_index += 1
+            state.epoch, state.batch, state.best, state.stage_start = 0, 0, math.inf, state.step
+            self.save()
+
+    def _epoch(self, stage: str, cfg: StageConfig, total: int, metrics: MetricsLog | None) -> None:
+        state = self.state
+        batches = epoch_batches(self.train_sets, cfg.batch_frames, self.config.seed, state.epoch, self.env.world, self.env.rank)
+        every = self.config.teacher.every
+        bar = tqdm(total=len(batches), initial=state.batch, desc=f"stage {stage} epoch {state.epoch + 1}/{cfg.epochs}",
+                   disable=not self.show_progress, leave=False)
+        start = time.perf_counter()
+        for set_index, rows in batches[state.batch :]:
+            # Dropout differs between processes and steps, and a resumed run draws what the
+            # uninterrupted one would have.
+            torch.manual_seed(self.config.seed + 7919 * state.step + self.env.rank)
+            lr = learning_rate(cfg, state.step - state.stage_start, total)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            refresh = every > 0 and (state.step - state.stage_start) % every == 0
+            record = self._step(stage, set_index, rows, refresh)
+            state.step += 1
+            state.batch += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{record['loss']:.4g}")
+            if metrics is not None or self.env.enabled:
+                if state.step % self.config.log_every == 0 or state.batch == len(batches):
+                    record = dist_utils.mean_over_processes(self.env, record)
+                    if metrics is not None:
+                        irv_cov = sum(b.coverage() for b in self.irv_banks) / len(self.irv_banks)
+                        iev_cov = sum(b.coverage() for b in self.iev_banks) / len(self.iev_banks)
+                        metrics.write({"kind": "train", "step": state.step, "epoch": state.epoch + state.batch / len(batches),
+                                       "stage": stage, "lr": lr, **record, "irv_label_coverage": irv_cov,
+                                       "iev_label_coverage": iev_cov, "seconds": time.perf_counter() - start})
+            if self.config.checkpoint_every and state.step % self.config.checkpoint_every == 0 and state.batch < len(batches):
+                self.save()
+        bar.close()
+
+
+# ---------------------------------------------------------------------- entry point
+
+
+def _threads(config: TrainConfig, env: dist_utils.DistEnv) -> None:
+    if config.num_threads > 0:
+        torch.set_num_threads(config.num_threads)
+    elif env.enabled and env.device.type == "cpu":
+        # Processes on one machine share its cores.
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // env.world))
+
+
+def _load_gt(sequences) -> dict[int, dict]:
+    from core.train.evaluate import load_gt
+
+    out = {}
+    for i, seq in enumerate(sequences):
+        if (seq.path / "gt.npz").is_file():
+            out[i] = load_gt(seq.path)
+    return out
+
+
+def train(
+    data: list[str | Path],
+    out: str | Path,
+    config: TrainConfig | None = None,
+    stage: str = "both",
+    resume: bool = False,
+    init: str | Path | None = None,
+    device: str | None = None,
+    show_progress: bool = True,
+    eval_gt: bool = False,
+) -> TrainSummary:
+    """Train CMANet on multi-view sequences (``data``: sequence folders) into the run folder ``out``.
+
+    config: the training config (required unless resuming: a resumed run keeps its own);
+    stage: 1, 2, both, joint or iev (see the module doc); resume: continue ``out/last.pt`` from
+    its step; init: start from another checkpoint's weights (e.g. stage 1's best.pt for stage 2);
+    device: auto, cpu or cuda (default: the config's). Under torchrun, every process calls this.
+    """
+    from core.fit.sequence import resolve_device
+
+    started = time.perf_counter()
+    out = Path(out)
+    payload = None
+    last = out / LAST
+    if resume:
+        payload = read_checkpoint(last)
+        if "train" not in payload:
+            raise InputError("not a training checkpoint (nothing to resume)", last)
+        try:
+            config = from_dict(TrainConfig, payload["train"]["config"])
+        except InputError as exc:
+            raise InputError(f"bad training config in checkpoint: {exc}", last) from None
+    elif config is None:
+        raise InputError("a training config is needed (--config)")
+    elif last.exists() and init is None:
+        done = read_checkpoint(last).get("train", {}).get("state", {}) if stage == "2" else {}
+        if done.get("completed") == ["1"] and done.get("plan") == ["1"]:
+            init = last  # stage 2 after a finished stage-1 run in the same folder
+        else:
+            raise InputError("already holds a training run: --resume to continue it, or choose another --out", out)
+    for path in data:
+        seq_root = Path(path).resolve()
+        if out.resolve() == seq_root or seq_root in out.resolve().parents:
+            raise InputError("the run folder must be outside the training sequences (inputs are never modified)", out)
+
+    env = dist_utils.init_distributed(resolve_device(device or config.device))
+    try:
+        _threads(config, env)
+        if env.is_main:
+            out.mkdir(parents=True, exist_ok=True)
+            if not resume:
+                import yaml
+
+                atomic_write_text(out / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
+        dist_utils.barrier(env)
+
+        body = load_body_model(config.body_model).to(env.device)
+        prior = default_pose_prior(body).to(env.device)
+        crop = config.model.swin.image_size if config.model.uses_images else None
+        # The detector (for videos never detected) runs once, in the main process.
+        if env.is_main:
+            sequences = load_sequences(data, config.model.confidence_threshold, crop, show_progress)
+        dist_utils.barrier(env)
+        if not env.is_main:
+            sequences = load_sequences(data, config.model.confidence_threshold, crop, False)
+
+        torch.manual_seed(config.seed)  # the same initial weights in every process
+        optimizer_state = None
+        banks = None
+        if payload is not None:
+            if payload["train"]["data"] != _data_fingerprint(sequences):
+                raise InputError("--data differs from the data this run was trained on; resume with the same sequences", last)
+            model = model_from_payload(payload, last)
+            state = RunState(**payload["train"]["state"])
+            optimizer_state = payload.get("optimizer")
+            banks = payload.get("banks")
+        else:
+            if init is not None:
+                source = read_checkpoint(init)
+                model = model_from_payload(source, init)
+                if to_dict(model.config) != to_dict(config.model):
+                    log.warning("%s: its network differs from the config's model section; using the checkpoint's", init)
+                    config = dataclasses.replace(config, model=model.config)
+                previous_state = source.get("train", {}).get("state")
+                state = RunState(plan=stage_plan(stage))
+                if previous_state and Path(init).resolve() == last.resolve():
+                    state.step = state.stage_start = int(previous_state["step"])
+                    state.completed = list(previous_state["completed"])
+                    state.plan = state.completed + state.plan
+                    state.stage_index = len(state.completed)
+            else:
+                model = build_model(config.model, body, config.body_model, prior.mean)
+                state = RunState(plan=stage_plan(stage))
+        model = model.to(env.device).train()
+
+        trainer = Trainer(config, model, body, prior, sequences, out, env, state, show_progress,
+                          gt=_load_gt(sequences) if eval_gt else None)
+        if banks is not None:
+            trainer.load_banks(banks)
+        appending = resume or (init is not None and Path(init).resolve() == last.resolve())
+        metrics = MetricsLog(out, state.step if appending else None) if env.is_main else None
+        trainer.run(metrics, optimizer_state)
+        dist_utils.barrier(env)
+        return TrainSummary(out, trainer.state, trainer.last_val, time.perf_counter() - started)
+    finally:
+        dist_utils.shutdown(env)

@@ -1,0 +1,115 @@
+"""Training: each stage trains and its loss falls, resume continues exactly, checkpoints reload,
+bad input is reported with the file it concerns."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from core.body import load_body_model
+from core.cli import main as cmanet
+from core.errors import InputError
+from core.nets import load_model, predict
+from core.nets.checkpoint import read_checkpoint
+from core.train import load_train_config, train
+from core.train.metrics_log import read_metrics
+from core.train.trainer import Trainer
+from test_train_helpers import write_sequence
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    body = load_body_model()
+    root = tmp_path_factory.mktemp("train-data")
+    return [write_sequence(root / f"seq{i}", body, views=3, frames=10, seed=i) for i in range(2)]
+
+
+def tiny(**changes):
+    return dataclasses.replace(load_train_config("tiny"), **changes)
+
+
+def _losses(run, stage):
+    return [r["loss"] for r in read_metrics(run) if r["kind"] == "train" and r["stage"] == stage]
+
+
+def test_stages_train_their_loss_falls_and_checkpoints_reload(data, tmp_path):
+    run = tmp_path / "run"
+    config = tiny(stage1=dataclasses.replace(load_train_config("tiny").stage1, epochs=3))
+    first = train(data, run, config, stage="1", show_progress=False)
+    assert first.state.completed == ["1"]
+    # Stage 2 in the same folder starts from the finished stage 1.
+    second = train(data, run, config, stage="2", show_progress=False)
+    assert second.state.completed == ["1", "2"] and second.state.step > first.state.step
+    for stage in ("1", "2"):
+        losses = _losses(run, stage)
+        assert len(losses) >= 6
+        assert sum(losses[-3:]) < sum(losses[:3]), (stage, losses)
+    records = read_metrics(run)
+    steps = [r["step"] for r in records if r["kind"] == "train"]
+    assert steps == sorted(steps) and len(steps) == len(set(steps))
+    val = [r for r in records if r["kind"] == "val"]
+    assert {r["stage"] for r in val} == {"1", "2"} and all("val_iev_l2d" in r for r in val)
+    assert not any(k.startswith("val_gt") for r in val for k in r)  # no ground truth unless asked
+
+    model = load_model(run / "best.pt", "cpu")
+    seq = data[0]
+    kp = torch.from_numpy(__import__("numpy").load(seq / "keypoints.npz")["keypoints2d"])
+    irv, iev = predict(model, kp, torch.full((3,), 614.4), torch.tensor([[320.0, 240.0]] * 3), torch.tensor([[640.0, 480.0]] * 3))
+    assert iev.body_pose.shape == (10, 19, 3, 3) and torch.isfinite(iev.transl).all()
+
+
+def test_resume_continues_from_the_saved_step(data, tmp_path, monkeypatch):
+    config = tiny(checkpoint_every=3)
+    whole = train(data, tmp_path / "a", config, stage="both", show_progress=False)
+
+    original, calls = Trainer._step, [0]
+
+    def interrupted(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] == 7:
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(data, tmp_path / "b", config, stage="both", show_progress=False)
+    monkeypatch.setattr(Trainer, "_step", original)
+    assert read_checkpoint(tmp_path / "b" / "last.pt")["train"]["state"]["step"] == 6
+
+    resumed = train(data, tmp_path / "b", resume=True, show_progress=False)
+    assert resumed.state.step == whole.state.step and resumed.state.completed == ["1", "2"]
+    a = read_checkpoint(tmp_path / "a" / "last.pt")["state_dict"]
+    b = read_checkpoint(tmp_path / "b" / "last.pt")["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)  # exactly where the uninterrupted run got
+    steps = [r["step"] for r in read_metrics(tmp_path / "b") if r["kind"] == "train"]
+    assert steps == list(range(1, whole.state.step + 1))
+
+
+def test_bad_input_names_the_file(data, tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  encoder: keypoints\n  widht: 3\n")
+    with pytest.raises(InputError, match=r"bad\.yaml.*model\.widht"):
+        load_train_config(bad)
+    missing = tmp_path / "no-such-sequence"
+    assert cmanet(["train", "--config", "tiny", "--data", str(missing), "--out", str(tmp_path / "r")]) == 2
+    assert "no-such-sequence" in capsys.readouterr().err
+    (tmp_path / "r2").mkdir()
+    (tmp_path / "r2" / "last.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="last.pt"):
+        train(data, tmp_path / "r2", resume=True, show_progress=False)
+    with pytest.raises(InputError, match="already holds a training run"):
+        train(data, tmp_path / "r2", tiny(), stage="1", show_progress=False)
+
+
+def test_cli_writes_run_folder(data, tmp_path, capsys):
+    run = tmp_path / "cli"
+    assert cmanet(["train", "--stage", "1", "--config", "tiny", "--epochs", "1", "--data", *map(str, data),
+                   "--out", str(run), "--no-progress"]) == 0
+    assert "trained stages 1" in capsys.readouterr().out
+    assert {p.name for p in run.iterdir()} >= {"last.pt", "best.pt", "metrics.jsonl", "config.yaml"}
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        assert {"step", "epoch", "stage", "kind"} <= set(record)
