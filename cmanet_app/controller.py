@@ -47,7 +47,9 @@ class Controller(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.current is not None and not self.current.done
+        """True from a job's start until its end was handled on the GUI thread (its result is in
+        the state by then)."""
+        return self.current is not None
 
     def _start(self, name: str, fn, on_success, exclusive: bool = True, title: str | None = None) -> Task | None:
         if exclusive and self.busy:
@@ -225,6 +227,20 @@ class Controller(QObject):
             "export meshes", lambda p, c: export.export_meshes(result, Path(folder), body_config, p, c),
             lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} OBJ files to {folder}"),
             exclusive=False, title="Mesh export failed")
+
+    def export_formats(self, folder: str | Path, formats: tuple[str, ...] = ("bvh", "trc", "json")) -> Task | None:
+        """The other ``cmanet export`` formats into ``folder``."""
+        from cmanet_app import export
+
+        result, src = self.state.result, self.state.result_dir
+        if result is None or src is None:
+            self.reporter.warning("Nothing to export", "Fit the sequence first.")
+            return None
+        body_config = self._body_config()
+        return self._start(
+            "export formats", lambda p, c: export.export_formats(src, result, Path(folder), formats, body_config, p, c),
+            lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} files to {folder}"),
+            exclusive=False, title="Export failed")
 
     def _body_config(self):
         from core.body import BodyModelConfig

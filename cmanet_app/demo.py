@@ -122,13 +122,12 @@ def write_fallback_sequence(out: Path, views: int, frames: int, seed: int) -> Pa
     import torch
     import yaml
 
-    from core.body import load_body_model
+    from cmanet_app.bodies import body_provider
     from core.geometry.camera import default_focal_px, project
     from core.io.atomic import atomic_write_npz, atomic_write_text
     from core.keypoints import COCO17_NAMES
 
     rng = np.random.default_rng(seed)
-    body = load_body_model()
     t = np.arange(frames) / 30.0
     yaw = 0.6 * np.sin(2 * np.pi * t / 2.0)
     orient = np.zeros((frames, 3), np.float32)
@@ -136,10 +135,11 @@ def write_fallback_sequence(out: Path, views: int, frames: int, seed: int) -> Pa
     transl = np.zeros((frames, 3), np.float32)
     transl[:, 0] = 0.3 * np.sin(2 * np.pi * t / 3.0)
     transl[:, 2] = 0.86  # rest-pose ankles are ~0.78 m below the root: feet on the floor
-    pose = np.zeros((frames, body.num_pose_joints, 3), np.float32)
-    pose += rng.normal(0.0, 0.05, pose.shape).astype(np.float32)
-    with torch.no_grad():
-        joints = body(torch.as_tensor(orient), torch.as_tensor(pose), body.mean_shape()[None],
+    with body_provider().use("anny") as body, torch.no_grad():
+        pose = np.zeros((frames, body.num_pose_joints, 3), np.float32)
+        pose += rng.normal(0.0, 0.05, pose.shape).astype(np.float32)
+        mean_shape = body.mean_shape()[None].expand(frames, -1).contiguous()
+        joints = body(torch.as_tensor(orient), torch.as_tensor(pose), mean_shape,
                       torch.as_tensor(transl), vertices=False).keypoints.numpy()
 
     sizes = [(640, 480), (640, 480), (800, 600), (480, 640)][:views] + [(640, 480)] * max(0, views - 4)
@@ -173,5 +173,5 @@ def write_fallback_sequence(out: Path, views: int, frames: int, seed: int) -> Pa
     atomic_write_npz(out / "gt.npz", joints3d=joints.astype(np.float32), cam_R=cam_R, cam_t=cam_t, cam_f=cam_f,
                      cam_c=cam_c, keypoint_names=np.array(COCO17_NAMES), keypoints2d=keypoints,
                      global_orient=orient, body_pose=pose, transl=transl,
-                     shape=body.mean_shape()[None].expand(frames, -1).numpy())
+                     shape=mean_shape.numpy())
     return out

@@ -14,7 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from core.errors import CancelledError
 
@@ -30,7 +30,13 @@ PROGRESS_INTERVAL_S = 0.05
 
 
 class Task(QObject):
-    """Handle of one job. Exactly one of succeeded / failed / cancelled is emitted, then finished."""
+    """Handle of one job. Exactly one of succeeded / failed / cancelled is emitted, then finished.
+
+    The public signals are emitted on the GUI thread (the thread that made the task): the worker
+    emits private signals that reach this object's slots through explicitly queued connections.
+    (Emitting the public signals from the worker would leave the connection type of plain
+    Python callables to chance; such events were seen to be lost.)
+    """
 
     progress = Signal(str, int, int)  # stage, done, total
     succeeded = Signal(object)  # the job's return value
@@ -38,13 +44,20 @@ class Task(QObject):
     cancelled = Signal(str)  # the CancelledError message
     finished = Signal()
 
+    _worker_progress = Signal(str, int, int)
+    _worker_done = Signal()
+
     def __init__(self, name: str, fn: JobFn):
         super().__init__()
+        self._worker_progress.connect(self._relay_progress, Qt.ConnectionType.QueuedConnection)
+        self._worker_done.connect(self._relay_done, Qt.ConnectionType.QueuedConnection)
         self.name = name
         self._fn = fn
         self._cancel = threading.Event()
-        self._done = threading.Event()
+        self._done = threading.Event()  # set on the GUI thread when the outcome is delivered
+        self._returned = threading.Event()  # set on the worker when the function returned
         self._last_progress = 0.0
+        self._outcome = "pending"
         self.value: Any = None
         self.error: BaseException | None = None
         self.traceback = ""
@@ -63,8 +76,8 @@ class Task(QObject):
         return self._done.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job ended (tests and shutdown only; never from a GUI callback)."""
-        return self._done.wait(timeout)
+        """Block until the job's function returned (shutdown only: the signals need the event loop)."""
+        return self._returned.wait(timeout)
 
     # ---------------------------------------------------------------- worker side
 
@@ -72,28 +85,45 @@ class Task(QObject):
         now = time.monotonic()
         if done >= total or now - self._last_progress >= PROGRESS_INTERVAL_S:
             self._last_progress = now
-            self.progress.emit(stage, int(done), int(total))
+            self._worker_progress.emit(stage, int(done), int(total))
 
     def _run(self) -> None:
-        self.state = "running"
+        state = "running"
+        self.state = state
         try:
             self.value = self._fn(self._report, self._cancel.is_set)
+            state = "succeeded"
         except CancelledError as exc:
-            self.state = "cancelled"
+            state = "cancelled"
             self.error = exc
-            self._done.set()
-            self.cancelled.emit(str(exc) or "cancelled")
         except BaseException as exc:  # noqa: BLE001 - every failure must reach the user as a dialog
-            self.state = "failed"
+            state = "failed"
             self.error = exc
             self.traceback = traceback.format_exc()
             log.debug("task %s failed:\n%s", self.name, self.traceback)
-            self._done.set()
-            self.failed.emit(exc)
-        else:
-            self.state = "succeeded"
-            self._done.set()
+        self._outcome = state
+        self._returned.set()
+        self._worker_done.emit()
+
+    # ---------------------------------------------------------------- GUI thread
+
+    @Slot(str, int, int)
+    def _relay_progress(self, stage: str, done: int, total: int) -> None:
+        if not self._done.is_set():
+            self.progress.emit(stage, done, total)
+
+    @Slot()
+    def _relay_done(self) -> None:
+        # ``done`` (and ``state``) flip here, on the GUI thread, right before the signals: whoever
+        # sees a task done can rely on its success/failure handlers having run.
+        self.state = self._outcome
+        self._done.set()
+        if self.state == "succeeded":
             self.succeeded.emit(self.value)
+        elif self.state == "cancelled":
+            self.cancelled.emit(str(self.error) or "cancelled")
+        else:
+            self.failed.emit(self.error)
         self.finished.emit()
 
 

@@ -106,7 +106,9 @@ class MainWindow(QMainWindow):
             from cmanet_app.widgets.training_panel import TrainingPanel
 
             self.training_panel = TrainingPanel(self.settings, self.reporter)
-            self.training_panel.use_model.connect(self.run_panel.use_checkpoint)
+            self.training_panel.use_model.connect(self._use_model)
+            self.training_panel.add_open_button.clicked.connect(
+                lambda: self.training_panel.add_sequence(self.state.sequence.root) if self.state.sequence else None)
             self.tabs.addTab(self.training_panel, "Training")
         except ImportError as exc:
             log.debug("no training panel: %s", exc)
@@ -137,8 +139,10 @@ class MainWindow(QMainWindow):
         export_menu = file_menu.addMenu("&Export")
         self.export_result_action = self._action("Result (result.npz)…", self.choose_export_result)
         self.export_meshes_action = self._action("Meshes (OBJ per frame)…", self.choose_export_meshes)
+        self.export_formats_action = self._action("Skeleton, markers, JSON (BVH, TRC, JSON)…", self.choose_export_formats)
         self.screenshot_action = self._action("Screenshot of the window (PNG)…", self.choose_screenshot)
-        export_menu.addActions([self.export_result_action, self.export_meshes_action, self.screenshot_action])
+        export_menu.addActions([self.export_result_action, self.export_meshes_action, self.export_formats_action,
+                                self.screenshot_action])
         file_menu.addSeparator()
         file_menu.addAction(self._action("&Quit", self.close, QKeySequence.StandardKey.Quit))
 
@@ -229,6 +233,14 @@ class MainWindow(QMainWindow):
         if folder:
             self.controller.export_meshes(folder)
 
+    def choose_export_formats(self) -> None:
+        if self.state.result is None:
+            self.reporter.warning("Nothing to export", "Fit the sequence first.")
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Export BVH, TRC and JSON into", self.settings.last_folder)
+        if folder:
+            self.controller.export_formats(folder)
+
     def choose_screenshot(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot", str(Path(self.settings.last_folder) / "cmanet.png"),
                                               "PNG image (*.png)")
@@ -240,6 +252,10 @@ class MainWindow(QMainWindow):
         if not ok:
             self.reporter.error("Screenshot failed", f"Could not write {path}")
         return ok
+
+    def _use_model(self, checkpoint: str) -> None:
+        self.run_panel.use_checkpoint(checkpoint)
+        self.statusBar().showMessage(f"Fitting model: {checkpoint}", 10000)
 
     def _about(self) -> None:
         QMessageBox.about(self, "CMANet Studio", "CMANet Studio: calibration-free multi-view 3D human pose, body mesh "
@@ -295,6 +311,8 @@ class MainWindow(QMainWindow):
         self.frames.stop()
         if self.scene_panel is not None:
             self.scene_panel.shutdown()
+        if self.training_panel is not None:
+            self.training_panel.run.shutdown()
         self.reporter.close_all()
         event.accept()
 

@@ -39,7 +39,8 @@ class ViewGrid(QWidget):
         state.overlays_changed.connect(self.refresh)
         state.keypoints_changed.connect(self._draw_vectors)
         state.threshold_changed.connect(self._draw_vectors)
-        renderer.rendered.connect(self._show_images)
+        # Emitted on the worker thread: queued explicitly to run on the GUI thread.
+        renderer.rendered.connect(self._show_images, Qt.ConnectionType.QueuedConnection)
 
     # ---------------------------------------------------------------- layout
 

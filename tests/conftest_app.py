@@ -1,0 +1,107 @@
+"""Fixtures of the app's pytest-qt tests (imported by tests/test_app*.py).
+
+Every window gets a temporary settings file, fits use a reduced FitConfig (seconds, not minutes),
+and the small synthetic sequence (2 views x 3 frames, keypoints only, with gt.npz) and its fitted
+result are made once per session and copied into each test that needs them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from core.fit.config import IEVConfig, IRVConfig
+
+FAST_FIT = {
+    "irv": IRVConfig(orientation_starts=2, orientation_iterations=4, iterations=8),
+    "iev": IEVConfig(iterations=8),
+    "device": "cpu",
+}
+
+
+def make_small_sequence(out: Path, views: int = 2, frames: int = 3, seed: int = 1) -> Path:
+    """core.synth's generator when it exists, else the app's keypoints-only stand-in."""
+    from cmanet_app import demo
+
+    synth = demo._synth_function()
+    if synth is not None:
+        synth(out, views=views, frames=frames, seed=seed, render=False)
+    else:
+        demo.write_fallback_sequence(out, views, frames, seed)
+    return out
+
+
+@pytest.fixture(scope="session")
+def session_fitted(tmp_path_factory) -> tuple[Path, Path]:
+    """(sequence, fitted result folder), made once."""
+    from cmanet_app import jobs
+
+    base = tmp_path_factory.mktemp("app-seq")
+    seq = make_small_sequence(base / "seq")
+    result = base / "result"
+    config = jobs.fit_config(None, **FAST_FIT)
+    jobs.fit(seq, result, config, lambda *a: None, lambda: False)
+    return seq, result
+
+
+@pytest.fixture
+def small_sequence(session_fitted, tmp_path) -> Path:
+    """A fresh copy of the small sequence (no result yet in this test's cache)."""
+    return Path(shutil.copytree(session_fitted[0], tmp_path / "seq"))
+
+
+@pytest.fixture
+def fitted_sequence(session_fitted, tmp_path) -> tuple[Path, Path]:
+    """(sequence copy, result folder copy) of the small fitted sequence."""
+    seq = Path(shutil.copytree(session_fitted[0], tmp_path / "fitted-seq"))
+    result = Path(shutil.copytree(session_fitted[1], tmp_path / "fitted-result"))
+    return seq, result
+
+
+@pytest.fixture
+def settings_file(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "settings.ini"
+    monkeypatch.setenv("CMANET_APP_SETTINGS", str(path))
+    return path
+
+
+@pytest.fixture
+def window(qtbot, settings_file):
+    """The main window, 3D panel off (its own test turns it on), fast fitting."""
+    import pyqtgraph as pg
+
+    from cmanet_app.widgets.main_window import MainWindow
+
+    pg.setConfigOptions(imageAxisOrder="row-major")
+    w = MainWindow(enable_3d=False)
+    w.controller.fit_overrides = dict(FAST_FIT)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    yield w
+    w.reporter.close_all()
+    w.close()
+
+
+def open_and_wait(qtbot, window, path, result_dir=None, timeout=30000):
+    """Open a sequence through the controller and wait until the state has it."""
+    task = window.controller.open_sequence(path, result_dir)
+    assert task is not None
+    qtbot.waitUntil(lambda: task.done and not window.controller.busy, timeout=timeout)
+    return task
+
+
+def wait_images(qtbot, window, frame=None, timeout=30000, **overlays):
+    """Wait until the views show ``frame`` (default: the current one) drawn with ``overlays``."""
+    def ready():
+        images = window.view_grid.last_images
+        if images is None:
+            return False
+        req = images.request
+        want = window.state.frame if frame is None else frame
+        return req.frame == want and all(getattr(req.overlays, k) == v for k, v in overlays.items()) \
+            and req.result is window.state.result
+    qtbot.waitUntil(ready, timeout=timeout)
+    return window.view_grid.last_images
