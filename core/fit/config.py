@@ -34,8 +34,14 @@ class IRVConfig:
 
 @dataclass(frozen=True)
 class IEVConfig:
-    """Multi-view SMPLify over the canonical space (per frame or static rig)."""
+    """Multi-view SMPLify over the canonical space (per frame or static rig).
 
+    rig_iterations, rig_frames: static rig only — iterations of the joint camera/shape/body fit
+        on ``rig_frames`` key frames, before ``iterations`` over every frame with the rig fixed.
+    """
+
+    rig_iterations: int = 300
+    rig_frames: int = 24
     iterations: int = 120
     lr: float = 0.03
     pose_prior_weight: float = 1e-3
@@ -44,7 +50,9 @@ class IEVConfig:
     swap_check: bool = True
 
     def validate(self) -> None:
-        if self.iterations < 0 or self.lr <= 0:
+        if self.rig_frames < 2:
+            raise ValueError("iev.rig_frames must be >= 2")
+        if self.iterations < 0 or self.rig_iterations < 0 or self.lr <= 0:
             raise ValueError("iev: iterations must be >= 0 and lr positive")
 
 

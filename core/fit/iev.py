@@ -23,6 +23,7 @@ from core.body import BodyModel
 from core.fit.config import FitConfig
 from core.fit.irv import IRVFit
 from core.fit.losses import (
+    confidence_weights,
     flip_keypoints,
     person_scale,
     reprojection_error_px,
@@ -33,12 +34,10 @@ from core.fit.losses import (
 from core.fit.optim import CancelFn, ProgressFn, minimize
 from core.fit.params import CanonicalParams, Intrinsics, body_frame_keypoints
 from core.fit.pose_prior import PosePrior
-from core.fit.rig import relative_cameras, static_rig_from_frames
+from core.fit.rig import consensus_body_poses, relative_cameras, relative_cameras_from_skeletons, static_rig_from_frames
 from core.geometry.camera import project, transform_points
 from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d
 from core.keypoints import COCO17_NAMES
-
-METHOD = "adam"
 
 # Left/right groups a detector swaps together.
 _SIDE_GROUPS = {
@@ -184,39 +183,39 @@ def fit_iev_per_frame(
         )
 
 
-def fit_iev_static_rig(
-    body: BodyModel,
-    prior: PosePrior,
-    keypoints2d: torch.Tensor,
-    intrinsics: Intrinsics,
-    init: CanonicalParams,
-    config: FitConfig,
-    progress: ProgressFn | None = None,
-    should_cancel: CancelFn | None = None,
-) -> IEVFit:
-    """Joint fit of a whole sequence seen by a fixed rig.
-
-    Args:
-        keypoints2d: (F, V, 17, 3); intrinsics: focal (V,), principal (V, 2) (one per camera);
-        init: per-frame canonical parameters (from :func:`initial_canonical`).
-    """
-    frames, views = keypoints2d.shape[:2]
-    threshold = config.confidence_threshold
-    weights = _frame_weights(keypoints2d, threshold)
+def _static_rig_init(init: CanonicalParams, keypoints2d: torch.Tensor, config: FitConfig,
+                     init_keypoints3d: torch.Tensor | None):
+    """Rig and per-frame body poses from per-view fits: (V,3,3), (V,3), (F,3,3), (F,3)."""
+    weights = _frame_weights(keypoints2d, config.confidence_threshold)
     ref = int(weights.sum(0).argmax())  # the camera that sees the person best anchors the world
-    cam_rot_f, cam_t_f = relative_cameras(init.global_orient, init.transl, ref)
-    cam_rot0, cam_t0 = static_rig_from_frames(cam_rot_f, cam_t_f, weights)
-
+    if init_keypoints3d is not None:
+        conf = confidence_weights(keypoints2d, config.confidence_threshold)
+        cam_rot_f, cam_t_f = relative_cameras_from_skeletons(init_keypoints3d, conf, ref)
+    else:
+        cam_rot_f, cam_t_f = relative_cameras(init.global_orient, init.transl, ref)
+    cam_rot, cam_t = static_rig_from_frames(cam_rot_f, cam_t_f, weights)
+    body_rot, body_t = consensus_body_poses(init.global_orient, init.transl, cam_rot, cam_t, weights)
     # Centre the world on the person: a camera's rotation then turns it about the person rather
     # than about its own centre, which keeps the shared camera parameters well conditioned.
-    centre = init.transl[:, ref].mean(dim=0)
-    cam_orient = rotmat_to_6d(cam_rot0).clone().requires_grad_()
-    cam_t = (cam_t0 + cam_rot0 @ centre).clone().requires_grad_()
-    body_orient = rotmat_to_6d(init.global_orient[:, ref]).clone().requires_grad_()
-    body_t = (init.transl[:, ref] - centre).clone().requires_grad_()
-    pose = roma.rotmat_to_rotvec(init.body_pose).detach().clone().requires_grad_()
-    shape = init.shape.median(dim=0).values.detach().clone().requires_grad_()
-    log_focal = intrinsics.focal.log().detach().clone().requires_grad_(config.estimate_focal)
+    centre = body_t.mean(dim=0)
+    return cam_rot, cam_t + cam_rot @ centre, body_rot, body_t - centre
+
+
+def _optimize_static_rig(
+    body, prior, keypoints2d, intrinsics, cam_rot, cam_t, body_rot, body_t, pose, shape, config,
+    iterations: int, optimize_rig: bool, report, should_cancel,
+) -> IEVFit:
+    """Adam on a static rig's parameters; the rig (cameras, shape, focal) only if ``optimize_rig``."""
+    frames, views = keypoints2d.shape[:2]
+    threshold = config.confidence_threshold
+    cam_orient = rotmat_to_6d(cam_rot).detach().clone().requires_grad_(optimize_rig)
+    cam_t = cam_t.detach().clone().requires_grad_(optimize_rig)
+    body_orient = rotmat_to_6d(body_rot).detach().clone().requires_grad_()
+    body_t = body_t.detach().clone().requires_grad_()
+    pose = roma.rotmat_to_rotvec(pose).detach().clone().requires_grad_()
+    shape = shape.detach().clone().requires_grad_(optimize_rig)
+    estimate_focal = optimize_rig and config.estimate_focal
+    log_focal = intrinsics.focal.log().detach().clone().requires_grad_(estimate_focal)
     principal = intrinsics.principal
     lo, hi = (b.to(shape) for b in body.shape_bounds())
     mean_shape = body.mean_shape().to(shape)
@@ -243,20 +242,16 @@ def fit_iev_static_rig(
     def clamp_shape():
         shape.copy_(torch.maximum(torch.minimum(shape, hi), lo))
 
-    variables = [cam_orient, cam_t, body_orient, body_t, pose, shape] + ([log_focal] if config.estimate_focal else [])
-    first = config.iev.iterations // 2 if config.iev.swap_check else config.iev.iterations
-    done = [0]
-
-    def report(step, _total):
-        if progress is not None:
-            progress(done[0] + step, config.iev.iterations)
-
-    minimize(variables, objective, first, config.iev.lr, report, should_cancel, clamp_shape, method=METHOD)
+    variables = [body_orient, body_t, pose]
+    if optimize_rig:
+        variables += [cam_orient, cam_t, shape] + ([log_focal] if estimate_focal else [])
+    first = iterations // 2 if config.iev.swap_check else iterations
+    minimize(variables, objective, first, config.iev.lr, lambda d, _t: report(d), should_cancel, clamp_shape)
     if config.iev.swap_check:
         with torch.no_grad():
             detections = correct_swaps(camera_points(world_points()), keypoints2d, current_intrinsics(), config)
-        done[0] = first
-        minimize(variables, objective, config.iev.iterations - first, config.iev.lr * 0.5, report, should_cancel, clamp_shape, method=METHOD)
+        minimize(variables, objective, iterations - first, config.iev.lr * 0.5, lambda d, _t: report(first + d),
+                 should_cancel, clamp_shape)
 
     with torch.no_grad():
         world = world_points()
@@ -270,3 +265,59 @@ def fit_iev_static_rig(
             focal=intr.focal.clone(), principal=intr.principal.clone(),
             joints3d=world, reproj_px=reproj, keypoints2d=detections,
         )
+
+
+def key_frames(frames: int, count: int) -> torch.Tensor:
+    """``count`` frame indices spread evenly over the sequence (all of them if there are fewer)."""
+    if frames <= count:
+        return torch.arange(frames)
+    return torch.linspace(0, frames - 1, count).round().long().unique()
+
+
+def fit_iev_static_rig(
+    body: BodyModel,
+    prior: PosePrior,
+    keypoints2d: torch.Tensor,
+    intrinsics: Intrinsics,
+    init: CanonicalParams,
+    config: FitConfig,
+    progress: ProgressFn | None = None,
+    should_cancel: CancelFn | None = None,
+    init_keypoints3d: torch.Tensor | None = None,
+) -> IEVFit:
+    """Joint fit of a whole sequence seen by a fixed rig, in two phases: (1) the rig — cameras,
+    shape and focal lengths with the bodies of ``rig_frames`` key frames, for ``rig_iterations``:
+    the slow, coupled part, kept small; (2) every frame's body with the rig fixed, for
+    ``iterations``: well conditioned, converges fast, scales with the sequence length.
+
+    Args:
+        keypoints2d: (F, V, 17, 3); intrinsics: focal (V,), principal (V, 2) (one per camera);
+        init: per-frame canonical parameters (from :func:`initial_canonical`).
+        init_keypoints3d: (F, V, 17, 3) IRV keypoints in each camera frame: when given, the rig is
+            initialised by registering these skeletons between views (more robust than from the
+            root orientations alone).
+    """
+    frames = keypoints2d.shape[0]
+    cam_rot, cam_t, body_rot, body_t = _static_rig_init(init, keypoints2d, config, init_keypoints3d)
+    shape = init.shape.median(dim=0).values
+    total = config.iev.rig_iterations + config.iev.iterations
+
+    def report(offset):
+        return lambda done: progress(offset + done, total) if progress is not None else None
+
+    keys = key_frames(frames, config.iev.rig_frames)
+    rig = _optimize_static_rig(
+        body, prior, keypoints2d[keys], intrinsics, cam_rot, cam_t, body_rot[keys], body_t[keys],
+        init.body_pose[keys], shape, config, config.iev.rig_iterations, True, report(0), should_cancel,
+    )
+    cam_rot, cam_t, shape = rig.cam_rot[0], rig.cam_t[0], rig.shape[0]
+    focal = Intrinsics(rig.focal[0], intrinsics.principal)
+    # Every frame's body in the refined rig's world, agreed on by the views.
+    weights = _frame_weights(keypoints2d, config.confidence_threshold)
+    body_rot, body_t = consensus_body_poses(init.global_orient, init.transl, cam_rot, cam_t, weights)
+    pose = init.body_pose.clone()
+    body_rot[keys], body_t[keys], pose[keys] = rig.body_rot, rig.body_transl, rig.body_pose
+    return _optimize_static_rig(
+        body, prior, keypoints2d, focal, cam_rot, cam_t, body_rot, body_t, pose, shape, config,
+        config.iev.iterations, False, report(config.iev.rig_iterations), should_cancel,
+    )

@@ -54,8 +54,10 @@ def minimize(
 
 def _minimize_lbfgs(variables, objective, iterations, lr, progress, should_cancel, after_step) -> None:
     """L-BFGS with a strong-Wolfe line search: insensitive to the very different scales of a
-    rig's shared camera parameters and per-frame body parameters."""
-    optimizer = torch.optim.LBFGS(variables, lr=1.0, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
+    rig's shared camera parameters and per-frame body parameters. Runs in chunks of iterations
+    so that progress is reported and cancel is honoured between them."""
+    optimizer = torch.optim.LBFGS(variables, lr=lr, max_iter=10, history_size=30, line_search_fn="strong_wolfe",
+                                  tolerance_grad=1e-9, tolerance_change=1e-12)
 
     def closure():
         optimizer.zero_grad(set_to_none=True)
@@ -63,7 +65,8 @@ def _minimize_lbfgs(variables, objective, iterations, lr, progress, should_cance
         loss.backward()
         return loss
 
-    for step in range(iterations):
+    chunks = max(1, iterations // 10)
+    for step in range(chunks):
         if should_cancel is not None and should_cancel():
             raise CancelledError("fitting cancelled")
         optimizer.step(closure)
@@ -71,4 +74,4 @@ def _minimize_lbfgs(variables, objective, iterations, lr, progress, should_cance
             with torch.no_grad():
                 after_step()
         if progress is not None:
-            progress(step + 1, iterations)
+            progress(min(iterations, (step + 1) * 10), iterations)

@@ -26,6 +26,52 @@ def relative_cameras(rot: torch.Tensor, transl: torch.Tensor, ref: int) -> tuple
     return cam_rot, cam_t
 
 
+def relative_cameras_from_skeletons(
+    keypoints3d: torch.Tensor, weights: torch.Tensor, ref: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame camera poses in the frame of camera ``ref``, by rigid registration of each view's
+    3D skeleton (IRV keypoints, camera frame) onto the reference view's.
+
+    Using the whole skeleton rather than the body's root orientation matters: the root rotation
+    of a monocular fit is pinned down only by the two hips and drifts with the spine.
+
+    Args:
+        keypoints3d: (F, V, K, 3) camera-frame keypoints; weights: (F, V, K) confidences.
+    Returns:
+        (F, V, 3, 3) world->camera rotations and (F, V, 3) translations, world = camera ``ref``.
+    """
+    frames, views = keypoints3d.shape[:2]
+    source = keypoints3d[:, ref : ref + 1].expand_as(keypoints3d)
+    w = torch.minimum(weights, weights[:, ref : ref + 1]) + 1e-6
+    rot, transl = roma.rigid_points_registration(
+        source.reshape(-1, *source.shape[2:]), keypoints3d.reshape(-1, *keypoints3d.shape[2:]), weights=w.reshape(-1, w.shape[-1])
+    )
+    return rot.reshape(frames, views, 3, 3), transl.reshape(frames, views, 3)
+
+
+def consensus_body_poses(
+    body_rot: torch.Tensor, body_transl: torch.Tensor, cam_rot: torch.Tensor, cam_t: torch.Tensor, weights: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each frame's body pose in the world, agreed on by the views.
+
+    Args:
+        body_rot: (F, V, 3, 3) body->camera rotations per view; body_transl: (F, V, 3);
+        cam_rot: (V, 3, 3), cam_t: (V, 3) world->camera; weights: (F, V).
+    Returns:
+        (F, 3, 3) body->world rotations and (F, 3) translations: the largest consensus of the
+        views' estimates, so that one view's flipped fit does not flip the body.
+    """
+    world_rot = cam_rot.transpose(-1, -2)[None] @ body_rot
+    world_t = (cam_rot.transpose(-1, -2)[None] @ (body_transl - cam_t[None])[..., None])[..., 0]
+    rots, trans = [], []
+    for f in range(body_rot.shape[0]):
+        mean = robust_rotation_mean(world_rot[f], weights[f] + 1e-6, inlier_deg=30.0)
+        close = torch.rad2deg(roma.rotmat_geodesic_distance(world_rot[f], mean[None])) < 30.0
+        rots.append(mean)
+        trans.append(_weighted_median(world_t[f], (weights[f] + 1e-6) * close))
+    return torch.stack(rots), torch.stack(trans)
+
+
 def robust_rotation_mean(rotations: torch.Tensor, weights: torch.Tensor, inlier_deg: float = 20.0) -> torch.Tensor:
     """(3, 3) mean of (N, 3, 3) noisy rotations that may contain flips and outliers.
 

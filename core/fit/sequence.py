@@ -159,7 +159,8 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
     start = time.perf_counter()
     init = initial_canonical(irv, frames, views)
     if config.static_rig:
-        iev: IEVFit = fit_iev_static_rig(body, prior, kp, Intrinsics(focal, principal), init, config, report, should_cancel)
+        iev: IEVFit = fit_iev_static_rig(body, prior, kp, Intrinsics(focal, principal), init, config, report, should_cancel,
+                                        init_keypoints3d=irv.keypoints3d.reshape(frames, views, 17, 3))
     else:
         intr = Intrinsics(focal.expand(frames, views), principal.expand(frames, views, 2))
         iev = fit_iev_per_frame(body, prior, kp, intr, init, config, report, should_cancel)
