@@ -19,8 +19,8 @@ class IRVConfig:
     """
 
     orientation_starts: int = 8
-    orientation_iterations: int = 30
-    iterations: int = 80
+    orientation_iterations: int = 20
+    iterations: int = 50
     lr: float = 0.05
     pose_prior_weight: float = 2e-3
     shape_prior_weight: float = 1e-3
@@ -40,10 +40,10 @@ class IEVConfig:
         on ``rig_frames`` key frames, before ``iterations`` over every frame with the rig fixed.
     """
 
-    rig_iterations: int = 300
+    rig_iterations: int = 200
     rig_frames: int = 24
-    iterations: int = 120
-    lr: float = 0.03
+    iterations: int = 80
+    lr: float = 0.04
     pose_prior_weight: float = 1e-3
     shape_prior_weight: float = 1e-3
     smoothness_weight: float = 0.1
