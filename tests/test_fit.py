@@ -169,3 +169,36 @@ def test_fit_and_eval_bad_input(tmp_path, args, message):
     proc = subprocess.run([sys.executable, "-m", "core.cli", *argv], capture_output=True, text=True)
     assert proc.returncode == 2
     assert proc.stderr.startswith("error:") and len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_network(body, tmp_path_factory):
+    """An untrained network of the tiny config, saved as a model file."""
+    from core.fit.priors import default_pose_prior
+    from core.nets import build_model, save_model
+    from core.train.config import load_train_config
+
+    config = load_train_config("tiny")
+    model = build_model(config.model, body, config.body_model, default_pose_prior(body).mean)
+    return save_model(model, tmp_path_factory.mktemp("net") / "tiny.pt")
+
+
+@pytest.mark.parametrize("mode", ["network", "network+refine"])
+def test_network_modes_write_the_result_contract(body, tiny_network, tmp_path, mode):
+    from core.nets import load_model
+
+    inputs, gt = synthetic_rig(body, frames=4, views=3, seed=8)
+    model = load_model(tiny_network, "cpu")
+    result, timings = fit_keypoints(inputs, quick_config(), body=body, mode=mode, model=model)
+    result.save(tmp_path)
+    loaded = FitResult.load(tmp_path)
+    assert loaded.mode == mode and loaded.joints3d.shape == (4, 17, 3) and np.isfinite(loaded.joints3d).all()
+    assert np.isfinite(evaluate(loaded, gt)["iev"]["pa_mpjpe_mm"])
+
+
+def test_network_mode_without_a_model_is_bad_input(tmp_path):
+    seq = tmp_path / "seq"
+    seq.mkdir()
+    proc = subprocess.run([sys.executable, "-m", "core.cli", "fit", str(seq), "--out", str(tmp_path / "o"), "--mode", "network",
+                           "--checkpoint", str(tmp_path / "none.pt")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "none.pt" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

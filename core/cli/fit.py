@@ -23,7 +23,12 @@ def add_parser(subparsers) -> None:
     p.add_argument("sequence", type=Path, help="multi-view sequence folder (videos, image folders, or keypoints.npz)")
     p.add_argument("--out", type=Path, required=True, help="result folder (created; detections are cached here)")
     p.add_argument("--config", type=Path, default=None, help="fit config YAML (default: resources/configs/fit.yaml)")
-    p.add_argument("--mode", choices=("optimize",), default="optimize", help="how to fit (default: optimize)")
+    p.add_argument("--mode", choices=("optimize", "network", "network+refine"), default=None,
+                   help="optimize: SMPLify per view then multi-view (no network); network: the trained CMANet "
+                   "alone (fastest); network+refine: the optimizers started from the network (default when a "
+                   "model is available, else optimize)")
+    p.add_argument("--checkpoint", type=Path, default=None,
+                   help="network model or training checkpoint (default: the shipped resources/models/cmanet_default.pt)")
     p.add_argument("--per-frame", action="store_true", help="fit each frame alone (moving cameras)")
     p.add_argument("--estimate-focal", action="store_true", help="refine each camera's focal length (static rig)")
     p.add_argument("--threshold", type=float, default=None, help="lambda: ignore detections at or below this confidence")
@@ -60,10 +65,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("the result folder must be outside the input sequence (inputs are never modified)", args.out)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", args.out)
+    _network(args, config)  # a bad checkpoint is reported before any detection work
     with MultiViewSequence.open(args.sequence) as seq:
         out.mkdir(parents=True, exist_ok=True)
         inputs = inputs_from_sequence(seq, out, args.model_complexity)
-    result, timings = fit_keypoints(inputs, config, show_progress_bar=True)
+    mode, model = _network(args, config)
+    result, timings = fit_keypoints(inputs, config, show_progress_bar=True, mode=mode, model=model)
     path = result.save(out)
     summary = summarize(result, timings, config)
     atomic_write_json(out / SUMMARY_FILE, summary)
@@ -71,3 +78,22 @@ def run(args: argparse.Namespace) -> int:
           f"reprojection IRV {summary['irv_reproj_px_mean']} px, IEV {summary['iev_reproj_px_mean']} px; "
           f"IRV {timings['irv_s']:.1f} s, IEV {timings['iev_s']:.1f} s")
     return 0
+
+
+def _network(args: argparse.Namespace, config) -> tuple[str, object | None]:
+    """The fit mode and the network it needs (None for optimize); loaded once per run."""
+    if getattr(args, "_network", None) is not None:
+        return args._network
+    from core.nets.checkpoint import DEFAULT_MODEL, load_model
+
+    checkpoint = args.checkpoint or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
+    mode = args.mode or ("network+refine" if checkpoint is not None else "optimize")
+    model = None
+    if mode != "optimize":
+        if checkpoint is None:
+            raise InputError(f"--mode {mode} needs a network: give --checkpoint (no default model is installed)")
+        if not Path(checkpoint).is_file():
+            raise InputError("no such checkpoint file", checkpoint)
+        model = load_model(checkpoint, config.device)
+    args._network = (mode, model)
+    return args._network

@@ -57,6 +57,19 @@ class IEVConfig:
 
 
 @dataclass(frozen=True)
+class RefineConfig:
+    """``network+refine``: the optimizers started from the network's prediction, shorter."""
+
+    irv_iterations: int = 15
+    rig_iterations: int = 60
+    iterations: int = 30
+
+    def validate(self) -> None:
+        if min(self.irv_iterations, self.rig_iterations, self.iterations) < 0:
+            raise ValueError("refine iterations must be >= 0")
+
+
+@dataclass(frozen=True)
 class FitConfig:
     """Everything ``cmanet fit`` needs besides the sequence.
 
@@ -79,6 +92,7 @@ class FitConfig:
     cpu_threads: int = 1
     irv: IRVConfig = field(default_factory=IRVConfig)
     iev: IEVConfig = field(default_factory=IEVConfig)
+    refine: RefineConfig = field(default_factory=RefineConfig)
 
     def validate(self) -> None:
         if not 0.0 <= self.confidence_threshold < 1.0:
@@ -89,6 +103,21 @@ class FitConfig:
             raise ValueError("robust_sigma must be positive")
         if self.estimate_focal and not self.static_rig:
             raise ValueError("estimate_focal needs static_rig (a moving camera's focal length cannot be pinned down)")
+
+
+def refine_config(config: FitConfig) -> FitConfig:
+    """The optimizer settings of ``network+refine``: no orientation search, fewer iterations."""
+    return replace(
+        config,
+        irv=replace(config.irv, orientation_iterations=0, iterations=config.refine.irv_iterations),
+        iev=replace(config.iev, rig_iterations=config.refine.rig_iterations, iterations=config.refine.iterations),
+    )
+
+
+def network_only_config(config: FitConfig) -> FitConfig:
+    """``network``: the prediction as it is (the rig is still averaged over frames, no optimizing)."""
+    return replace(config, irv=replace(config.irv, iterations=0),
+                   iev=replace(config.iev, rig_iterations=0, iterations=0, swap_check=False))
 
 
 DEFAULT_FIT_CONFIG = CONFIGS_DIR / "fit.yaml"

@@ -69,6 +69,18 @@ def _rigid_stage(
         return rot6d_to_rotmat(orient[pick]), transl[pick]
 
 
+def evaluate_view_bodies(
+    body: BodyModel, bodies: ViewBodies, keypoints2d: torch.Tensor, focal: torch.Tensor, principal: torch.Tensor, config: FitConfig
+) -> IRVFit:
+    """An IRVFit for given bodies (e.g. a network's), without optimizing. Shapes as in fit_irv."""
+    with torch.no_grad():
+        points = view_keypoints(body, bodies)
+        projected = project(points, focal, principal)
+        loss = reprojection_loss(projected, keypoints2d, config.confidence_threshold, config.robust_sigma)
+        reproj = reprojection_error_px(projected, keypoints2d, config.confidence_threshold)
+    return IRVFit(bodies=bodies, keypoints3d=points, reproj_px=reproj, loss=loss)
+
+
 def fit_irv(
     body: BodyModel,
     prior: PosePrior,

@@ -12,16 +12,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import roma
 import torch
 
 from core.body import BodyModel, load_body_model
-from core.fit.config import FitConfig
+from core.errors import InputError
+from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import IEVFit, fit_iev_per_frame, fit_iev_static_rig, initial_canonical
-from core.fit.irv import IRVFit, fit_irv
-from core.fit.params import Intrinsics
+from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
+from core.fit.params import Intrinsics, ViewBodies
 from core.fit.pose_prior import PosePrior
 from core.fit.priors import default_pose_prior
 from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # progress(stage, done, total): stage is "detect", "irv" or "iev".
 StageProgress = Callable[[str, int, int], None]
+FitMode = Literal["optimize", "network", "network+refine"]
+FIT_MODES: tuple[str, ...] = ("optimize", "network", "network+refine")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -40,8 +44,6 @@ def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        from core.errors import InputError
-
         raise InputError("--device cuda: no CUDA device is available (use auto or cpu)")
     return torch.device(name)
 
@@ -119,13 +121,19 @@ def fit_keypoints(
     progress: StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
+    mode: FitMode = "optimize",
+    model=None,
 ) -> tuple[FitResult, dict[str, float]]:
-    """IRV then IEV on given detections; returns the result and the timings (seconds)."""
+    """IRV then IEV on given detections; returns the result and the timings (seconds).
+
+    mode: ``optimize`` (SMPLify teachers from scratch), ``network`` (the trained CMANet ``model``
+    alone), ``network+refine`` (the optimizers, shortened, started from the network).
+    """
     with torch_threads(config.cpu_threads):
-        return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar)
+        return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model)
 
 
-def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar):
+def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model):
     device = resolve_device(config.device)
     body = (body or load_body_model(config.body_model)).to(device)
     prior = (prior or default_pose_prior(body)).to(device)
@@ -147,23 +155,43 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
                 progress(stage, done, total)
         return report, bar
 
+    kp_flat = kp.reshape(-1, 17, 3)
+    focal_flat, principal_flat = focal.repeat(frames), principal.repeat(frames, 1)
+    init3d = None
     report, bar = stage_progress("irv")
     start = time.perf_counter()
-    irv: IRVFit = fit_irv(body, prior, kp.reshape(-1, 17, 3), focal.repeat(frames), principal.repeat(frames, 1),
-                          config, progress=report, should_cancel=should_cancel)
+    if mode == "optimize":
+        irv: IRVFit = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, config, progress=report, should_cancel=should_cancel)
+        init = initial_canonical(irv, frames, views)
+        init3d = irv.keypoints3d.reshape(frames, views, 17, 3)
+        iev_config = config
+    else:
+        from core.nets.predict import predict
+
+        if model is None:
+            raise InputError(f"--mode {mode} needs a trained network (--checkpoint)")
+        net_irv, init = predict(model, kp, focal, principal, inputs.image_sizes, body=body)
+        flat = ViewBodies(*(t.reshape(frames * views, *t.shape[2:]) for t in
+                            (net_irv.global_orient, net_irv.body_pose, net_irv.shape, net_irv.transl)))
+        if mode == "network+refine":
+            iev_config = refine_config(config)
+            irv = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, iev_config, init=flat,
+                          progress=report, should_cancel=should_cancel)
+        else:
+            iev_config = network_only_config(config)
+            irv = evaluate_view_bodies(body, flat, kp_flat, focal_flat, principal_flat, config)
     timings["irv_s"] = time.perf_counter() - start
     if bar is not None:
         bar.close()
 
     report, bar = stage_progress("iev")
     start = time.perf_counter()
-    init = initial_canonical(irv, frames, views)
     if config.static_rig:
-        iev: IEVFit = fit_iev_static_rig(body, prior, kp, Intrinsics(focal, principal), init, config, report, should_cancel,
-                                        init_keypoints3d=irv.keypoints3d.reshape(frames, views, 17, 3))
+        iev: IEVFit = fit_iev_static_rig(body, prior, kp, Intrinsics(focal, principal), init, iev_config, report,
+                                         should_cancel, init_keypoints3d=init3d)
     else:
         intr = Intrinsics(focal.expand(frames, views), principal.expand(frames, views, 2))
-        iev = fit_iev_per_frame(body, prior, kp, intr, init, config, report, should_cancel)
+        iev = fit_iev_per_frame(body, prior, kp, intr, init, iev_config, report, should_cancel)
     timings["iev_s"] = time.perf_counter() - start
     if bar is not None:
         bar.close()
@@ -190,7 +218,7 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
         irv_reproj_px=np_(irv.reproj_px.reshape(irv_shape)), iev_reproj_px=np_(iev.reproj_px),
         keypoints2d=np_(iev.keypoints2d), image_sizes=np.asarray(inputs.image_sizes, dtype=np.int64),
         fps=float(inputs.fps), body_model=body.name, pose_joint_names=np.array(body.pose_joint_names),
-        mode="optimize",
+        mode=mode,
     )
     return result, timings
 
