@@ -5,9 +5,9 @@ core.fit.params.
 The fitting code calls :func:`load_model` and :func:`predict`.
 """
 
-from core.nets.checkpoint import load_model, save_model
+from core.nets.checkpoint import DEFAULT_MODEL, load_model, save_model
 from core.nets.cmanet import CMANet, build_model
 from core.nets.config import ModelConfig
 from core.nets.predict import predict
 
-__all__ = ["CMANet", "ModelConfig", "build_model", "load_model", "predict", "save_model"]
+__all__ = ["DEFAULT_MODEL", "CMANet", "ModelConfig", "build_model", "load_model", "predict", "save_model"]

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from core.body import BodyModelConfig
-from core.config import from_dict, to_dict
+from core.config import RESOURCES_DIR, from_dict, to_dict
 from core.errors import InputError
 from core.io.atomic import atomic_write_bytes
 from core.nets.cmanet import CMANet
@@ -24,6 +24,8 @@ from core.nets.config import ModelConfig
 from core.nets.param_space import ParamSpace
 
 FORMAT = "cmanet"
+# The model that ships with the app (scripts/train_default makes it).
+DEFAULT_MODEL = RESOURCES_DIR / "models" / "cmanet_default.pt"
 VERSION = 1
 
 

@@ -61,28 +61,33 @@ class LossConfig:
 
 @dataclass(frozen=True)
 class TeacherConfig:
-    """The SMPLify teachers that make the pseudo-labels (core.fit.irv / core.fit.iev).
+    """The SMPLify teachers that make the pseudo-labels (core.fit).
 
-    init: the first pseudo-label of every sample: ``optimize`` runs the full optimizer once
-        before the stage (IRV: multi-start SMPLify; IEV: multi-view SMPLify from the trained
-        IRV's start); ``network`` waits for the first refresh (the paper).
+    init: where every sample's first pseudo-label comes from. ``optimize``: before training, the
+        optimizer's estimate of each training sequence (``cmanet fit --mode optimize``: multi-start
+        IRV, then multi-view SMPLify on the static rig); IEV's labels are its fused parameters,
+        IRV's per-view SMPLify fits (``init_irv_iterations``) started from the fused body seen by
+        that view. ``network``: none; labels appear at the first refresh (the paper).
     every: refresh the pseudo-labels of a step's batch every this many steps (0: never), with
-        SMPLify started from the network's prediction for irv_iterations / iev_iterations; a
-        sample's label is replaced only when the new fit reprojects better.
-    init_irv_iterations / init_iev_iterations: iterations of the ``optimize`` start.
-    fit_config: the fitting config whose priors and weights the teachers use (default fit.yaml).
+        SMPLify started from the network's prediction for ``irv_iterations`` (per view) /
+        ``iev_iterations`` (multi-view, per frame); a sample's label is replaced only when the new
+        fit reprojects better.
+    fit_config: the fitting config the teachers use (default: resources/configs/fit.yaml).
+    fit_scale: its iteration counts are scaled by this for the ``optimize`` start (tests: fewer).
     """
 
     init: Literal["optimize", "network"] = "optimize"
     every: int = 1
     irv_iterations: int = 20
     iev_iterations: int = 20
-    init_irv_iterations: int = 80
-    init_iev_iterations: int = 120
+    init_irv_iterations: int = 40
     fit_config: str | None = None
+    fit_scale: float = 1.0
 
     def validate(self) -> None:
-        if self.every < 0 or min(self.irv_iterations, self.iev_iterations, self.init_irv_iterations, self.init_iev_iterations) < 0:
+        if self.fit_scale <= 0:
+            raise ValueError("teacher.fit_scale must be positive")
+        if self.every < 0 or min(self.irv_iterations, self.iev_iterations, self.init_irv_iterations) < 0:
             raise ValueError("teacher: every and iterations must be >= 0")
 
 

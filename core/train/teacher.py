@@ -17,10 +17,15 @@ from core.fit.pose_prior import PosePrior
 from core.nets.inputs import ViewInputs
 
 
-def teacher_fit_config(path: str | None, threshold: float, robust_sigma: float) -> FitConfig:
-    """The fit config of the teachers (default fit.yaml) with the training's lambda and sigma,
-    on whatever device the caller's tensors live."""
-    return dataclasses.replace(load_fit_config(path), confidence_threshold=threshold, robust_sigma=robust_sigma)
+def teacher_fit_config(path: str | None, threshold: float, robust_sigma: float, device: str = "cpu",
+                       scale: float = 1.0) -> FitConfig:
+    """The fit config of the teachers (default fit.yaml) with the training's lambda, sigma and
+    device, its iteration counts scaled by ``scale``."""
+    config = load_fit_config(path)
+    n = lambda k: max(1, int(round(k * scale)))  # noqa: E731
+    irv = dataclasses.replace(config.irv, iterations=n(config.irv.iterations), orientation_iterations=n(config.irv.orientation_iterations))
+    iev = dataclasses.replace(config.iev, iterations=n(config.iev.iterations), rig_iterations=n(config.iev.rig_iterations))
+    return dataclasses.replace(config, confidence_threshold=threshold, robust_sigma=robust_sigma, device=device, irv=irv, iev=iev)
 
 
 def _finite_error(error: torch.Tensor) -> torch.Tensor:
@@ -80,3 +85,38 @@ def select_best_view(bodies: ViewBodies, error: torch.Tensor) -> CanonicalParams
     frames = torch.arange(best.shape[0], device=best.device)
     return CanonicalParams(bodies.global_orient, bodies.transl, bodies.body_pose[frames, best], bodies.shape[frames, best])
 
+
+
+def sequence_teacher(body: BodyModel, prior: PosePrior, keypoints2d, focal, principal, image_sizes,
+                     config: FitConfig) -> tuple[CanonicalParams, torch.Tensor]:
+    """The optimizer's estimate of a whole sequence (``cmanet fit --mode optimize``: multi-start
+    IRV, then multi-view SMPLify, on the static rig unless the config says otherwise) in the
+    canonical space: per-frame CanonicalParams (F,) and each frame's error (F,), the mean
+    reprojection error over its views (pixels; inf when no view has detections).
+
+    keypoints2d: (F, V, 17, 3) numpy; focal (V,), principal (V, 2), image_sizes (V, 2).
+    """
+    import numpy as np
+    import roma
+
+    from core.fit.sequence import FitInputs, fit_keypoints
+
+    frames, views = keypoints2d.shape[:2]
+    inputs = FitInputs(np.asarray(keypoints2d), np.asarray(focal), np.asarray(principal), np.asarray(image_sizes),
+                       [f"view{v}" for v in range(views)], np.arange(frames))
+    result, _ = fit_keypoints(inputs, config, body=body, prior=prior)
+    device = body.device
+    t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa: E731
+    body_rot = roma.rotvec_to_rotmat(t(result.global_orient))  # (F, 3, 3) body -> world
+    cam_rot, cam_t = t(result.cam_R), t(result.cam_t)  # (F, V, ...) world -> camera
+    orient = cam_rot @ body_rot[:, None]
+    transl = (cam_rot @ t(result.transl)[:, None, :, None])[..., 0] + cam_t
+    params = CanonicalParams(orient, transl, roma.rotvec_to_rotmat(t(result.body_pose)), t(result.shape))
+    return params, _mean_finite(_finite_error(t(result.iev_reproj_px)))
+
+
+def canonical_view_bodies(params: CanonicalParams) -> ViewBodies:
+    """The canonical body as each view sees it: ViewBodies (..., V) (IRV's form)."""
+    views = params.global_orient.shape[-3]
+    expand = lambda x, n: x.unsqueeze(-n - 1).expand(*x.shape[:-n], views, *x.shape[-n:])  # noqa: E731
+    return ViewBodies(params.global_orient, expand(params.body_pose, 3), expand(params.shape, 1), params.transl)

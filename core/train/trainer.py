@@ -45,7 +45,7 @@ from core.train.data import FrameSet, epoch_batches, load_sequences, split_frame
 from core.train.losses import iev_loss, irv_loss, masked_mean
 from core.train.metrics_log import MetricsLog
 from core.train.pseudo_labels import LabelBank
-from core.train.teacher import iev_teacher, irv_teacher, select_best_view, teacher_fit_config
+from core.train.teacher import canonical_view_bodies, iev_teacher, irv_teacher, sequence_teacher, teacher_fit_config
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,8 @@ class Trainer:
         if not self.train_sets:
             raise InputError("no training frames")
         self.show_progress = show_progress and env.is_main
-        self.fit_config = teacher_fit_config(config.teacher.fit_config, self.threshold, config.loss.robust_sigma)
+        self.fit_config = teacher_fit_config(config.teacher.fit_config, self.threshold, config.loss.robust_sigma,
+                                             env.device.type, config.teacher.fit_scale)
         space = model.space
         self.irv_banks = [LabelBank.for_views(len(s), s.num_views, space.num_joints, space.shape_dim) for s in self.train_sets]
         self.iev_banks = [LabelBank.for_frames(len(s), s.num_views, space.num_joints, space.shape_dim) for s in self.train_sets]
@@ -193,38 +194,41 @@ class Trainer:
         local = (set_index, rows.cpu(), _to_cpu(labels), error.detach().cpu())
         return sum(banks[s].offer(r, lab, err) for s, r, lab, err in dist_utils.all_gather_objects(self.env, local))
 
-    def _initial_labels(self, stage: str) -> None:
-        """teacher.init = optimize: a full SMPLify fit of every training sample before the stage
-        (IRV: multi-start per view; IEV: multi-view from the trained IRV in stage 2, else from
-        the IRV fits)."""
+    def _initial_labels(self) -> None:
+        """teacher.init = optimize: before training, the optimizer's estimate of every training
+        sequence (``cmanet fit --mode optimize``) makes the first pseudo-labels: IEV's are its
+        fused canonical parameters, IRV's per-view SMPLify fits started from the fused body seen
+        by that view (so that each view's fit starts in the right basin, e.g. not facing the
+        wrong way). Runs once per run: banks that hold labels already are kept."""
         teacher = self.config.teacher
-        if teacher.init != "optimize":
+        if teacher.init != "optimize" or all(b.coverage() > 0 for b in self.irv_banks + self.iev_banks):
             return
-        need_irv = stage in ("1", "joint", "iev")
-        need_iev = stage in ("2", "joint", "iev")
-        for index, frame_set in enumerate(self.train_sets):
-            mine = torch.arange(len(frame_set))[self.env.rank :: self.env.world]
-            chunks = list(mine.split(max(1, CHUNK_FRAMES // 4)))
-            # Every process must take part in every exchange: pad to the same number of chunks.
-            count = max(dist_utils.all_gather_objects(self.env, len(chunks)))
-            chunks += [mine[:0]] * (count - len(chunks))
-            for rows in tqdm(chunks, desc=f"teacher start (stage {stage})", disable=not self.show_progress, leave=False):
-                inputs = frame_set.batch(rows).to(self.device)
-                irv_labels = self.irv_banks[index].empty()
-                iev_labels = self.iev_banks[index].empty()
-                if len(rows) and need_irv:
-                    irv_labels = irv_teacher(self.body, self.prior, inputs, self.fit_config, teacher.init_irv_iterations)
-                if len(rows) and need_iev:
-                    if stage == "2":
-                        pre = {k: v[rows.to(self.device)] for k, v in self.precomputed[index].items()}
-                        start = self.model.canonical(self.model.initial_state(pre["theta"], pre["view_loss"]), inputs)
-                    else:
-                        start = select_best_view(*irv_labels)
-                    iev_labels = iev_teacher(self.body, self.prior, inputs, self.fit_config, teacher.init_iev_iterations, start)
-                if need_irv:
-                    self._share_and_offer(self.irv_banks, index, rows, *irv_labels)
-                if need_iev:
-                    self._share_and_offer(self.iev_banks, index, rows, *iev_labels)
+        count = len(self.sequences)
+        rounds = range(0, count, self.env.world)
+        for first in tqdm(rounds, desc="teacher: optimizing the training sequences", disable=not self.show_progress, leave=False):
+            index = first + self.env.rank
+            updates = self._sequence_labels(index) if index < count else []
+            for bank, set_index, rows, labels, error in sum(dist_utils.all_gather_objects(self.env, updates), []):
+                (self.irv_banks if bank == "irv" else self.iev_banks)[set_index].offer(rows, labels, error)
+
+    def _sequence_labels(self, index: int) -> list[tuple]:
+        """Initial labels of sequence ``index``'s training frames: [(bank, set, rows, labels, error)]."""
+        seq = self.sequences[index]
+        params, error = sequence_teacher(self.body, self.prior, seq.keypoints2d, seq.focal, seq.principal,
+                                         seq.image_sizes, self.fit_config)
+        updates = []
+        for set_index, frame_set in enumerate(self.train_sets):
+            rows = (frame_set.sequence == index).nonzero()[:, 0]
+            if not len(rows):
+                continue
+            frames = frame_set.frame[rows].to(self.device)
+            fused = CanonicalParams(*(getattr(params, f.name)[frames] for f in dataclasses.fields(params)))
+            updates.append(("iev", set_index, rows, _to_cpu(fused), error[frames].cpu()))
+            inputs = frame_set.batch(rows).to(self.device)
+            bodies, view_error = irv_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.init_irv_iterations,
+                                             canonical_view_bodies(fused))
+            updates.append(("irv", set_index, rows, _to_cpu(bodies), view_error.cpu()))
+        return updates
 
     # ------------------------------------------------------------------ one step
 
@@ -393,9 +397,7 @@ class Trainer:
             cfg = stage_config(self.config, stage)
             self._prepare_stage(stage, optimizer_state)
             optimizer_state = None
-            fresh = state.epoch == 0 and state.batch == 0 and state.step == state.stage_start
-            if fresh:
-                self._initial_labels(stage)
+            self._initial_labels()
             per_epoch = len(epoch_batches(self.train_sets, cfg.batch_frames, self.config.seed, 0, self.env.world, self.env.rank))
             total = per_epoch * cfg.epochs
             while state.epoch < cfg.epochs:

@@ -1,0 +1,143 @@
+"""Accuracy and speed of a network on synthetic sequences, against the optimizer.
+
+    python -m core.train.benchmark --model resources/models/cmanet_default.pt --data SEQ... \\
+        [--refine] [--optimize] [--speed] [--json OUT.json]
+
+Per sequence (its gt.npz, evaluation only) and on average: network mode (IRV and IEV PA-MPJPE,
+camera relative-rotation error), optionally network+refine and optimize (``cmanet fit``'s
+pipeline) with their fitting times, and the network's throughput in frames per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+METRICS = ("iev_pa_mpjpe_mm", "iev_cam_rot_deg", "irv_pa_mpjpe_mm", "irv_cam_rot_deg")
+
+
+def _optimize_metrics(seq, body, prior, fit_config) -> tuple[dict[str, float], float]:
+    """``cmanet fit --mode optimize`` on a keypoints sequence, scored like the network."""
+    from core.eval import evaluate
+    from core.fit.sequence import FitInputs, fit_keypoints
+    from core.train.evaluate import load_gt
+
+    inputs = FitInputs(seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes,
+                       [f"cam{v}" for v in range(seq.num_views)], np.arange(seq.num_frames))
+    start = time.perf_counter()
+    result, _ = fit_keypoints(inputs, fit_config, body=body, prior=prior)
+    elapsed = time.perf_counter() - start
+    report = evaluate(result, load_gt(seq.path))
+    return {"iev_pa_mpjpe_mm": report["iev"]["pa_mpjpe_mm"], "iev_cam_rot_deg": report["iev"]["camera_rel_rot_deg"],
+            "irv_pa_mpjpe_mm": report["irv"]["mean"]["pa_mpjpe_mm"], "irv_cam_rot_deg": report["irv"]["mean"]["camera_rel_rot_deg"]}, elapsed
+
+
+def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, optimize: bool = False,
+              refine_fraction: float = 0.25, speed: bool = False, threads: int = 1) -> dict:
+    from core.fit.config import load_fit_config
+    from core.fit.priors import default_pose_prior
+    from core.nets import load_model, predict
+    from core.train.data import load_sequence
+    from core.train.evaluate import gt_cameras, load_gt, pose_metrics, refine as refine_fn
+
+    torch.set_num_threads(threads)
+    model = load_model(model_path, "cpu")
+    body = model.body_model()
+    prior = default_pose_prior(body)
+    fit_config = load_fit_config(None, device="cpu")
+    rows = {}
+    for path in data:
+        seq = load_sequence(path, model.config.confidence_threshold,
+                            model.config.swin.image_size if model.config.uses_images else None)
+        gt = load_gt(path)
+        rot, t = gt_cameras(gt, seq.num_frames)
+        joints = torch.as_tensor(gt["joints3d"][: seq.num_frames], dtype=torch.float32)
+        row = {}
+        start = time.perf_counter()
+        irv, iev = predict(model, seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes, seq.crops, body=body)
+        network_s = time.perf_counter() - start
+        row["network"] = {**pose_metrics(body, irv, iev, joints, rot, t), "seconds": network_s}
+        if refine:
+            kp = torch.as_tensor(seq.keypoints2d)
+            _, refined, timings = refine_fn(body, prior, kp, torch.as_tensor(seq.focal), torch.as_tensor(seq.principal),
+                                            irv, iev, fit_config, refine_fraction)
+            row["network+refine"] = {**pose_metrics(body, irv, refined, joints, rot, t),
+                                     "seconds": network_s + sum(timings.values())}
+            del row["network+refine"]["irv_pa_mpjpe_mm"], row["network+refine"]["irv_cam_rot_deg"]
+        if optimize:
+            metrics, seconds = _optimize_metrics(seq, body, prior, fit_config)
+            row["optimize"] = {**metrics, "seconds": seconds}
+        rows[str(path)] = row
+    modes = sorted({m for r in rows.values() for m in r})
+    mean = {m: {k: float(np.mean([r[m][k] for r in rows.values() if k in r[m]])) for k in (*METRICS, "seconds")
+                if any(k in r[m] for r in rows.values())} for m in modes}
+    out = {"model": str(model_path), "sequences": rows, "mean": mean}
+    if speed:
+        out["speed"] = throughput(model, body, views=4)
+    return out
+
+
+def throughput(model, body, views: int = 4, frames: int = 2048, batch_frames: int = 1024) -> dict[str, float]:
+    """Network frames per second on random ``views``-view detections (batched, after a warm-up)."""
+    from core.nets import predict
+
+    gen = torch.Generator().manual_seed(0)
+    size = torch.tensor([[1280.0, 720.0]]).expand(views, 2)
+    kp = torch.cat([torch.tensor([640.0, 360.0]) + torch.randn(frames, views, 17, 2, generator=gen) * 80,
+                    torch.rand(frames, views, 17, 1, generator=gen)], -1)
+    args = (torch.full((views,), 1200.0), size / 2, size)
+    predict(model, kp[:batch_frames], *args, body=body, batch_frames=batch_frames)
+    best = 0.0
+    for _ in range(3):
+        start = time.perf_counter()
+        predict(model, kp, *args, body=body, batch_frames=batch_frames)
+        best = max(best, frames / (time.perf_counter() - start))
+    return {"views": views, "frames_per_s": best, "threads": torch.get_num_threads()}
+
+
+def format_table(report: dict) -> str:
+    lines = [f"{'mode':16s} {'IEV PA-MPJPE':>13s} {'IEV cam rot':>12s} {'IRV PA-MPJPE':>13s} {'IRV cam rot':>12s} {'time (s)':>9s}"]
+    for mode, m in report["mean"].items():
+        cell = lambda k, fmt: fmt.format(m[k]) if k in m else "-"  # noqa: E731
+        lines.append(f"{mode:16s} {cell('iev_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('iev_cam_rot_deg', '{:.2f} deg'):>12s} "
+                     f"{cell('irv_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('irv_cam_rot_deg', '{:.2f} deg'):>12s} {cell('seconds', '{:.2f}'):>9s}")
+    if "speed" in report:
+        s = report["speed"]
+        lines.append(f"network inference: {s['frames_per_s']:.0f} {s['views']}-view frames/s ({s['threads']} thread(s), batched)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.errors import InputError
+
+    p = argparse.ArgumentParser(prog="python -m core.train.benchmark", description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--data", nargs="+", type=Path, required=True, help="synthetic sequences with gt.npz")
+    p.add_argument("--refine", action="store_true", help="also network+refine")
+    p.add_argument("--refine-fraction", type=float, default=0.25, help="share of the optimizer's iterations for refine")
+    p.add_argument("--optimize", action="store_true", help="also the optimizer alone (cmanet fit --mode optimize)")
+    p.add_argument("--speed", action="store_true", help="also the network's throughput")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args(argv)
+    try:
+        report = benchmark(args.model, args.data, args.refine, args.optimize, args.refine_fraction, args.speed, args.threads)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_table(report))
+    if args.json:
+        from core.io import atomic_write_json
+
+        atomic_write_json(args.json, report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
