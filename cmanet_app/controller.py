@@ -170,12 +170,9 @@ class Controller(QObject):
         info = self._require_sequence()
         if info is None:
             return None
-        if self.state.mode != "optimize":
-            self.reporter.warning("Not available yet", f"Fitting mode '{self.state.mode}' needs a trained network; "
-                                  "only 'optimize' is available in this version.")
-            return None
         try:
             config = self.fit_config()
+            mode, checkpoint = jobs.resolve_mode(self.state.mode, self.state.checkpoint or None)
         except InputError as exc:
             self.reporter.exception("Bad fit settings", exc)
             return None
@@ -185,7 +182,8 @@ class Controller(QObject):
             if self.state.sequence is not None and self.state.sequence.root == info.root:
                 self.state.set_result(result, out)
 
-        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c), done, title="Fitting failed")
+        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint), done,
+                           title="Fitting failed")
 
     # ---------------------------------------------------------------- evaluation
 

@@ -96,7 +96,7 @@ def build_demo(progress, should_cancel, config=None) -> tuple[Path, Path]:
     progress("synth", 1, 1)
     if should_cancel():
         raise CancelledError("demo cancelled")
-    jobs.fit(seq, res, config or jobs.fit_config(), progress, should_cancel)
+    jobs.fit(seq, res, config or jobs.fit_config(), progress, should_cancel, mode=None)  # cmanet fit's default mode
     atomic_write_json(base / STAMP_FILE, {"version": DEMO_VERSION, "generator": generator, "render": render})
     return seq, res
 

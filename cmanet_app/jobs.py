@@ -117,19 +117,49 @@ def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
         )
 
 
-def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel) -> FitResult:
-    """``cmanet fit SEQ --out OUT``: keypoints, IRV, IEV, then ``result.npz`` and ``summary.json``.
+def default_model() -> Path | None:
+    """The shipped network (resources/models/cmanet_default.pt) when it is installed."""
+    try:
+        from core.nets.checkpoint import DEFAULT_MODEL
+    except ImportError:
+        return None
+    return DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None
+
+
+def resolve_mode(mode: str | None, checkpoint: str | Path | None) -> tuple[str, Path | None]:
+    """``cmanet fit``'s rule: the given checkpoint, else the shipped model; the mode defaults to
+    network+refine when there is a model, else optimize. InputError when a network mode has none."""
+    model = Path(checkpoint).expanduser() if checkpoint else default_model()
+    mode = mode or ("network+refine" if model is not None else "optimize")
+    if mode != "optimize":
+        if model is None:
+            raise InputError(f"mode {mode} needs a network: choose a model checkpoint (no default model is installed)")
+        if not model.is_file():
+            raise InputError("no such checkpoint file", model)
+    return mode, (model if mode != "optimize" else None)
+
+
+def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, mode: str | None = "optimize",
+        checkpoint: str | Path | None = None) -> FitResult:
+    """``cmanet fit SEQ --out OUT [--mode M --checkpoint C]``: keypoints, IRV, IEV, then
+    ``result.npz`` and ``summary.json``.
 
     (core.fit.sequence names a ``fit_sequence`` for exactly this; until it exists, this is the
     command line's own sequence of calls.)
     """
     from core.fit.sequence import fit_keypoints, inputs_from_sequence, summarize
 
+    mode, model_path = resolve_mode(mode, checkpoint)  # a bad checkpoint is reported before any work
     out = check_result_dir(out, seq_root)
     out.mkdir(parents=True, exist_ok=True)
+    model = None
+    if model_path is not None:
+        from core.nets.checkpoint import load_model
+
+        model = load_model(model_path, config.device)
     with MultiViewSequence.open(seq_root) as seq:
         inputs = inputs_from_sequence(seq, out, progress=progress, should_cancel=should_cancel, show_progress_bar=False)
-    result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel)
+    result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel, mode=mode, model=model)
     result.save(out)
     atomic_write_json(out / SUMMARY_FILE, summarize(result, timings, config))
     return result

@@ -29,6 +29,9 @@ METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_NAMES = ("best.pt", "last.pt")
 POLL_MS = 500
 NOT_PLOTTED = {"kind", "step", "epoch", "stage", "best", "seconds", "lr"}
+# Training curves: the total loss and the paper's two terms (L = alpha L2D + gamma LSMPL), plus any
+# other "*loss*" a trainer logs; the rest (gradient norms, label coverage...) stays in the file.
+TRAIN_CURVES = ("loss", "l2d", "lsmpl")
 
 
 def cli_prefix() -> list[str]:
@@ -43,11 +46,14 @@ class TrainOptions:
     stage: str = "both"  # 1, 2, both
     device: str = "auto"
     out: Path = Path("run")
+    epochs: int | None = None  # None: the config's
 
     def arguments(self, resume: bool = False) -> list[str]:
         """Arguments after ``cmanet``. A resumed run keeps its own config (the CLI's rule)."""
         args = ["train", "--stage", self.stage, "--data", *map(str, self.sequences), "--out", str(self.out),
                 "--device", self.device, "--no-progress"]
+        if self.epochs is not None and not resume:
+            args += ["--epochs", str(self.epochs)]
         return args + (["--resume"] if resume else ["--config", self.config])
 
 
@@ -68,8 +74,8 @@ class MetricSeries:
                 continue
             if not math.isfinite(float(value)):
                 continue
-            if target is self.train and "loss" not in key:
-                continue  # coverage, timings...: not a loss curve
+            if target is self.train and key not in TRAIN_CURVES and "loss" not in key:
+                continue
             xs, ys = target.setdefault(key, ([], []))
             xs.append(float(step))
             ys.append(float(value))
@@ -226,7 +232,11 @@ class TrainingRun(QObject):
         self._stopping = True
         self.process.terminate()
         proc = self.process
-        QTimer.singleShot(5000, lambda: proc.kill() if proc.state() != QProcess.ProcessState.NotRunning else None)
+        # The timer belongs to the process object, so it cannot fire after the process is gone.
+        killer = QTimer(proc)
+        killer.setSingleShot(True)
+        killer.timeout.connect(proc.kill)
+        killer.start(5000)
         if wait_ms:
             if not proc.waitForFinished(wait_ms):
                 proc.kill()

@@ -39,6 +39,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("CMANet Studio")
         self.setAcceptDrops(True)
+        self._closed = False
         self.settings = settings or AppSettings()
         self.state = AppState(self)
         self.reporter = ErrorReporter(self, show_dialogs=show_dialogs)
@@ -300,6 +301,9 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- closing
 
     def closeEvent(self, event):  # noqa: N802
+        if self._closed:
+            event.accept()
+            return
         if self.training_panel is not None and not self.training_panel.confirm_close(self):
             event.ignore()
             return
@@ -314,6 +318,7 @@ class MainWindow(QMainWindow):
         if self.training_panel is not None:
             self.training_panel.run.shutdown()
         self.reporter.close_all()
+        self._closed = True
         event.accept()
 
     def when_idle(self, callback, poll_ms: int = 100) -> None:

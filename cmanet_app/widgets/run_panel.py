@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QWidget,
 )
@@ -30,7 +31,8 @@ STAGE_LABELS = {
     "synth": "Making the demo sequence",
     "export": "Exporting",
 }
-NETWORK_TIP = "Needs a trained CMANet model: not available in this version yet (train one in the Training tab)."
+NETWORK_TIP = "Needs a trained CMANet model: choose a checkpoint (…), or train one in the Training tab."
+CLI_TIP = "Not offered by this version's 'cmanet fit --mode'."
 
 
 def cli_fit_modes() -> tuple[str, ...]:
@@ -62,20 +64,20 @@ class RunPanel(QWidget):
 
         self.mode_combo = QComboBox()
         self.mode_combo.setToolTip("How to fit: optimize (SMPLify IRV + multi-view SMPLify IEV), or a trained network")
-        available = cli_fit_modes()
+        self.cli_modes = cli_fit_modes()
+        self._mode_chosen = False
+        self._checkpoint_seen = state.checkpoint
         for mode in FIT_MODES:
             self.mode_combo.addItem(mode)
-            item = self.mode_combo.model().item(self.mode_combo.count() - 1)
-            if mode not in available:
-                item.setEnabled(False)
-                item.setToolTip(NETWORK_TIP)
         self.mode_combo.currentTextChanged.connect(self._mode_changed)
 
+        # The checkpoint chooser is always usable: choosing a model is what enables the network modes.
         self.checkpoint_edit = QLineEdit()
-        self.checkpoint_edit.setPlaceholderText("model checkpoint (.pt)")
-        self.checkpoint_edit.setMinimumWidth(140)
+        self.checkpoint_edit.setMinimumWidth(90)
+        self.checkpoint_edit.setToolTip("Network model for the network modes (a .pt from 'cmanet train', or the shipped one)")
         self.checkpoint_button = QToolButton()
         self.checkpoint_button.setText("…")
+        self.checkpoint_button.setToolTip("Choose a model checkpoint")
         self.checkpoint_button.clicked.connect(self._choose_checkpoint)
         self.checkpoint_edit.editingFinished.connect(
             lambda: state.set_run_options(checkpoint=self.checkpoint_edit.text().strip()))
@@ -100,6 +102,8 @@ class RunPanel(QWidget):
 
         self.result_label = QLabel("")
         self.result_label.setStyleSheet("color: gray")
+        # Long paths must not set the window's minimum width: the label shrinks (tooltip has all).
+        self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result_button = QToolButton()
         self.result_button.setText("Result folder…")
@@ -115,9 +119,12 @@ class RunPanel(QWidget):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(controller.cancel)
         self.progress = QProgressBar()
-        self.progress.setMinimumWidth(160)
+        self.progress.setMinimumWidth(100)
+        self.progress.setMaximumWidth(220)
         self.progress.setTextVisible(True)
         self.stage_label = QLabel("")
+        self.stage_label.setMinimumWidth(60)
+        self.stage_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
@@ -130,9 +137,8 @@ class RunPanel(QWidget):
         layout.addWidget(self.fit_button)
         layout.addWidget(self.cancel_button)
         layout.addWidget(self.progress)
-        layout.addWidget(self.stage_label)
-        layout.addStretch(1)
-        layout.addWidget(self.result_label)
+        layout.addWidget(self.stage_label, 2)
+        layout.addWidget(self.result_label, 3)
         layout.addWidget(self.result_button)
 
         controller.job_started.connect(self._job_started)
@@ -144,19 +150,54 @@ class RunPanel(QWidget):
         state.result_changed.connect(self._show_result_dir)
         state.run_options_changed.connect(self._show_options)
         state.threshold_changed.connect(lambda v: self.threshold_spin.setValue(v) if abs(self.threshold_spin.value() - v) > 1e-9 else None)
-        self._mode_changed(self.mode_combo.currentText())
+        self._update_modes()
         self._update_enabled()
 
     # ---------------------------------------------------------------- user actions
 
-    def _mode_changed(self, mode: str) -> None:
+    def model_path(self) -> Path | None:
+        """The model the network modes would use: the chosen checkpoint, else the shipped one."""
+        from cmanet_app.jobs import default_model
+
+        chosen = self.state.checkpoint.strip()
+        if chosen:
+            return Path(chosen).expanduser() if Path(chosen).expanduser().is_file() else None
+        return default_model()
+
+    def _update_modes(self) -> None:
+        """Network modes are enabled only when the CLI offers them and a model exists. Like
+        ``cmanet fit``, network+refine is the default once there is a model, unless the user
+        picked a mode."""
+        from cmanet_app.jobs import default_model
+
+        model = self.model_path()
+        default = default_model()
+        self.checkpoint_edit.setPlaceholderText(f"default: {default.name}" if default else "no model: choose a checkpoint")
+        enabled = {"optimize": True}
+        for i, mode in enumerate(FIT_MODES):
+            if mode == "optimize":
+                continue
+            ok = mode in self.cli_modes and model is not None
+            enabled[mode] = ok
+            item = self.mode_combo.model().item(i)
+            item.setEnabled(ok)
+            item.setToolTip("" if ok else (CLI_TIP if mode not in self.cli_modes else NETWORK_TIP))
+        wanted = self.mode_combo.currentText()
+        if not enabled.get(wanted, False):
+            wanted = "optimize"
+        elif not self._mode_chosen and enabled.get("network+refine"):
+            wanted = "network+refine"
+        self._set_mode(wanted)
+
+    def _set_mode(self, mode: str) -> None:
+        self.mode_combo.blockSignals(True)  # programmatic: not the user's choice
+        self.mode_combo.setCurrentText(mode)
+        self.mode_combo.blockSignals(False)
         self.state.set_run_options(mode=mode)
-        network = mode != "optimize"
-        self.checkpoint_edit.setEnabled(network)
-        self.checkpoint_button.setEnabled(network)
-        tip = "Model checkpoint for the network modes" if network else "Only used by the network modes. " + NETWORK_TIP
-        self.checkpoint_edit.setToolTip(tip)
-        self.checkpoint_button.setToolTip(tip)
+
+    def _mode_changed(self, mode: str) -> None:
+        self._mode_chosen = True  # only the user's own changes reach here
+        self.state.set_run_options(mode=mode)
 
     def _choose_checkpoint(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", self.state.checkpoint or "",
@@ -172,26 +213,32 @@ class RunPanel(QWidget):
             self.controller.set_result_dir(folder)
 
     def use_checkpoint(self, path: str) -> None:
-        """Select a (trained) model for fitting: the network mode when the CLI offers it."""
+        """Select a (trained) model for fitting, and network+refine when the CLI offers it."""
         self.checkpoint_edit.setText(path)
         self.state.set_run_options(checkpoint=path)
         index = self.mode_combo.findText("network+refine")
         if index >= 0 and self.mode_combo.model().item(index).isEnabled():
-            self.mode_combo.setCurrentIndex(index)
+            self._set_mode("network+refine")
 
     # ---------------------------------------------------------------- state -> display
 
     def _show_options(self) -> None:
+        if self.mode_combo.currentText() != self.state.mode and self.state.mode in FIT_MODES:
+            self._set_mode(self.state.mode)
         if self.device_combo.currentText() != self.state.device:
             self.device_combo.setCurrentText(self.state.device)
         if self.checkpoint_edit.text() != self.state.checkpoint:
             self.checkpoint_edit.setText(self.state.checkpoint)
+        if self.state.checkpoint != self._checkpoint_seen:
+            self._checkpoint_seen = self.state.checkpoint
+            self._update_modes()
         self._show_result_dir()
 
     def _show_result_dir(self) -> None:
         folder = self.state.result_dir
         text = "" if folder is None else (("result: " if self.state.result is not None else "no result yet: ") + str(folder))
-        self.result_label.setText(text if len(text) < 70 else "…" + text[-68:])
+        self.result_label.setText(text)
+        self.result_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.result_label.setToolTip(str(folder or ""))
 
     def _update_enabled(self) -> None:

@@ -30,7 +30,6 @@ from core.geometry.camera import camera_centers
 log = logging.getLogger(__name__)
 
 SETTLE_MS = 250  # no gesture or frame change for this long: render at full resolution
-VIEWER_GRACE_MS = 4000  # a viewer still running after this long has opened its window
 
 
 class SceneCanvas(QLabel):
@@ -308,6 +307,8 @@ class ScenePanel(QWidget):
             detail = lines[-1] if lines else f"exit status {code}"
             self.reporter.warning("Could not open an Open3D window",
                                   f"{detail}\nThe 3D panel in this window keeps working.", output)
+        if self.viewer is proc:
+            self.viewer = None
         proc.deleteLater()
 
     def _viewer_error(self, proc: QProcess, scene_file: Path, error) -> None:
@@ -320,5 +321,9 @@ class ScenePanel(QWidget):
         if self.client is not None:
             self.client.stop()
         if self.viewer is not None and self.viewer.state() != QProcess.ProcessState.NotRunning:
+            # The viewer is a child of the app: it closes with it (quietly).
             self.viewer.finished.disconnect()
+            self.viewer.errorOccurred.disconnect()
+            self.viewer.kill()
+            self.viewer.waitForFinished(2000)
         self.runner.wait(3000)

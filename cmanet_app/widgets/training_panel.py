@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPlainTextEdit,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QToolButton,
     QVBoxLayout,
@@ -88,6 +89,10 @@ class TrainingPanel(QWidget):
         self.device_combo = QComboBox()
         self.device_combo.addItems(["auto", "cpu", "cuda"])
         self.device_combo.setCurrentText(settings.get_str("fit/device", "auto"))
+        self.epochs_spin = QSpinBox()
+        self.epochs_spin.setRange(0, 100000)
+        self.epochs_spin.setSpecialValueText("config's")
+        self.epochs_spin.setToolTip("Epochs per stage (leave at \"config's\" to use the config's own)")
         self.out_edit = QLineEdit(str(self._default_run_dir()))
         out_button = QToolButton()
         out_button.setText("…")
@@ -101,6 +106,7 @@ class TrainingPanel(QWidget):
         form.addRow("Config", self.config_combo)
         form.addRow("Stage", self.stage_combo)
         form.addRow("Device", self.device_combo)
+        form.addRow("Epochs", self.epochs_spin)
         form.addRow("Run folder", out_row)
 
         self.start_button = QPushButton("Start")
@@ -202,7 +208,8 @@ class TrainingPanel(QWidget):
 
     def options(self) -> TrainOptions:
         return TrainOptions(self.sequences(), self.config(), self.stage_combo.currentText(),
-                            self.device_combo.currentText(), Path(self.out_edit.text()).expanduser())
+                            self.device_combo.currentText(), Path(self.out_edit.text()).expanduser(),
+                            self.epochs_spin.value() or None)
 
     # ---------------------------------------------------------------- run control
 
