@@ -55,6 +55,21 @@ def _generator() -> tuple[str, bool]:
     return "core.synth", render_available()
 
 
+def make_synthetic(out: Path, views: int, frames: int, seed: int, render: bool = False) -> Path:
+    """``cmanet synth OUT --views --frames --seed [--render]``, lending core.synth the app's
+    already loaded body model when it accepts one (loading another takes seconds)."""
+    import inspect
+
+    synth = _synth_function()
+    kwargs = {}
+    if "body_model" in inspect.signature(synth).parameters:
+        from cmanet_app.bodies import body_provider
+
+        with body_provider().use("anny") as body:
+            return synth(out, views=views, frames=frames, seed=seed, render=render, body_model=body)
+    return synth(out, views=views, frames=frames, seed=seed, render=render, **kwargs)
+
+
 def demo_paths() -> tuple[Path, Path]:
     """(sequence folder, result folder) of the demo."""
     base = demo_dir()
@@ -90,7 +105,7 @@ def build_demo(progress, should_cancel, config=None) -> tuple[Path, Path]:
     base.mkdir(parents=True, exist_ok=True)
     progress("synth", 0, 1)
     if generator == "core.synth":
-        _synth_function()(seq, views=DEMO_VIEWS, frames=DEMO_FRAMES, seed=DEMO_SEED, render=render)
+        make_synthetic(seq, DEMO_VIEWS, DEMO_FRAMES, DEMO_SEED, render)
     else:
         write_fallback_sequence(seq, DEMO_VIEWS, DEMO_FRAMES, DEMO_SEED)
     progress("synth", 1, 1)

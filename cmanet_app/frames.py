@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,6 +27,43 @@ from core.io.sequence import MultiViewSequence
 log = logging.getLogger(__name__)
 
 PREFETCH_BATCH = 4
+# Decoded, display-sized frames kept for replay (a played loop decodes each image once).
+FRAME_CACHE_BYTES = 384 * 1024 * 1024
+# Views are composed in parallel: decoding (cv2.imread) and filling triangles (cv2.fillPoly)
+# release the GIL, so two cores really work at once.
+VIEW_WORKERS = 2
+
+
+class _FrameCache:
+    """LRU of (root, view, frame) -> display-sized RGB image, bounded in bytes."""
+
+    def __init__(self, max_bytes: int = FRAME_CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> np.ndarray | None:
+        with self._lock:
+            image = self._items.get(key)
+            if image is not None:
+                self._items.move_to_end(key)
+            return image
+
+    def put(self, key: tuple, image: np.ndarray) -> None:
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = image
+            self._bytes += image.nbytes
+            while self._bytes > self.max_bytes and self._items:
+                _, old = self._items.popitem(last=False)
+                self._bytes -= old.nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
 
 
 @dataclass(frozen=True)
@@ -59,8 +98,10 @@ class FrameRenderer(QObject):
         self._pending: FrameRequest | None = None
         self._stop = False
         self._busy = False
-        self._seq: MultiViewSequence | None = None
+        self._seqs: dict[int, MultiViewSequence] = {}  # per pool thread: readers are not thread-safe
         self._seq_root = None
+        self._frames = _FrameCache()
+        self._pool = ThreadPoolExecutor(VIEW_WORKERS, thread_name_prefix="frame-view")
         self._prefetch_next: int | None = None
         self._thread = threading.Thread(target=self._loop, name="frame-renderer", daemon=True)
         self._thread.start()
@@ -81,8 +122,10 @@ class FrameRenderer(QObject):
             self._stop = True
             self._cv.notify()
         self._thread.join(timeout=5)
-        if self._seq is not None:
-            self._seq.close()
+        self._pool.shutdown(wait=True)
+        for seq in self._seqs.values():
+            seq.close()
+        self._frames.clear()
 
     # ---------------------------------------------------------------- worker thread
 
@@ -133,45 +176,60 @@ class FrameRenderer(QObject):
             return
         self._prefetch_next = todo[min(PREFETCH_BATCH, len(todo) - 1)] if len(todo) > PREFETCH_BATCH else None
 
-    def _sequence(self, info: SequenceInfo) -> MultiViewSequence | None:
-        if not info.has_images:
-            return None
-        if self._seq_root != info.root:
-            if self._seq is not None:
-                self._seq.close()
-            self._seq = MultiViewSequence.open(info.root)
-            self._seq_root = info.root
-        return self._seq
+    def _sequence(self, info: SequenceInfo) -> MultiViewSequence:
+        """This pool thread's reader of the sequence (opened on first use)."""
+        key = threading.get_ident()
+        seq = self._seqs.get(key)
+        if seq is None or seq.root != info.root:
+            if seq is not None:
+                seq.close()
+            seq = self._seqs[key] = MultiViewSequence.open(info.root)
+        return seq
+
+    def _base_image(self, info: SequenceInfo, v: int, frame: int, show_image: bool, errors: list[str]) -> tuple[np.ndarray, float]:
+        width, height = (int(x) for x in info.image_sizes[v])
+        scale = overlay.display_scale(width, height)
+        if show_image and info.has_images:
+            key = (info.root, v, frame)
+            cached = self._frames.get(key)
+            if cached is not None:
+                return cached.copy(), scale
+            try:
+                image = overlay.resize_for_display(self._sequence(info).read_view_frame(v, frame), scale)
+                self._frames.put(key, image)
+                return image.copy(), scale
+            except Exception as exc:  # noqa: BLE001 - show the other views and say what broke
+                errors.append(f"{info.view_names[v]}: {exc}")
+        return overlay.blank_canvas(max(1, round(width / scale)), max(1, round(height / scale))), scale
 
     def _render(self, req: FrameRequest) -> FrameImages:
         start = time.perf_counter()
         info, result, frame, show = req.sequence, req.result, req.frame, req.overlays
-        images, scales, errors = [], [], []
-        seq = self._sequence(info) if show.image else None
+        if self._seq_root != info.root:
+            self._frames.clear()
+            self._seq_root = info.root
+        errors: list[str] = []
         faces = self.meshes.faces() if result is not None and (show.irv_mesh or show.iev_mesh) else None
+        if faces is not None:
+            self.meshes.prefetch([frame], views=show.irv_mesh)  # every body of the frame in one batch
         world = self.meshes.iev(frame) if faces is not None and show.iev_mesh else None
-        for v in range(info.num_views):
-            width, height = (int(x) for x in info.image_sizes[v])
-            scale = overlay.display_scale(width, height)
-            image = None
-            if seq is not None:
-                try:
-                    image = overlay.resize_for_display(seq.read_view_frame(v, frame), scale)
-                except Exception as exc:  # noqa: BLE001 - show the other views and say what broke
-                    errors.append(f"{info.view_names[v]}: {exc}")
-            if image is None:
-                image = overlay.blank_canvas(max(1, round(width / scale)), max(1, round(height / scale)))
+        irv = [self.meshes.irv(frame, v) for v in range(info.num_views)] if faces is not None and show.irv_mesh else None
+
+        def compose(v: int) -> tuple[np.ndarray, float]:
+            image, scale = self._base_image(info, v, frame, show.image, errors)
             size = (image.shape[1], image.shape[0])
             if faces is not None:
                 f, c = float(result.cam_f[frame, v]), result.cam_c[frame, v]
-                if show.irv_mesh:
-                    verts = self.meshes.irv(frame, v)
-                    layer, mask = overlay.rasterize_mesh(verts, faces, f, c, size, overlay.view_colour(v), scale)
+                if irv is not None:
+                    layer, mask = overlay.rasterize_mesh(irv[v], faces, f, c, size, overlay.view_colour(v), scale)
                     overlay.blend(image, layer, mask)
                 if world is not None:
                     verts = overlay.to_camera(world, result.cam_R[frame, v], result.cam_t[frame, v])
                     layer, mask = overlay.rasterize_mesh(verts, faces, f, c, size, overlay.IEV_COLOUR, scale)
                     overlay.blend(image, layer, mask)
-            images.append(image)
-            scales.append(scale)
+            return image, scale
+
+        composed = list(self._pool.map(compose, range(info.num_views)))
+        images = [c[0] for c in composed]
+        scales = [c[1] for c in composed]
         return FrameImages(req, images, scales, time.perf_counter() - start, errors)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.geometry.camera import project
+from core.geometry.camera import MIN_DEPTH, project
 
 # Per-view colours (RGB): view v uses VIEW_COLOURS[v % len]. IEV (one fused body) has its own.
 VIEW_COLOURS: tuple[tuple[int, int, int], ...] = (
@@ -24,10 +24,12 @@ VIEW_COLOURS: tuple[tuple[int, int, int], ...] = (
 IEV_COLOUR = (245, 245, 245)
 BLANK_COLOUR = (38, 40, 46)
 MESH_ALPHA = 0.55
-MAX_DISPLAY_SIDE = 1280  # larger frames are shown downscaled (overlays stay in source pixels)
+# Larger frames are shown downscaled (overlays stay in source pixels): a view panel in the grid
+# is rarely wider than this, and decoding, drawing and uploading scale with the pixel count.
+MAX_DISPLAY_SIDE = 1024
 
 _SHADE_LEVELS = 12
-_DEPTH_SLICES = 32
+_DEPTH_SLICES = 16
 _MIN_DEPTH = 0.05
 # Direction towards the light in camera coordinates: from above-left of the camera, so the body's
 # relief reads clearly.
@@ -55,8 +57,12 @@ def to_camera(points_world: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndar
     return points_world @ np.asarray(R).T + np.asarray(t)
 
 
-def project_points(points_cam: np.ndarray, focal: float, principal: np.ndarray) -> np.ndarray:
-    """(N, 2) pixels of camera-frame points, with core's own pinhole projection."""
+def project_points(points_cam: np.ndarray, focal: float, principal: np.ndarray, small: bool = False) -> np.ndarray:
+    """(N, 2) pixels of camera-frame points, with core's own pinhole projection. ``small``: the
+    same formula in numpy (for a handful of points torch's per-call overhead dominates)."""
+    if small:
+        depth = np.maximum(points_cam[:, 2:3], MIN_DEPTH)
+        return points_cam[:, :2] / depth * focal + np.asarray(principal)
     uv = project(torch.as_tensor(points_cam, dtype=torch.float32), torch.tensor(float(focal)),
                  torch.as_tensor(np.asarray(principal), dtype=torch.float32))
     return uv.numpy()

@@ -25,9 +25,8 @@ def make_small_sequence(out: Path, views: int = 2, frames: int = 3, seed: int = 
     """core.synth's generator when it exists, else the app's keypoints-only stand-in."""
     from cmanet_app import demo
 
-    synth = demo._synth_function()
-    if synth is not None:
-        synth(out, views=views, frames=frames, seed=seed, render=False)
+    if demo._synth_function() is not None:
+        demo.make_synthetic(out, views, frames, seed, render=False)
     else:
         demo.write_fallback_sequence(out, views, frames, seed)
     return out

@@ -33,6 +33,7 @@ class ViewGrid(QWidget):
         outer.addWidget(self._placeholder)
         outer.addLayout(self._grid, 1)
 
+        self.shown_frame = 0  # the frame whose image the views show; vectors are drawn for it
         state.sequence_changed.connect(self._rebuild)
         state.frame_changed.connect(self._frame_changed)
         state.result_changed.connect(self.refresh)
@@ -50,6 +51,7 @@ class ViewGrid(QWidget):
             panel.deleteLater()
         self.panels = []
         self.last_images = None
+        self.shown_frame = self.state.frame
         info = self.state.sequence
         self._placeholder.setVisible(info is None)
         if info is None:
@@ -72,29 +74,35 @@ class ViewGrid(QWidget):
         self._draw_vectors()
 
     def _frame_changed(self, frame: int) -> None:
-        self.refresh()
+        # Only ask for the frame: keypoints and skeleton are drawn when its image arrives, so that
+        # they always match the picture and the views repaint once per shown frame, not per tick.
+        info = self.state.sequence
+        if info is not None and self.panels:
+            self.renderer.request(FrameRequest(info, self.state.result, frame, self.state.overlays))
 
     def _show_images(self, images: FrameImages) -> None:
         req = images.request
         if self.state.sequence is None or req.sequence.root != self.state.sequence.root or len(images.images) != len(self.panels):
             return  # a frame of a sequence that is no longer open
         self.last_images = images
+        self.shown_frame = req.frame
         for panel, image, scale in zip(self.panels, images.images, images.scales):
             panel.set_image(image, scale)
             panel.set_info(f"frame {req.frame}")
+        self._draw_vectors()
 
     def _draw_vectors(self) -> None:
         state = self.state
         if state.sequence is None or not self.panels:
             return
-        frame, show, result = state.frame, state.overlays, state.result
-        keypoints = state.shown_keypoints() if show.keypoints else None
+        frame, show, result = self.shown_frame, state.overlays, state.result
+        keypoints = state.shown_keypoints(frame) if show.keypoints else None
         for v, panel in enumerate(self.panels):
             panel.set_keypoints(None if keypoints is None else keypoints[v], state.threshold)
             uv = None
             if show.iev_skeleton and result is not None and frame < result.num_frames:
                 cam = to_camera(result.joints3d[frame], result.cam_R[frame, v], result.cam_t[frame, v])
-                uv = project_points(cam, float(result.cam_f[frame, v]), result.cam_c[frame, v])
+                uv = project_points(cam, float(result.cam_f[frame, v]), result.cam_c[frame, v], small=True)
             panel.set_skeleton(uv)
 
     def reprojected(self, view: int) -> np.ndarray | None:

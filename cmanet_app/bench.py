@@ -1,0 +1,247 @@
+"""Responsiveness benchmark of the app: ``python -m cmanet_app.bench [--sequence SEQ --result RES]``.
+
+Prints figures (it is not a timed test):
+
+- mesh overlay drawing per view: the OpenCV rasteriser the app uses vs. QPainter polygons;
+- the GUI thread's longest stall (a 10 ms QTimer probe: max gap between ticks, and the 99th
+  percentile) while idle, while detection runs (MediaPipe on rendered images), while fitting runs,
+  while playing the sequence with mesh overlays on, and while orbiting the 3D panel;
+- frames per second of the views during playback and of the 3D panel while orbiting (drafts).
+
+Without ``--sequence`` it makes small synthetic sequences (core.synth) in a temporary folder.
+Runs headless (QT_QPA_PLATFORM=offscreen is set when there is no display).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+
+class GuiProbe:
+    """A 10 ms timer on the GUI thread; a late tick means the GUI thread was busy."""
+
+    def __init__(self, interval_ms: int = 10):
+        from PySide6.QtCore import QTimer
+
+        self.interval_ms = interval_ms
+        self.timer = QTimer()
+        self.timer.setInterval(interval_ms)
+        self.timer.timeout.connect(self._tick)
+        self.gaps: list[float] = []
+        self._last = None
+
+    def _tick(self) -> None:
+        now = time.perf_counter()
+        if self._last is not None:
+            self.gaps.append((now - self._last) * 1000.0)
+        self._last = now
+
+    @contextmanager
+    def measure(self):
+        self.gaps, self._last = [], None
+        self.timer.start()
+        try:
+            yield self
+        finally:
+            self.timer.stop()
+
+    def summary(self) -> str:
+        if not self.gaps:
+            return "no ticks"
+        gaps = np.asarray(self.gaps)
+        return f"max gap {gaps.max():6.0f} ms, p99 {np.percentile(gaps, 99):5.0f} ms, median {statistics.median(gaps):4.0f} ms"
+
+
+def spin_until(app, condition, timeout_s: float) -> bool:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.002)
+    return condition()
+
+
+def spin_for(app, seconds: float, each=None) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        if each is not None:
+            each()
+        time.sleep(0.002)
+
+
+def bench_rasteriser(result, faces: np.ndarray, vertices: np.ndarray) -> list[str]:
+    """OpenCV (the app) vs QPainter, one 640x480 and one 1920x1080 view."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor, QImage, QPainter, QPolygonF
+
+    from cmanet_app import overlay
+
+    lines = []
+    cam = overlay.to_camera(vertices, result.cam_R[0, 0], result.cam_t[0, 0])
+    for width, height in ((640, 480), (1920, 1080)):
+        f = float(result.cam_f[0, 0]) * width / float(result.image_sizes[0][0])
+        c = np.array([width / 2, height / 2])
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            overlay.rasterize_mesh(cam, faces, f, c, (width, height), overlay.IEV_COLOUR)
+            times.append(time.perf_counter() - start)
+        cv_ms = 1000 * statistics.median(times)
+        uv = overlay.project_points(cam, f, c)
+        start = time.perf_counter()
+        image = QImage(width, height, QImage.Format.Format_ARGB32)
+        image.fill(0)
+        painter = QPainter(image)
+        painter.setPen(QColor(0, 0, 0, 0))
+        painter.setBrush(QColor(200, 200, 200))
+        for tri in uv[faces]:
+            painter.drawPolygon(QPolygonF([QPointF(*p) for p in tri]))
+        painter.end()
+        qp_ms = 1000 * (time.perf_counter() - start)
+        lines.append(f"mesh overlay {width}x{height}, {len(faces)} triangles: OpenCV (shaded, culled) {cv_ms:5.0f} ms, "
+                     f"QPainter polygons (flat, all) {qp_ms:5.0f} ms")
+    return lines
+
+
+def make_sequences(tmp: Path) -> tuple[Path, Path]:
+    """(keypoints sequence for fitting, rendered image sequence without keypoints for detection)."""
+    from cmanet_app import demo
+
+    fit_seq = demo.make_synthetic(tmp / "fit", views=4, frames=10, seed=3, render=False) \
+        if demo._synth_function() else demo.write_fallback_sequence(tmp / "fit", 4, 10, 3)
+    det_seq = None
+    if demo._synth_function() and demo.render_available():
+        det_seq = demo.make_synthetic(tmp / "detect", views=2, frames=6, seed=4, render=True)
+        (det_seq / "keypoints.npz").unlink()  # make the detector run
+    return Path(fit_seq), det_seq
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m cmanet_app.bench", description=__doc__.split("\n\n")[0])
+    p.add_argument("--sequence", type=Path, default=None, help="sequence with images to play (default: the demo)")
+    p.add_argument("--result", type=Path, default=None, help="its result folder (default: the app's)")
+    p.add_argument("--seconds", type=float, default=6.0, help="seconds of playback and of orbiting")
+    p.add_argument("--skip", default="", help="comma-separated: detect,fit,play,orbit,raster")
+    args = p.parse_args(argv)
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = Path(tempfile.mkdtemp(prefix="cmanet-bench-"))
+    os.environ.setdefault("CMANET_APP_SETTINGS", str(tmp / "settings.ini"))
+
+    import pyqtgraph as pg
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from cmanet_app import demo
+    from cmanet_app.state import Overlays
+    from cmanet_app.widgets.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    pg.setConfigOptions(imageAxisOrder="row-major")
+    window = MainWindow(enable_3d="orbit" not in skip, show_dialogs=False)
+    window.resize(1600, 1000)
+    window.show()
+    probe = GuiProbe()
+    controller, state = window.controller, window.state
+    report: list[str] = [f"machine: {os.cpu_count()} CPUs, Qt platform {QApplication.platformName()}"]
+
+    def wait_job(task, timeout=1800.0):
+        if task is None:
+            raise SystemExit(f"could not start: {window.reporter.messages[-1].message if window.reporter.messages else '?'}")
+        spin_until(app, lambda: task.done and not controller.busy, timeout)
+        if task.state != "succeeded":
+            raise SystemExit(f"{task.name} {task.state}: {window.reporter.messages[-1].message if window.reporter.messages else ''}")
+
+    try:
+        with probe.measure():
+            spin_for(app, 2.0)
+        report.append(f"GUI thread, idle:                         {probe.summary()}")
+
+        fit_seq, det_seq = make_sequences(tmp)
+        if "detect" not in skip and det_seq is not None:
+            wait_job(controller.open_sequence(det_seq, tmp / "det-result"))
+            with probe.measure():
+                start = time.perf_counter()
+                wait_job(controller.detect())
+            report.append(f"GUI thread, detecting {state.sequence.num_views}x{state.sequence.num_frames} images "
+                          f"({time.perf_counter() - start:.1f} s): {probe.summary()}")
+        if "fit" not in skip:
+            wait_job(controller.open_sequence(fit_seq, tmp / "fit-result"))
+            with probe.measure():
+                start = time.perf_counter()
+                wait_job(controller.fit())
+            report.append(f"GUI thread, fitting {state.sequence.num_views} views x {state.sequence.num_frames} frames "
+                          f"({time.perf_counter() - start:.1f} s): {probe.summary()}")
+            if "raster" not in skip:
+                faces = window.meshes.faces()
+                verts = window.meshes.iev(0)
+                report += bench_rasteriser(state.result, faces, verts)
+
+        # Playback and orbiting: the demo (rendered images + result) or the given sequence.
+        if args.sequence is None:
+            wait_job(controller.open_demo(), timeout=3600)
+        else:
+            wait_job(controller.open_sequence(args.sequence, args.result))
+        if state.result is None:
+            wait_job(controller.fit())
+        info = state.sequence
+        if "play" not in skip:
+            state.set_overlays(Overlays(image=True, keypoints=True, irv_mesh=True, iev_mesh=True, iev_skeleton=True))
+            frames_shown = []
+            window.frames.rendered.connect(lambda images: frames_shown.append(images.request.frame))
+            spin_for(app, 3.0)  # let the mesh cache warm up from the first frames
+            frames_shown.clear()
+            with probe.measure():
+                window.timeline.set_playing(True)
+                spin_for(app, args.seconds)
+                window.timeline.set_playing(False)
+            sizes = ", ".join(f"{w}x{h}" for w, h in info.image_sizes)
+            report.append(f"GUI thread, playing {info.num_views} views ({sizes}) at {info.fps:g} fps with IRV+IEV meshes: "
+                          f"{probe.summary()}; views updated {len(frames_shown) / args.seconds:.1f} times/s")
+        if "orbit" not in skip and window.scene_panel is not None:
+            panel = window.scene_panel
+            window.tabs.setCurrentWidget(panel)
+            state.set_overlay("ghosts_3d", False)
+            spin_until(app, lambda: panel.last_render is not None or (panel.client and panel.client.error), 300)
+            if panel.client.error:
+                report.append(f"3D panel: unavailable ({panel.client.error})")
+            else:
+                spin_until(app, lambda: panel.idle, 120)
+                renders = []
+                panel.client.rendered.connect(lambda r: renders.append((time.perf_counter(), r.request.draft, r.seconds)))
+                with probe.measure():
+                    start = time.perf_counter()
+                    spin_for(app, args.seconds, each=lambda: panel.canvas.dragged.emit(3.0, 0.5, Qt.MouseButton.LeftButton))
+                    elapsed = time.perf_counter() - start
+                    panel.canvas.released.emit()
+                drafts = [r for r in renders if r[1]]
+                server_ms = 1000 * statistics.median(r[2] for r in drafts) if drafts else float("nan")
+                report.append(f"GUI thread, orbiting the 3D panel: {probe.summary()}; {len(drafts) / elapsed:.1f} frames/s "
+                              f"at {panel.client.draft_size[0]}x{panel.client.draft_size[1]} (render {server_ms:.0f} ms each)")
+                spin_until(app, lambda: panel.idle, 60)
+                state.set_frame((state.frame + 1) % info.num_frames)
+                spin_until(app, lambda: panel.idle, 60)
+                report.append(f"3D panel full-size render ({panel.client.size[0]}x{panel.client.size[1]}): "
+                              f"{1000 * panel.client.render_times[-1]:.0f} ms")
+    finally:
+        window.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("\n".join(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
