@@ -39,6 +39,8 @@ from core.geometry.camera import project, transform_points
 from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d
 from core.keypoints import COCO17_NAMES
 
+FOCAL_LR_SCALE = 0.25
+
 # Left/right groups a detector swaps together.
 _SIDE_GROUPS = {
     "all": tuple(range(17)),
@@ -245,13 +247,16 @@ def _optimize_static_rig(
     variables = [body_orient, body_t, pose]
     if optimize_rig:
         variables += [cam_orient, cam_t, shape] + ([log_focal] if estimate_focal else [])
+    # Focal lengths move slowly: a step in log focal rescales a whole camera's view.
+    scales = [1.0] * 6 + [FOCAL_LR_SCALE] * (len(variables) - 6)
     first = iterations // 2 if config.iev.swap_check else iterations
-    minimize(variables, objective, first, config.iev.lr, lambda d, _t: report(d), should_cancel, clamp_shape)
+    minimize(variables, objective, first, config.iev.lr, lambda d, _t: report(d), should_cancel, clamp_shape,
+             lr_scales=scales[: len(variables)])
     if config.iev.swap_check:
         with torch.no_grad():
             detections = correct_swaps(camera_points(world_points()), keypoints2d, current_intrinsics(), config)
         minimize(variables, objective, iterations - first, config.iev.lr * 0.5, lambda d, _t: report(first + d),
-                 should_cancel, clamp_shape)
+                 should_cancel, clamp_shape, lr_scales=scales[: len(variables)])
 
     with torch.no_grad():
         world = world_points()
