@@ -56,12 +56,12 @@ def _skeleton_metrics(pred: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:
 def evaluate(result: FitResult, gt: dict[str, np.ndarray], where: Path | None = None) -> dict:
     """All metrics as a JSON-ready dict: {"iev": {...}, "irv": {"mean": {...}, "<view>": {...}}}."""
     frames = result.frame_indices
-    gt_joints = torch.as_tensor(gt["joints3d"], dtype=torch.float32)
+    gt_joints = torch.tensor(gt["joints3d"], dtype=torch.float32)  # a copy: npz arrays are read-only
     if gt_joints.shape[0] < int(frames.max()) + 1:
         raise InputError(f"ground truth has {gt_joints.shape[0]} frames, the result needs frame {int(frames.max())}", where)
     gt_joints = gt_joints[torch.as_tensor(frames)]
-    gt_R = torch.as_tensor(gt["cam_R"], dtype=torch.float32)
-    gt_t = torch.as_tensor(gt["cam_t"], dtype=torch.float32)
+    gt_R = torch.tensor(gt["cam_R"], dtype=torch.float32)
+    gt_t = torch.tensor(gt["cam_t"], dtype=torch.float32)
     views = result.num_views
     if gt_R.shape[-3] != views:
         raise InputError(f"ground truth has {gt_R.shape[-3]} cameras, the result {views}", where)
