@@ -21,7 +21,7 @@ VIEW_COLOURS: tuple[tuple[int, int, int], ...] = (
     (66, 135, 245), (245, 130, 48), (60, 180, 75), (230, 25, 75), (145, 30, 180),
     (70, 240, 240), (240, 50, 230), (210, 245, 60), (0, 128, 128), (170, 110, 40),
 )
-IEV_COLOUR = (245, 245, 245)
+IEV_COLOUR = (255, 212, 84)  # gold: stands out on people, floors and the per-view colours
 BLANK_COLOUR = (38, 40, 46)
 MESH_ALPHA = 0.55
 # Larger frames are shown downscaled (overlays stay in source pixels): a view panel in the grid

@@ -12,7 +12,7 @@ from cmanet_app.overlay import IEV_COLOUR, view_colour
 from core.io.results import FitResult
 from core.keypoints import COCO17_EDGES
 
-SKELETON_COLOUR = (1.0, 0.85, 0.2)
+SKELETON_COLOUR = (0.95, 0.95, 0.95)
 GRID_COLOUR = (0.42, 0.42, 0.46)
 FRUSTUM_DEPTH = 0.5  # metres from the camera centre to the drawn image plane
 

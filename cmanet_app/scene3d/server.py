@@ -59,18 +59,22 @@ def main() -> int:
         out.close()
         os._exit(1)
     send(out, {"ready": True})
+    # Each renderer takes a new scene only when it next renders (a drag uses just the draft one).
+    scene, versions, version = None, {id(full): -1, id(draft): -1}, 0
     while True:
         message = receive(inp)
         if message is None or message.get("op") == "quit":
             break
         try:
             if message["op"] == "scene":
-                for r in (full, draft):
-                    _set_scene(r, message["scene"])
+                scene, version = message["scene"], version + 1
                 send(out, {"ok": True})
             elif message["op"] == "render":
                 r = draft if message.get("draft") else full
                 start = time.perf_counter()
+                if scene is not None and versions[id(r)] != version:
+                    _set_scene(r, scene)
+                    versions[id(r)] = version
                 r.setup_camera(float(message["fov"]), list(message["target"]), list(message["eye"]), list(message["up"]))
                 import numpy as np
 

@@ -21,6 +21,7 @@ class ViewGrid(QWidget):
         self.state = state
         self.renderer = renderer
         self.panels: list[ViewPanel] = []
+        self._columns = 0
         self.last_images: FrameImages | None = None
         self._grid = QGridLayout()
         self._grid.setSpacing(4)
@@ -56,12 +57,42 @@ class ViewGrid(QWidget):
         self._placeholder.setVisible(info is None)
         if info is None:
             return
-        columns = math.ceil(math.sqrt(info.num_views))
         for v, name in enumerate(info.view_names):
-            panel = ViewPanel(v, name, tuple(info.image_sizes[v]), info.view_kinds[v])
-            self._grid.addWidget(panel, v // columns, v % columns)
-            self.panels.append(panel)
+            self.panels.append(ViewPanel(v, name, tuple(info.image_sizes[v]), info.view_kinds[v]))
+        self._columns = 0
+        self._relayout()
         self.refresh()
+
+    def best_columns(self, width: int, height: int) -> int:
+        """The number of grid columns that shows the views largest in a ``width`` x ``height`` area."""
+        info = self.state.sequence
+        views = len(self.panels)
+        if info is None or views == 0:
+            return 1
+        aspect = float(np.max(info.image_sizes[:, 0] / info.image_sizes[:, 1]))
+        best, best_scale = 1, -1.0
+        for columns in range(1, views + 1):
+            rows = math.ceil(views / columns)
+            cell_w, cell_h = width / columns, height / rows - 20  # title row
+            scale = min(cell_w / aspect, cell_h)
+            if scale > best_scale * 1.02:  # prefer fewer columns unless clearly better
+                best, best_scale = columns, scale
+        return best
+
+    def _relayout(self) -> None:
+        columns = self.best_columns(max(self.width(), 1), max(self.height(), 1))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for panel in self.panels:
+            self._grid.removeWidget(panel)
+        for v, panel in enumerate(self.panels):
+            self._grid.addWidget(panel, v // columns, v % columns)
+
+    def resizeEvent(self, event):  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if self.panels:
+            self._relayout()
 
     # ---------------------------------------------------------------- updates
 
