@@ -97,10 +97,11 @@ class Controller(QObject):
         """Open a sequence folder; its earlier result (if any) appears with it."""
         path = Path(path).expanduser()
         chosen = Path(result_dir) if result_dir else None
+        # Settings are read here, on the GUI thread (QSettings is not for sharing across threads).
+        folder = chosen or (self.result_dir_for(path.resolve()) if path.is_dir() else None)
 
         def work(progress, should_cancel):
-            root = path.resolve() if path.exists() else path
-            return jobs.open_sequence(path, chosen or (self.result_dir_for(root) if path.is_dir() else None))
+            return jobs.open_sequence(path, folder)
 
         def done(opened: jobs.OpenedSequence):
             self._set_opened(opened)
@@ -220,7 +221,7 @@ class Controller(QObject):
         if result is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return None
-        body_config = self._body_config()
+        body_config = self.body_config()
         return self._start(
             "export meshes", lambda p, c: export.export_meshes(result, Path(folder), body_config, p, c),
             lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} OBJ files to {folder}"),
@@ -234,13 +235,14 @@ class Controller(QObject):
         if result is None or src is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return None
-        body_config = self._body_config()
+        body_config = self.body_config()
         return self._start(
             "export formats", lambda p, c: export.export_formats(src, result, Path(folder), formats, body_config, p, c),
             lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} files to {folder}"),
             exclusive=False, title="Export failed")
 
-    def _body_config(self):
+    def body_config(self):
+        """The body model settings of the fit config (where SMPL's files are)."""
         from core.body import BodyModelConfig
 
         try:

@@ -9,6 +9,7 @@ worker poses the bodies of the frames ahead (:class:`MeshCache`), so playback so
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -171,7 +172,7 @@ class FrameRenderer(QObject):
         try:
             self.meshes.prefetch(todo[:PREFETCH_BATCH], views=views)
         except Exception:  # noqa: BLE001
-            log.exception("prefetching meshes failed")
+            log.warning("prefetching meshes failed: %s", sys.exc_info()[1])
             self._prefetch_next = None
             return
         self._prefetch_next = todo[min(PREFETCH_BATCH, len(todo) - 1)] if len(todo) > PREFETCH_BATCH else None
@@ -209,11 +210,18 @@ class FrameRenderer(QObject):
             self._frames.clear()
             self._seq_root = info.root
         errors: list[str] = []
-        faces = self.meshes.faces() if result is not None and (show.irv_mesh or show.iev_mesh) else None
-        if faces is not None:
-            self.meshes.prefetch([frame], views=show.irv_mesh)  # every body of the frame in one batch
-        world = self.meshes.iev(frame) if faces is not None and show.iev_mesh else None
-        irv = [self.meshes.irv(frame, v) for v in range(info.num_views)] if faces is not None and show.irv_mesh else None
+        faces = world = irv = None
+        try:
+            faces = self.meshes.faces() if result is not None and (show.irv_mesh or show.iev_mesh) else None
+            if faces is not None:
+                self.meshes.prefetch([frame], views=show.irv_mesh)  # every body of the frame in one batch
+            world = self.meshes.iev(frame) if faces is not None and show.iev_mesh else None
+            irv = [self.meshes.irv(frame, v) for v in range(info.num_views)] if faces is not None and show.irv_mesh else None
+        except Exception as exc:  # noqa: BLE001 - e.g. the body model's files are missing: show the rest
+            from cmanet_app.errors import describe
+
+            errors.append(f"cannot draw the meshes: {describe(exc)}")
+            faces = world = irv = None
 
         def compose(v: int) -> tuple[np.ndarray, float]:
             image, scale = self._base_image(info, v, frame, show.image, errors)

@@ -126,3 +126,21 @@ def test_export_result_meshes_and_formats(qtbot, window, fitted_sequence, tmp_pa
     assert task.state == "succeeded", window.reporter.messages
     assert {p.suffix for p in other.iterdir()} >= {".bvh", ".trc", ".json"}
     assert [r.level for r in window.reporter.messages] == ["info"] * 3
+
+
+def test_missing_body_model_files_are_explained(qtbot, window, fitted_sequence, tmp_path):
+    """A result made with SMPL, whose licensed files are not installed: the views still show, and
+    a message says why the meshes are missing."""
+    seq, result_dir = fitted_sequence
+    result = FitResult.load(result_dir)
+    result.body_model = "smpl"
+    smpl_dir = tmp_path / "smpl-result"
+    smpl_dir.mkdir()
+    result.save(smpl_dir)
+    window.state.set_overlay("iev_mesh", True)
+    open_and_wait(qtbot, window, seq, smpl_dir)
+    assert window.state.result.body_model == "smpl"
+    qtbot.waitUntil(lambda: bool(window.reporter.messages), timeout=30000)
+    report = window.reporter.messages[-1]
+    assert report.level == "warning" and "SMPL" in report.message and "body_model.path" in report.message
+    assert window.view_grid.last_images is not None and len(window.view_grid.last_images.images) == 2

@@ -162,8 +162,15 @@ def test_demo_opens_with_a_fitted_result(qtbot, window, monkeypatch):
 
     monkeypatch.setattr(demo, "DEMO_VIEWS", 2)
     monkeypatch.setattr(demo, "DEMO_FRAMES", 3)
+    monkeypatch.setattr(demo, "render_available", lambda: False)  # keypoints only: fast
+    from cmanet_app.widgets.progress_dialog import JobProgressDialog
+
+    dialog = JobProgressDialog(window.controller, "demo", "Preparing the demo", window)
     task = window.controller.open_demo()
+    dialog.show()
+    assert dialog.isVisible()
     qtbot.waitUntil(lambda: task.done and not window.controller.busy, timeout=90000)
+    assert dialog.ended and any("IRV" in label for label in dialog.stages)
     assert task.state == "succeeded", window.reporter.messages
     assert window.state.sequence is not None and window.state.result is not None
     assert [p.name for p in window.view_grid.panels] == list(window.state.sequence.view_names)

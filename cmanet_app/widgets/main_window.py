@@ -79,6 +79,9 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self.statusBar().showMessage("Ready")
         self.controller.job_finished.connect(self._job_finished)
+        # Problems drawing a frame (an unreadable image, missing body-model files) are said once each.
+        self._frame_errors_seen: set[str] = set()
+        self.frames.rendered.connect(self._frame_errors, Qt.ConnectionType.QueuedConnection)
         geometry = self.settings.geometry()
         if geometry is not None:
             self.restoreGeometry(geometry)
@@ -160,6 +163,10 @@ class MainWindow(QMainWindow):
         run_menu.addAction(self._action("&Detect keypoints", self.controller.detect, "Ctrl+D"))
         run_menu.addAction(self._action("&Fit", self.controller.fit, "Ctrl+R"))
         run_menu.addAction(self._action("&Cancel", self.controller.cancel, "Escape"))
+        run_menu.addSeparator()
+        run_menu.addAction(self._action("Fit &config (YAML)…", self.choose_fit_config,
+                                        tip="Fitting settings file (default: the shipped resources/configs/fit.yaml)"))
+        run_menu.addAction(self._action("Use the &default fit config", lambda: self.state.set_run_options(fit_config_path="")))
 
         # Timeline shortcuts (window-wide, so they work whichever panel has focus).
         self._action("Play/pause", self.timeline.toggle_play, Qt.Key.Key_Space)
@@ -217,6 +224,14 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_sequence(folder)
 
+    def choose_fit_config(self) -> None:
+        from core.config import CONFIGS_DIR
+
+        path, _ = QFileDialog.getOpenFileName(self, "Fit config", str(CONFIGS_DIR), "YAML (*.yaml *.yml)")
+        if path:
+            self.state.set_run_options(fit_config_path=path)
+            self.statusBar().showMessage(f"Fit config: {path}", 10000)
+
     def choose_export_result(self) -> None:
         if self.state.result is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
@@ -265,8 +280,14 @@ class MainWindow(QMainWindow):
     # ---------------------------------------------------------------- state -> display
 
     def _result_changed(self) -> None:
-        self.meshes.set_result(self.state.result, self.controller._body_config() if self.state.result is not None else None)
+        self.meshes.set_result(self.state.result, self.controller.body_config() if self.state.result is not None else None)
         self.view_grid.refresh()
+
+    def _frame_errors(self, images) -> None:
+        new = [e for e in images.errors if e not in self._frame_errors_seen]
+        if new:
+            self._frame_errors_seen.update(new)
+            self.reporter.warning("Some of the frame could not be drawn", "\n".join(new))
 
     def _update_title(self) -> None:
         info = self.state.sequence

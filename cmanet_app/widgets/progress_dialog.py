@@ -21,6 +21,8 @@ class JobProgressDialog(QProgressDialog):
         self.setMinimumWidth(420)
         self._job = job
         self._controller = controller
+        self.stages: list[str] = []  # labels shown, for tests and logs
+        self.ended = False
         self.canceled.connect(controller.cancel)
         controller.job_progress.connect(self._progress)
         controller.job_finished.connect(self._finished)
@@ -31,11 +33,13 @@ class JobProgressDialog(QProgressDialog):
         self.setMaximum(max(1, total))
         self.setValue(min(done, total))
         self.setLabelText(f"{STAGE_LABELS.get(stage, stage)}: {done}/{total}")
+        self.stages.append(self.labelText())
 
     def _finished(self, job: str, outcome: str) -> None:
         if job != self._job:
             return
         self._controller.job_progress.disconnect(self._progress)
         self._controller.job_finished.disconnect(self._finished)
+        self.ended = True
         self.close()
         self.deleteLater()
