@@ -1,0 +1,81 @@
+"""``cmanet synth OUT``: write a synthetic multi-view sequence with ground truth.
+
+The sequence is in the input format (sequence.yaml + keypoints.npz, and images with --render) plus
+``gt.npz``; see :mod:`core.synth.sequence`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import time
+
+from core.errors import InputError
+
+log = logging.getLogger(__name__)
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not match or min(int(match.group(1)), int(match.group(2))) < 16:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT of at least 16x16 pixels, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "synth",
+        help="write a synthetic multi-view sequence with ground truth",
+        description=(
+            "Write a synthetic sequence of a moving person seen by a random rig of cameras: sequence.yaml, "
+            "keypoints.npz (simulated detections with realistic faults), gt.npz (ground truth) and, with "
+            "--render, images/camNN/*.png. OUT must be new, empty, or a previous synth output."
+        ),
+    )
+    parser.add_argument("out", metavar="OUT", help="output folder")
+    parser.add_argument("--views", type=int, default=4, help="number of cameras, 2-8 (default 4)")
+    parser.add_argument("--frames", type=int, default=30, help="number of frames, >= 1 (default 30)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same sequence (default 0)")
+    parser.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
+    parser.add_argument(
+        "--noise", type=float, default=4.0, metavar="PX",
+        help="detection noise, pixels at a 1000 px image height, scaled with each image's height (default 4)",
+    )  # fmt: skip
+    parser.add_argument("--render", action="store_true", help="also render images of the person (slower)")
+    parser.add_argument(
+        "--known-intrinsics", action="store_true",
+        help="write each camera's focal length and principal point to sequence.yaml (default: leave them out)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--image-size", type=_image_size, metavar="WxH", default=None,
+        help="one image size for every camera (default: drawn per camera, 640x480 up to 1920x1080, portrait too)",
+    )  # fmt: skip
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.synth.sequence import MAX_VIEWS, MIN_VIEWS, check_output_folder
+
+    if not MIN_VIEWS <= args.views <= MAX_VIEWS:
+        raise InputError(f"--views must be between {MIN_VIEWS} and {MAX_VIEWS}, got {args.views}")
+    if args.frames < 1:
+        raise InputError(f"--frames must be at least 1, got {args.frames}")
+    if not args.fps > 0 or args.fps != args.fps or args.fps == float("inf"):
+        raise InputError(f"--fps must be a positive number, got {args.fps}")
+    if not args.noise >= 0 or args.noise == float("inf"):
+        raise InputError(f"--noise must be a non-negative number of pixels, got {args.noise}")
+    out = Path(args.out)
+    check_output_folder(out)
+
+    from core.synth.sequence import make_synthetic_sequence
+
+    start = time.perf_counter()
+    make_synthetic_sequence(
+        out, views=args.views, frames=args.frames, seed=args.seed, render=args.render, fps=args.fps,
+        noise_px=args.noise, known_intrinsics=args.known_intrinsics, image_size=args.image_size, progress=args.render,
+    )  # fmt: skip
+    print(f"wrote {out} ({args.views} views x {args.frames} frames, seed {args.seed}) in {time.perf_counter() - start:.1f} s")
+    return 0
