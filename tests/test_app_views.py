@@ -10,7 +10,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from conftest_app import *  # noqa: F401,F403 - fixtures
-from conftest_app import FAST_FIT, open_and_wait, wait_images
+from conftest_app import open_and_wait, wait_images
 
 
 def test_open_sequence_lists_views_with_names_and_sizes(qtbot, window, small_sequence):

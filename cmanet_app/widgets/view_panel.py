@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cmanet_app.overlay import view_colour
 from core.keypoints import COCO17_EDGES
@@ -64,8 +64,6 @@ class ViewPanel(QWidget):
         self.info = QLabel("")
         self.info.setStyleSheet("color: gray")
         header = QWidget()
-        from PySide6.QtWidgets import QHBoxLayout
-
         row = QHBoxLayout(header)
         row.setContentsMargins(4, 0, 4, 0)
         row.addWidget(self.title)
