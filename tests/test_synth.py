@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -310,18 +309,14 @@ def test_written_files(tmp_path, body):
 
 
 def test_the_io_reader_accepts_the_output(tmp_path, body):
-    io = pytest.importorskip("core.io")
-    if not hasattr(io, "MultiViewSequence") and not hasattr(io, "open_sequence"):
-        pytest.skip("core.io has no sequence reader yet")
-    from core.io.sequence_config import load_sequence_config
+    from core.io import MultiViewSequence
 
-    out = make_synthetic_sequence(tmp_path / "seq", views=2, frames=3, seed=0, body_model=body)
-    config = load_sequence_config(out / "sequence.yaml")
-    assert config.camera_names == ["cam01", "cam02"]
-    from core.io.keypoints_file import read_keypoints_npz
-
-    keypoints, names = read_keypoints_npz(out / "keypoints.npz")
-    assert keypoints.shape == (3, 2, 17, 3) and names == ["cam01", "cam02"]
+    out = make_synthetic_sequence(tmp_path / "seq", views=2, frames=3, seed=0, body_model=body, image_size=(320, 240))
+    with MultiViewSequence.open(out) as sequence:
+        assert sequence.num_frames == 3 and sequence.num_views == 2
+        assert list(sequence.view_names) == ["cam01", "cam02"]
+        np.testing.assert_array_equal(np.asarray(sequence.image_sizes), [[320, 240], [320, 240]])
+        np.testing.assert_array_equal(np.asarray(sequence.given_keypoints), np.load(out / "gt.npz")["keypoints2d"])
 
 
 def test_refuses_a_foreign_folder_and_leaves_it_alone(tmp_path, body):
@@ -368,8 +363,9 @@ def test_cli_writes_a_sequence_and_rejects_bad_input(tmp_path, capsys):
     assert code == 0, err
     assert (out / "gt.npz").exists()
     assert yaml.safe_load((out / "sequence.yaml").read_text())["fps"] == 25.0
-    # Overwriting a previous output is allowed.
+    # Overwriting a previous output is allowed; missing parent folders are made.
     assert _main(capsys, str(out), "--views", "2", "--frames", "2")[0] == 0
+    assert _main(capsys, str(tmp_path / "new" / "deeper"), "--views", "2", "--frames", "1")[0] == 0
 
     foreign = tmp_path / "foreign"
     foreign.mkdir()
@@ -383,7 +379,6 @@ def test_cli_writes_a_sequence_and_rejects_bad_input(tmp_path, capsys):
         (str(tmp_path / "x"), "--fps", "0"),
         (str(foreign),),
         (str(tmp_path / "file"),),
-        (str(tmp_path / "no" / "parent"),),
     ):
         code, err = _main(capsys, *args)
         assert code == 2, (args, err)

@@ -73,9 +73,12 @@ def run(args: argparse.Namespace) -> int:
     from core.synth.sequence import make_synthetic_sequence
 
     start = time.perf_counter()
-    make_synthetic_sequence(
-        out, views=args.views, frames=args.frames, seed=args.seed, render=args.render, fps=args.fps,
-        noise_px=args.noise, known_intrinsics=args.known_intrinsics, image_size=args.image_size, progress=args.render,
-    )  # fmt: skip
+    try:
+        make_synthetic_sequence(
+            out, views=args.views, frames=args.frames, seed=args.seed, render=args.render, fps=args.fps,
+            noise_px=args.noise, known_intrinsics=args.known_intrinsics, image_size=args.image_size, progress=args.render,
+        )  # fmt: skip
+    except OSError as exc:  # unwritable folder, full disk: the user's to fix, not a bug
+        raise InputError(f"cannot write the sequence: {exc.strerror or exc}", exc.filename or out) from None
     print(f"wrote {out} ({args.views} views x {args.frames} frames, seed {args.seed}) in {time.perf_counter() - start:.1f} s")
     return 0

@@ -240,7 +240,7 @@ def generate_sequence(
 def is_synth_output(folder: Path) -> bool:
     """Whether ``folder`` holds a previous ``cmanet synth`` output (and nothing else)."""
     try:
-        entries = {p.name for p in folder.iterdir() if not p.name.startswith(".")}
+        entries = {p.name for p in folder.iterdir()}
     except OSError:
         return False
     if not entries <= _OUTPUT_ENTRIES or GT_NPZ not in entries:
@@ -253,10 +253,9 @@ def is_synth_output(folder: Path) -> bool:
 
 
 def check_output_folder(out: Path) -> None:
-    """Refuse an OUT that exists and is neither empty nor a previous synth output."""
+    """Refuse an OUT that exists and is neither empty nor a previous synth output (which is
+    replaced whole, so nothing else may be in it)."""
     if not out.exists():
-        if not out.parent.exists():
-            raise InputError("the parent folder does not exist", out.parent)
         return
     if not out.is_dir():
         raise InputError("exists and is not a folder", out)
@@ -316,6 +315,7 @@ def write_sequence(
     check_output_folder(out)
     if render and seq.vertices is None:
         raise ValueError("rendering needs the sequence's vertices (generate it with keep_vertices=True)")
+    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
