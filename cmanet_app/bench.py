@@ -110,8 +110,19 @@ def bench_rasteriser(result, faces: np.ndarray, vertices: np.ndarray) -> list[st
             painter.drawPolygon(QPolygonF([QPointF(*p) for p in tri]))
         painter.end()
         qp_ms = 1000 * (time.perf_counter() - start)
+        mr_ms = float("nan")
+        try:
+            from core.render import MeshRenderer
+
+            renderer = MeshRenderer(width, height)
+            renderer.render(cam, faces, f, c, shadows=False)  # first call builds its scene
+            start = time.perf_counter()
+            renderer.render(cam, faces, f, c, shadows=False)
+            mr_ms = 1000 * (time.perf_counter() - start)
+        except ImportError:
+            pass
         lines.append(f"mesh overlay {width}x{height}, {len(faces)} triangles: OpenCV (shaded, culled) {cv_ms:5.0f} ms, "
-                     f"QPainter polygons (flat, all) {qp_ms:5.0f} ms")
+                     f"QPainter polygons (flat, all) {qp_ms:5.0f} ms, core.render.MeshRenderer {mr_ms:5.0f} ms")
     return lines
 
 
