@@ -120,9 +120,9 @@ def floor_mesh(rng: np.random.Generator, centre: np.ndarray, half_size: float = 
     return vertices, faces, colours
 
 
-def backdrop_mesh(rng: np.random.Generator, centre: np.ndarray, radius: float = 8.5, height: float = 4.5, panels: int = 40):
-    """Walls all round (a cylinder of uneven panels) plus a few blocks standing in front of them:
-    (vertices (N, 3), faces (M, 3), colours (N, 3))."""
+def backdrop_mesh(rng: np.random.Generator, centre: np.ndarray, radius: float = 8.5, height: float = 6.0, panels: int = 40):
+    """Walls all round (a cylinder of uneven panels) under a ceiling, plus a few blocks standing
+    in front of the walls: (vertices (N, 3), faces (M, 3), colours (N, 3))."""
     wall = WALL_COLOURS[rng.integers(len(WALL_COLOURS))]
     angles = np.linspace(0.0, 2 * np.pi, panels + 1)
     rows = np.linspace(0.0, height, 5)
@@ -148,6 +148,13 @@ def backdrop_mesh(rng: np.random.Generator, centre: np.ndarray, radius: float = 
             # Darker towards the floor, a little uneven: gradients a detector sees as texture.
             shade = rng.uniform(0.9, 1.05, size=4) * np.array([0.85, 0.85, 1.0, 1.0])
             quad(p + [centre[0], centre[1], 0.0], tint, shade)
+    # The ceiling: a fan of light panels (wide, low cameras see it above the walls).
+    ceiling = np.clip(np.array([0.9, 0.9, 0.88]) * rng.uniform(0.85, 1.0), 0, 1)
+    for i in range(panels):
+        a0, a1 = angles[i], angles[i + 1]
+        p = np.array([[0.0, 0.0, height], [np.cos(a0) * radius, np.sin(a0) * radius, height],
+                      [np.cos(a1) * radius, np.sin(a1) * radius, height], [0.0, 0.0, height]])  # fmt: skip
+        quad(p + [centre[0], centre[1], 0.0], ceiling * rng.uniform(0.95, 1.02))
     # Furniture-like blocks against the walls, never between the cameras and the person.
     for _ in range(rng.integers(4, 9)):
         a = rng.uniform(0, 2 * np.pi)
