@@ -39,9 +39,7 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from core.fit.config import load_fit_config
-    from core.fit.sequence import fit_keypoints, inputs_from_sequence, summarize
-    from core.io import MultiViewSequence, atomic_write_json
-    from core.io.results import SUMMARY_FILE
+    from core.fit.sequence import fit_sequence
 
     overrides = {}
     if args.per_frame:
@@ -59,21 +57,11 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise InputError(str(exc)) from None
 
-    seq_root = args.sequence.resolve()
-    out = args.out.resolve()
-    if out == seq_root or seq_root in out.parents:
-        raise InputError("the result folder must be outside the input sequence (inputs are never modified)", args.out)
-    if out.exists() and not out.is_dir():
-        raise InputError("exists and is not a folder", args.out)
-    _network(args, config)  # a bad checkpoint is reported before any detection work
-    with MultiViewSequence.open(args.sequence) as seq:
-        out.mkdir(parents=True, exist_ok=True)
-        inputs = inputs_from_sequence(seq, out, args.model_complexity)
-    mode, model = _network(args, config)
-    result, timings = fit_keypoints(inputs, config, show_progress_bar=True, mode=mode, model=model)
-    path = result.save(out)
-    summary = summarize(result, timings, config)
-    atomic_write_json(out / SUMMARY_FILE, summary)
+    mode, model = _network(args, config)  # a bad checkpoint is reported before any detection work
+    result, summary = fit_sequence(args.sequence, args.out, config, mode, model, args.model_complexity,
+                                   show_progress_bar=True)
+    path = args.out / "result.npz"
+    timings = summary["timings_s"]
     print(f"wrote {path} ({result.num_frames} frames, {result.num_views} views): "
           f"reprojection IRV {summary['irv_reproj_px_mean']} px, IEV {summary['iev_reproj_px_mean']} px; "
           f"IRV {timings['irv_s']:.1f} s, IEV {timings['iev_s']:.1f} s")
@@ -81,9 +69,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _network(args: argparse.Namespace, config) -> tuple[str, object | None]:
-    """The fit mode and the network it needs (None for optimize); loaded once per run."""
-    if getattr(args, "_network", None) is not None:
-        return args._network
+    """The fit mode and the network it needs (None for optimize)."""
     from core.nets.checkpoint import DEFAULT_MODEL, load_model
 
     checkpoint = args.checkpoint or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
@@ -95,5 +81,4 @@ def _network(args: argparse.Namespace, config) -> tuple[str, object | None]:
         if not Path(checkpoint).is_file():
             raise InputError("no such checkpoint file", checkpoint)
         model = load_model(checkpoint, config.device)
-    args._network = (mode, model)
-    return args._network
+    return mode, model

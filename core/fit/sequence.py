@@ -245,3 +245,39 @@ def summarize(result: FitResult, timings: dict[str, float], config: FitConfig) -
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "world": "Z up, metres, floor at z=0, person starts at the origin facing -Y",
     }
+
+
+def fit_sequence(
+    seq_root: str | Path,
+    out: str | Path,
+    config: FitConfig,
+    mode: FitMode = "optimize",
+    model=None,
+    model_complexity: int = 1,
+    progress: StageProgress | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    show_progress_bar: bool = False,
+) -> tuple[FitResult, dict]:
+    """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
+    ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
+
+    ``out`` must lie outside the input folder (inputs are never modified; detections are cached
+    in ``out``). Returns the result and the summary.
+    """
+    from core.io import MultiViewSequence, atomic_write_json
+    from core.io.results import SUMMARY_FILE
+
+    seq_root, out = Path(seq_root).resolve(), Path(out).resolve()
+    if out == seq_root or seq_root in out.parents:
+        raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
+    if out.exists() and not out.is_dir():
+        raise InputError("exists and is not a folder", out)
+    with MultiViewSequence.open(seq_root) as seq:
+        out.mkdir(parents=True, exist_ok=True)
+        inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
+    result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
+                                    show_progress_bar=show_progress_bar, mode=mode, model=model)
+    result.save(out)
+    summary = summarize(result, timings, config)
+    atomic_write_json(out / SUMMARY_FILE, summary)
+    return result, summary
