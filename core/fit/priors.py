@@ -15,23 +15,21 @@ LIBRARY_SAMPLES = 4000
 
 
 @functools.cache
-def _motion_library_prior(num_joints: int) -> PosePrior:
-    from core.synth.joint_limits import joint_limits_tensor
+def motion_library_prior(joint_names: tuple[str, ...]) -> PosePrior:
+    """The Gaussian of poses sampled from core.synth's motion library, with its joint limits."""
+    from core.synth.joint_limits import joint_limits
     from core.synth.motion import sample_pose_library
 
     samples = torch.as_tensor(sample_pose_library(LIBRARY_SAMPLES, np.random.default_rng(0)), dtype=torch.float32)
-    lower, upper = joint_limits_tensor()
+    lower, upper = (torch.as_tensor(x, dtype=torch.float32) for x in joint_limits(joint_names))
     return PosePrior.from_samples(samples, lower, upper)
 
 
 def default_pose_prior(body: BodyModel) -> PosePrior:
-    """Anny: the Gaussian of the motion library plus joint limits; SMPL: an isotropic prior (our
-    motion library is authored in Anny's canonical joints). A fresh copy each call."""
+    """Anny: the motion library's Gaussian plus joint limits; SMPL: an isotropic prior (the motion
+    library is authored in Anny's canonical joints). A fresh copy, on the body's device."""
     if body.name == "anny":
-        try:
-            prior = _motion_library_prior(body.num_pose_joints)
-        except ImportError:  # motion library not available: fall back to the isotropic prior
-            prior = PosePrior.isotropic(body.num_pose_joints)
+        prior = motion_library_prior(tuple(body.pose_joint_names))
     else:
         prior = PosePrior.isotropic(body.num_pose_joints)
     return copy.deepcopy(prior).to(body.device)
