@@ -55,7 +55,7 @@ def _skeleton_metrics(pred: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:
 
 def evaluate(result: FitResult, gt: dict[str, np.ndarray], where: Path | None = None) -> dict:
     """All metrics as a JSON-ready dict: {"iev": {...}, "irv": {"mean": {...}, "<view>": {...}}}."""
-    frames = result.frame_indices
+    frames = np.array(result.frame_indices)  # a writable copy: torch refuses read-only views
     gt_joints = torch.tensor(gt["joints3d"], dtype=torch.float32)  # a copy: npz arrays are read-only
     if gt_joints.shape[0] < int(frames.max()) + 1:
         raise InputError(f"ground truth has {gt_joints.shape[0]} frames, the result needs frame {int(frames.max())}", where)
