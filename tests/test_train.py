@@ -113,3 +113,25 @@ def test_cli_writes_run_folder(data, tmp_path, capsys):
     for line in (run / "metrics.jsonl").read_text().splitlines():
         record = json.loads(line)
         assert {"step", "epoch", "stage", "kind"} <= set(record)
+
+
+@pytest.mark.parametrize("stage", ["joint", "iev"])
+def test_ablation_stages_train(data, tmp_path, stage):
+    config = tiny(view_subsets=0.5, stage2=dataclasses.replace(load_train_config("tiny").stage2, epochs=3))
+    summary = train(data, tmp_path / stage, config, stage=stage, show_progress=False)
+    assert summary.state.completed == [stage]
+    losses = _losses(tmp_path / stage, stage)
+    assert sum(losses[-3:]) < sum(losses[:3]), losses
+
+
+def test_export_keeps_only_the_network(data, tmp_path):
+    from core.train.export import export_model
+
+    run = tmp_path / "run"
+    train(data, run, tiny(view_subsets=1.0), stage="both", show_progress=False)
+    out = export_model(run / "best.pt", tmp_path / "model.pt", {"note": "test"})
+    payload = read_checkpoint(out)
+    assert "optimizer" not in payload and "banks" not in payload and payload["meta"]["note"] == "test"
+    assert out.stat().st_size < (run / "best.pt").stat().st_size
+    model = load_model(out, "cpu")
+    assert model.config == load_model(run / "best.pt", "cpu").config

@@ -22,7 +22,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--data", nargs="+", type=Path, required=True, metavar="SEQ", help="multi-view sequence folders")
     p.add_argument("--out", type=Path, required=True, help="run folder (checkpoints, metrics.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue RUN/last.pt from its step")
-    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (e.g. stage 1's best.pt)")
+    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (e.g. stage 1's best.pt), and its pseudo-labels if trained on the same data")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: the config's)")
     p.add_argument("--epochs", type=int, default=None, help="override the epochs of the stage(s) being trained")
     p.add_argument("--eval-gt", action="store_true",

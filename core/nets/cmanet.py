@@ -25,6 +25,11 @@ from core.nets.param_space import CanonicalTheta, ParamSpace
 # Geman-McClure scale (person-size units) of the reprojection loss that picks IEV's starting
 # body among the views: fit.yaml's robust_sigma, so that the network picks as the optimizer does.
 SELECTION_SIGMA = 0.15
+# Feedback residuals are scaled up (box units x 10) and clipped at 3 (0.3 of the box): the fine
+# alignment that matters (a few degrees of a camera) lives in residuals of 1-2 % of the box.
+FEEDBACK_GAIN = 10.0
+HIPS = (11, 12)
+FEEDBACK_CLIP = 3.0
 
 
 @dataclass
@@ -46,9 +51,10 @@ def visible_views(inputs: ViewInputs, threshold: float) -> torch.Tensor:
 
 
 def reprojection_feedback(space: ParamSpace, body: BodyModel, inputs: ViewInputs, threshold: float) -> FeedbackFn:
-    """The IEV feedback: for a canonical state, (F, V, 51) residuals between its projected
-    keypoints and the detections, in person-box units (clipped at one box), with the confidence;
-    zero for undetected keypoints."""
+    """The IEV feedback for a canonical state, (F, V, 102): per keypoint, the residual between its
+    projection and the detection in person-box units (scaled and clipped, see FEEDBACK_GAIN; zero
+    for undetected keypoints), the confidence, and the keypoint in the camera's frame relative to
+    the mid-hip (metres)."""
     kp = inputs.keypoints2d
     seen = kp[..., 2] > threshold
     conf = torch.where(seen, kp[..., 2], torch.zeros_like(kp[..., 2]))
@@ -57,9 +63,10 @@ def reprojection_feedback(space: ParamSpace, body: BodyModel, inputs: ViewInputs
         with torch.no_grad():
             points = canonical_keypoints(body, space.canonical(state, inputs))
             uv = project(points, inputs.focal, inputs.principal)
-            residual = ((uv - kp[..., :2]) / inputs.box_size[..., None, None]).clamp(-1.0, 1.0)
+            residual = ((uv - kp[..., :2]) / inputs.box_size[..., None, None] * FEEDBACK_GAIN).clamp(-FEEDBACK_CLIP, FEEDBACK_CLIP)
             residual = torch.where(seen[..., None], residual, torch.zeros_like(residual))
-            return torch.cat([residual, conf[..., None]], dim=-1).flatten(-2)
+            local = points - points[..., list(HIPS), :].mean(-2, keepdim=True)
+            return torch.cat([residual, conf[..., None], local], dim=-1).flatten(-2)
 
     return feedback
 

@@ -24,7 +24,8 @@ class ViewEncoder(nn.Module):
         self.keypoints = KeypointEncoder(config.keypoint_encoder, CONTEXT_DIM) if self.kind in ("keypoints", "fused") else None
         self.swin = SwinTransformer(config.swin) if self.kind in ("swin", "fused") else None
         width = (self.keypoints.out_dim if self.keypoints is not None else 0) + (self.swin.out_dim if self.swin is not None else 0)
-        self.proj = nn.Sequential(nn.Linear(width, config.feature_dim), nn.LayerNorm(config.feature_dim))
+        self.proj = nn.Sequential(nn.Linear(width, config.feature_dim), nn.GELU(), nn.Linear(config.feature_dim, config.feature_dim),
+                                  nn.LayerNorm(config.feature_dim))
         self.image_size = config.swin.image_size
 
     def forward(self, inputs: ViewInputs) -> torch.Tensor:

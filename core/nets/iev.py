@@ -19,8 +19,10 @@ from core.nets.attention import Mlp, TransformerBlock
 from core.nets.config import IEVNetConfig
 from core.nets.param_space import CanonicalTheta
 
-# Feedback per view: 17 keypoints x (residual x, y in box units, confidence).
-FEEDBACK_DIM = 17 * 3
+# Feedback per view: 17 keypoints x (residual x, y in box units, confidence) and the current
+# body's 17 keypoints in that camera's frame (root-relative, metres): the residuals say where the
+# projection is off, the 3D keypoints how a change of the camera's rotation would move it.
+FEEDBACK_DIM = 17 * 3 + 17 * 3
 
 FeedbackFn = Callable[[CanonicalTheta], torch.Tensor]
 

@@ -32,11 +32,13 @@ def keypoint_tokens(keypoints2d: torch.Tensor, box_centre: torch.Tensor, box_siz
 
 
 class KeypointEncoder(nn.Module):
-    """(..., 17, 3) token inputs + (..., C) camera context -> (..., dim) view features."""
+    """(..., 17, 3) token inputs + (..., C) camera context -> (..., out_dim) view features: the
+    summary token, concatenated with the raw inputs themselves (a direct path that makes the
+    geometry easy to learn from the start; attention adds the keypoints' relations)."""
 
     def __init__(self, config: KeypointEncoderConfig, context_dim: int) -> None:
         super().__init__()
-        self.out_dim = config.dim
+        self.out_dim = config.dim + NUM_KEYPOINTS * 3 + context_dim
         self.keypoint_in = nn.Linear(3, config.dim)
         self.keypoint_embed = nn.Parameter(torch.randn(NUM_KEYPOINTS, config.dim) * 0.02)
         self.context_in = nn.Linear(context_dim, config.dim)
@@ -53,4 +55,5 @@ class KeypointEncoder(nn.Module):
         x = torch.cat([summary[:, None], x], dim=1)
         for block in self.blocks:
             x = block(x)
-        return self.norm(x[:, 0]).reshape(*batch, -1)
+        raw = torch.cat([tokens.reshape(-1, NUM_KEYPOINTS * 3), context.reshape(-1, context.shape[-1])], dim=-1)
+        return torch.cat([self.norm(x[:, 0]), raw], dim=-1).reshape(*batch, -1)

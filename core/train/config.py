@@ -39,7 +39,8 @@ class LossConfig:
     orientation, squared Frobenius distance of rotation matrices), pose (the same, mean over
     joints), shape, camera (the scale-free camera ``(log s, ox, oy)``) and joints (squared
     distance of root-relative 3D keypoints, metres). prior: pose-prior weight on the prediction
-    (0: none, as in the paper).
+    (0: none, as in the paper). intermediate: weight of IEV's earlier iterations' losses relative
+    to its last (deep supervision of the iterative refinement; 0: the last only).
     """
 
     alpha: float = 1.0
@@ -51,9 +52,10 @@ class LossConfig:
     camera: float = 1.0
     joints: float = 10.0
     prior: float = 0.0
+    intermediate: float = 0.0
 
     def validate(self) -> None:
-        if min(self.alpha, self.gamma, self.orient, self.pose, self.shape, self.camera, self.joints, self.prior) < 0:
+        if min(self.alpha, self.gamma, self.orient, self.pose, self.shape, self.camera, self.joints, self.prior, self.intermediate) < 0:
             raise ValueError("loss weights must be >= 0")
         if self.robust_sigma <= 0:
             raise ValueError("loss.robust_sigma must be positive")
@@ -96,6 +98,8 @@ class TrainConfig:
     """Everything ``cmanet train`` needs besides the data.
 
     val_fraction: the last fraction of every sequence's frames is held out for validation.
+    view_subsets: the probability that a stage-2 batch sees a random subset (2 or more) of its
+        rig's views, in random order: more rig configurations for IEV from the same data.
     checkpoint_every: also write last.pt every this many steps (0: at the end of each epoch only).
     num_threads: torch CPU threads per process (0: torch's default).
     """
@@ -110,12 +114,15 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     teacher: TeacherConfig = field(default_factory=TeacherConfig)
     val_fraction: float = 0.1
+    view_subsets: float = 0.0
     log_every: int = 10
     checkpoint_every: int = 0
     num_threads: int = 0
     device: Literal["auto", "cpu", "cuda"] = "auto"
 
     def validate(self) -> None:
+        if not 0.0 <= self.view_subsets <= 1.0:
+            raise ValueError("view_subsets must be in [0, 1]")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError("val_fraction must be in [0, 1)")
         if self.log_every < 1 or self.checkpoint_every < 0 or self.num_threads < 0:

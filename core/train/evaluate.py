@@ -1,5 +1,5 @@
 """Evaluation of a network against ground truth (synthetic sequences): the paper's metrics for
-IRV and IEV, and the network+refine pipeline (the network's estimate as the optimizers' start).
+IRV and IEV.
 
 Used by benchmarks and, when asked (``cmanet train --eval-gt``), to log held-out metrics; never
 by the training itself (no loss, no checkpoint choice reads ground truth).
@@ -88,46 +88,3 @@ def evaluate_network(model: CMANet, sequence: str | Path, body: BodyModel | None
     out["network_s"] = elapsed
     out["frames"] = frames
     return out
-
-
-def refine(
-    body: BodyModel,
-    prior,
-    keypoints2d: torch.Tensor,
-    focal: torch.Tensor,
-    principal: torch.Tensor,
-    irv: ViewBodies,
-    iev: CanonicalParams,
-    config,
-    fraction: float = 0.25,
-) -> tuple[ViewBodies, CanonicalParams, dict[str, float]]:
-    """network+refine: the optimizers (IRV per view, then IEV on the static rig) started from the
-    network's estimate, with ``fraction`` of the iterations of ``config`` (a FitConfig) and no
-    multi-start. Returns refined IRV bodies (F, V), canonical parameters (F,) in the network's
-    form, and the timings (seconds)."""
-    from core.fit.iev import fit_iev_static_rig
-    from core.fit.irv import fit_irv
-    from core.fit.params import Intrinsics
-
-    frames, views = keypoints2d.shape[:2]
-    fewer = lambda n: max(1, int(round(n * fraction)))  # noqa: E731
-    cfg = dataclasses.replace(
-        config,
-        irv=dataclasses.replace(config.irv, iterations=fewer(config.irv.iterations)),
-        iev=dataclasses.replace(config.iev, iterations=fewer(config.iev.iterations), rig_iterations=fewer(config.iev.rig_iterations)),
-    )
-    timings = {}
-    start = time.perf_counter()
-    flat = lambda t: t.reshape(frames * views, *t.shape[2:])  # noqa: E731
-    fit = fit_irv(body, prior, flat(keypoints2d), focal.repeat(frames), principal.repeat(frames, 1), cfg,
-                  init=ViewBodies(*(flat(getattr(irv, f.name)) for f in dataclasses.fields(irv))))
-    irv_refined = ViewBodies(*(t.reshape(frames, views, *t.shape[1:]) for t in
-                               (fit.bodies.global_orient, fit.bodies.body_pose, fit.bodies.shape, fit.bodies.transl)))
-    timings["irv_s"] = time.perf_counter() - start
-    start = time.perf_counter()
-    fused = fit_iev_static_rig(body, prior, keypoints2d, Intrinsics(focal, principal), iev, cfg,
-                               init_keypoints3d=fit.keypoints3d.reshape(frames, views, 17, 3))
-    timings["iev_s"] = time.perf_counter() - start
-    orient = fused.cam_rot @ fused.body_rot[:, None]
-    transl = (fused.cam_rot @ fused.body_transl[:, None, :, None])[..., 0] + fused.cam_t
-    return irv_refined, CanonicalParams(orient, transl, fused.body_pose, fused.shape), timings

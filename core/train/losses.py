@@ -2,8 +2,13 @@
 
 L2D is core.fit.losses.reprojection_loss, the very loss the optimizers minimise (confidence
 filtered by lambda and weighted, robust, in person-size units). LSMPL compares the predicted
-parameters with the sample's SMPLify pseudo-label: rotation matrices (squared Frobenius
-distance), shape, the scale-free camera, and root-relative 3D keypoints.
+parameters with the sample's SMPLify pseudo-label: rotations, shape, the scale-free camera, and
+root-relative 3D keypoints.
+
+Rotations are compared in the regressors' raw 6D output (before Gram-Schmidt), not as matrices:
+the matrix distance has no gradient towards a target half a turn away (a view's orientation
+predicted facing the camera when the person faces away), and a regressor trained with it settles
+on one average orientation for everyone.
 """
 
 from __future__ import annotations
@@ -16,16 +21,26 @@ from core.fit.losses import reprojection_loss
 from core.fit.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
 from core.fit.pose_prior import PosePrior
 from core.geometry.camera import project
+from core.geometry.rotations import rotmat_to_6d
 from core.nets.camera import translation_to_cam
 from core.nets.inputs import ViewInputs
+from core.nets.param_space import CanonicalTheta, ParamSpace
 from core.train.config import LossConfig
 
 _HIPS = (11, 12)
+# A label that puts the person nearer than this to a camera is a failed fit: its camera is ignored.
+MIN_LABEL_DEPTH_M = 0.2
 
 
 def rotation_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """(..., 3, 3) x2 -> (...,) squared Frobenius distance (4 (1 - cos angle) for a single axis)."""
     return (a - b).square().sum((-1, -2))
+
+
+def rot6d_distance(raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """(..., 6) raw 6D output, (..., 3, 3) target rotation -> (...,) squared distance to the
+    target's 6D form."""
+    return (raw - rotmat_to_6d(target)).square().sum(-1)
 
 
 def root_relative(points: torch.Tensor) -> torch.Tensor:
@@ -45,8 +60,8 @@ def _camera_targets(transl: torch.Tensor, inputs: ViewInputs) -> torch.Tensor:
 
 def irv_loss(
     body: BodyModel,
-    bodies: ViewBodies,
-    cam: torch.Tensor,
+    space: ParamSpace,
+    theta: torch.Tensor,
     inputs: ViewInputs,
     labels: ViewBodies | None,
     valid: torch.Tensor | None,
@@ -57,11 +72,13 @@ def irv_loss(
     """Stage-1 loss of per-view predictions (B, V).
 
     Args:
-        bodies: the predicted ViewBodies; cam: (B, V, 3) their scale-free cameras.
+        theta: (B, V, D) the regressors' output (core.nets.param_space).
         labels, valid: pseudo-labels and (B, V) which samples have one (None: no LSMPL).
     Returns:
         scalar terms: ``loss`` (the total), ``l2d``, ``lsmpl`` and LSMPL's parts.
     """
+    bodies = space.view_bodies(theta, inputs)
+    orient, pose, _, cam = space.split(theta)
     points = view_keypoints(body, bodies)
     detections = inputs.keypoints2d
     visible = (detections[..., 2] > threshold).sum(-1) >= 2
@@ -72,14 +89,15 @@ def irv_loss(
         with torch.no_grad():
             label_points = root_relative(view_keypoints(body, labels))
         parts = {
-            "orient": rotation_distance(bodies.global_orient, labels.global_orient),
-            "pose": rotation_distance(bodies.body_pose, labels.body_pose).mean(-1),
+            "orient": rot6d_distance(orient, labels.global_orient),
+            "pose": rot6d_distance(pose, labels.body_pose).mean(-1),
             "shape": (bodies.shape - labels.shape).square().sum(-1),
             "camera": (cam - _camera_targets(labels.transl, inputs)).square().sum(-1),
             "joints": (root_relative(points) - label_points).square().sum(-1).mean(-1),
         }
+        in_front = valid & (labels.transl[..., 2] > MIN_LABEL_DEPTH_M)
         for name, value in parts.items():
-            terms[name] = masked_mean(value, valid)
+            terms[name] = masked_mean(value, in_front if name == "camera" else valid)
             lsmpl = lsmpl + getattr(config, name) * terms[name]
     terms["lsmpl"] = lsmpl
     total = config.alpha * l2d + config.gamma * lsmpl
@@ -92,8 +110,8 @@ def irv_loss(
 
 def iev_loss(
     body: BodyModel,
-    params: CanonicalParams,
-    cam: torch.Tensor,
+    space: ParamSpace,
+    state: CanonicalTheta,
     inputs: ViewInputs,
     labels: CanonicalParams | None,
     valid: torch.Tensor | None,
@@ -103,9 +121,11 @@ def iev_loss(
 ) -> dict[str, torch.Tensor]:
     """Stage-2 loss of canonical predictions for B frames of V views.
 
-    L2D is summed over the views (paper Eq. 4) and averaged over the frames; ``cam`` (B, V, 3)
-    are the predicted scale-free cameras; labels/valid (B,) as in :func:`irv_loss`.
+    L2D is summed over the views (paper Eq. 4) and averaged over the frames; ``state`` is IEV's
+    output; labels/valid (B,) as in :func:`irv_loss`.
     """
+    params = space.canonical(state, inputs)
+    cam = state.cam
     local = body_frame_keypoints(body, params.body_pose, params.shape)  # (B, 17, 3)
     points = local[:, None] @ params.global_orient.transpose(-1, -2) + params.transl[..., None, :]
     detections = inputs.keypoints2d
@@ -117,10 +137,10 @@ def iev_loss(
         with torch.no_grad():
             label_local = root_relative(body_frame_keypoints(body, labels.body_pose, labels.shape))
         # A view without detections has no trustworthy camera in the label.
-        views = valid[:, None] & ((detections[..., 2] > threshold).sum(-1) >= 2)
+        views = valid[:, None] & ((detections[..., 2] > threshold).sum(-1) >= 2) & (labels.transl[..., 2] > MIN_LABEL_DEPTH_M)
         parts = {
-            "orient": (rotation_distance(params.global_orient, labels.global_orient), views),
-            "pose": (rotation_distance(params.body_pose, labels.body_pose).mean(-1), valid),
+            "orient": (rot6d_distance(state.orient, labels.global_orient), views),
+            "pose": (rot6d_distance(state.pose, labels.body_pose).mean(-1), valid),
             "shape": ((params.shape - labels.shape).square().sum(-1), valid),
             "camera": ((cam - _camera_targets(labels.transl, inputs)).square().sum(-1), views),
             "joints": ((root_relative(local) - label_local).square().sum(-1).mean(-1), valid),

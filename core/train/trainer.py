@@ -240,18 +240,35 @@ class Trainer:
             labels, error = irv_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.irv_iterations, detach(bodies))
             replaced = self._share_and_offer(self.irv_banks, set_index, rows, labels, error)
         labels, valid = self.irv_banks[set_index].get(rows, self.device)
-        terms = irv_loss(self.body, bodies, space.split(irv.theta)[3], inputs, labels, valid, self.config.loss,
-                         self.threshold, self.prior)
+        terms = irv_loss(self.body, space, irv.theta, inputs, labels, valid, self.config.loss, self.threshold, self.prior)
         return terms, replaced
 
-    def _iev_terms(self, set_index: int, rows: torch.Tensor, inputs, state: CanonicalTheta, refresh: bool) -> tuple[dict, int]:
-        params = self.model.canonical(state, inputs)
+    def _view_subset(self, views: int) -> torch.Tensor | None:
+        """With probability ``view_subsets``, 2..V of the V views in random order (else None)."""
+        if views <= 2 or torch.rand(()) >= self.config.view_subsets:
+            return None
+        count = int(torch.randint(2, views + 1, ()))
+        return torch.randperm(views)[:count].to(self.device)
+
+    def _iev_terms(self, set_index: int, rows: torch.Tensor, inputs, states: list[CanonicalTheta], refresh: bool,
+                   views: torch.Tensor | None = None) -> tuple[dict, int]:
+        """IEV's loss on its last state, plus ``loss.intermediate`` times the mean of the earlier
+        states' losses (deep supervision). ``views``: the subset of the rig the batch uses."""
+        params = self.model.canonical(states[-1], inputs)
         replaced = 0
         if refresh:
             labels, error = iev_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.iev_iterations, detach(params))
             replaced = self._share_and_offer(self.iev_banks, set_index, rows, labels, error)
         labels, valid = self.iev_banks[set_index].get(rows, self.device)
-        terms = iev_loss(self.body, params, state.cam, inputs, labels, valid, self.config.loss, self.threshold, self.prior)
+        if views is not None:
+            labels = CanonicalParams(labels.global_orient[:, views], labels.transl[:, views], labels.body_pose, labels.shape)
+        loss_config = self.config.loss
+        terms = iev_loss(self.body, self.model.space, states[-1], inputs, labels, valid, loss_config, self.threshold, self.prior)
+        if loss_config.intermediate > 0 and len(states) > 1:
+            earlier = [iev_loss(self.body, self.model.space, s, inputs, labels, valid, loss_config, self.threshold, self.prior)["loss"]
+                       for s in states[:-1]]
+            terms["intermediate"] = torch.stack(earlier).mean()
+            terms["loss"] = terms["loss"] + loss_config.intermediate * terms["intermediate"]
         return terms, replaced
 
     def _step(self, stage: str, set_index: int, rows: torch.Tensor, refresh: bool) -> dict[str, float]:
@@ -264,21 +281,26 @@ class Trainer:
             record = {f"irv_{k}": v for k, v in terms.items()}
         elif stage == "2":
             pre = {k: v[rows.to(self.device)] for k, v in self.precomputed[set_index].items()}
+            views = self._view_subset(inputs.num_views)
+            if views is not None:  # a random subset of the rig, in random order (augmentation)
+                inputs = inputs.map(lambda t: t[:, views])
+                pre = {k: v[:, views] for k, v in pre.items()}
+                refresh = False  # the banks hold labels of whole rigs
             irv = IRVOutput(pre["features"], pre["context"], [pre["theta"]])
             init = self.model.initial_state(pre["theta"], pre["view_loss"])
             states = model(inputs, self.body, stage="iev", irv=irv, init=init)
-            terms, replaced = self._iev_terms(set_index, rows, inputs, states[-1], refresh)
+            terms, replaced = self._iev_terms(set_index, rows, inputs, states, refresh, views)
             record = {f"iev_{k}": v for k, v in terms.items()}
         elif stage == "joint":
             irv, _, states = model(inputs, self.body, stage="full")
             t1, r1 = self._irv_terms(set_index, rows, inputs, irv, refresh)
-            t2, r2 = self._iev_terms(set_index, rows, inputs, states[-1], refresh)
+            t2, r2 = self._iev_terms(set_index, rows, inputs, states, refresh)
             terms = {"loss": t1["loss"] + t2["loss"], "l2d": t1["l2d"] + t2["l2d"], "lsmpl": t1["lsmpl"] + t2["lsmpl"]}
             record = {**{f"irv_{k}": v for k, v in t1.items()}, **{f"iev_{k}": v for k, v in t2.items()}}
             replaced = r1 + r2
         else:  # "iev": IEV alone, from the mean body
             states = model(inputs, self.body, stage="iev_mean")
-            terms, replaced = self._iev_terms(set_index, rows, inputs, states[-1], refresh)
+            terms, replaced = self._iev_terms(set_index, rows, inputs, states, refresh)
             record = {f"iev_{k}": v for k, v in terms.items()}
 
         self.optimizer.zero_grad(set_to_none=True)
@@ -490,7 +512,8 @@ def train(
 
     config: the training config (required unless resuming: a resumed run keeps its own);
     stage: 1, 2, both, joint or iev (see the module doc); resume: continue ``out/last.pt`` from
-    its step; init: start from another checkpoint's weights (e.g. stage 1's best.pt for stage 2);
+    its step; init: start from another checkpoint's weights (e.g. stage 1's best.pt for stage 2),
+    and from its pseudo-labels when it was trained on the same data;
     device: auto, cpu or cuda (default: the config's). Under torchrun, every process calls this.
     """
     from core.fit.sequence import resolve_device
@@ -555,6 +578,8 @@ def train(
             if init is not None:
                 source = read_checkpoint(init)
                 model = model_from_payload(source, init)
+                if source.get("train", {}).get("data") == _data_fingerprint(sequences):
+                    banks = source.get("banks")  # the same data: its pseudo-labels still apply
                 if to_dict(model.config) != to_dict(config.model):
                     log.warning("%s: its network differs from the config's model section; using the checkpoint's", init)
                     config = dataclasses.replace(config, model=model.config)
