@@ -250,13 +250,15 @@ def _optimize_static_rig(
     # Focal lengths move slowly: a step in log focal rescales a whole camera's view.
     scales = [1.0] * 6 + [FOCAL_LR_SCALE] * (len(variables) - 6)
     first = iterations // 2 if config.iev.swap_check else iterations
-    minimize(variables, objective, first, config.iev.lr, lambda d, _t: report(d), should_cancel, clamp_shape,
-             lr_scales=scales[: len(variables)])
+    method = config.iev.optimizer
+    lr = 1.0 if method == "lbfgs" else config.iev.lr
+    minimize(variables, objective, first, lr, lambda d, _t: report(d), should_cancel, clamp_shape,
+             lr_scales=scales[: len(variables)], method=method)
     if config.iev.swap_check:
         with torch.no_grad():
             detections = correct_swaps(camera_points(world_points()), keypoints2d, current_intrinsics(), config)
-        minimize(variables, objective, iterations - first, config.iev.lr * 0.5, lambda d, _t: report(first + d),
-                 should_cancel, clamp_shape, lr_scales=scales[: len(variables)])
+        minimize(variables, objective, iterations - first, lr * (1.0 if method == "lbfgs" else 0.5), lambda d, _t: report(first + d),
+                 should_cancel, clamp_shape, lr_scales=scales[: len(variables)], method=method)
 
     with torch.no_grad():
         world = world_points()
