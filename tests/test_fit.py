@@ -31,9 +31,11 @@ def body():
     return load_body_model()
 
 
-def synthetic_rig(body, frames=12, views=4, seed=0, noise_px=4.0, outlier_rate=0.02, swap_views=()):
+def synthetic_rig(body, frames=12, views=4, seed=0, noise_px=4.0, outlier_rate=0.02, swap_views=(), focal_guess=None):
     """A person turning and stepping in front of a rig around it (world Z up); returns the
-    detections, the truth and the intrinsics. A stand-in for core.synth with exactly known faults."""
+    detections, the truth and the intrinsics. A stand-in for core.synth with exactly known faults.
+    focal_guess: None gives the fitter the true focal lengths as known; a factor gives it the true
+    ones times that factor, as a guess to estimate from."""
     gen = torch.Generator().manual_seed(seed)
     yaw = torch.linspace(0, 1.2, frames) + torch.rand(1, generator=gen) * 6.28
     body_rot = roma.rotvec_to_rotmat(yaw[:, None] * torch.tensor([0.0, 0.0, 1.0]))
@@ -67,8 +69,11 @@ def synthetic_rig(body, frames=12, views=4, seed=0, noise_px=4.0, outlier_rate=0
     for v in swap_views:  # the detector labelled left as right in some frames of this view
         flip = [0, 2, 1, 4, 3, 6, 5, 8, 7, 10, 9, 12, 11, 14, 13, 16, 15]
         kp[::3, v] = kp[::3, v][:, flip]
-    inputs = FitInputs(kp.numpy(), focal, principal, sizes, [f"cam{v + 1:02d}" for v in range(views)], np.arange(frames))
-    gt = {"joints3d": world.numpy(), "cam_R": cam_R.numpy(), "cam_t": cam_t.numpy()}
+    names = [f"cam{v + 1:02d}" for v in range(views)]
+    known = np.full(views, focal_guess is None)
+    guess = focal if focal_guess is None else focal * focal_guess
+    inputs = FitInputs(kp.numpy(), guess, principal, sizes, names, np.arange(frames), focal_known=known)
+    gt = {"joints3d": world.numpy(), "cam_R": cam_R.numpy(), "cam_t": cam_t.numpy(), "cam_f": focal}
     return inputs, gt
 
 
@@ -85,6 +90,25 @@ def test_static_rig_recovers_body_and_cameras(body):
     assert report["iev"]["camera_rel_rot_deg"] < 2.0
     assert report["iev"]["pa_mpjpe_mm"] < 0.7 * report["irv"]["mean"]["pa_mpjpe_mm"]  # fusion helps >= 30 %
     assert timings["irv_s"] > 0 and timings["iev_s"] > 0
+
+
+def test_focal_estimation_improves_a_wrong_guess(body):
+    inputs, gt = synthetic_rig(body, frames=30, views=4, seed=4, focal_guess=0.7)
+    estimated, _ = fit_keypoints(inputs, quick_config(estimate_focal=True), body=body)
+    guessed, _ = fit_keypoints(inputs, quick_config(estimate_focal=False), body=body)
+    error = lambda r: float(np.abs(r.cam_f[0] / gt["cam_f"] - 1).mean())  # noqa: E731
+    assert error(guessed) == pytest.approx(0.3, abs=1e-3)
+    assert error(estimated) < 0.2, estimated.cam_f[0] / gt["cam_f"]
+    cam = lambda r: evaluate(r, gt)["iev"]["camera_rel_rot_deg"]  # noqa: E731
+    assert cam(estimated) < cam(guessed)
+
+
+def test_given_focal_lengths_are_kept(body):
+    inputs, gt = synthetic_rig(body, frames=24, views=3, seed=5, focal_guess=0.8)
+    inputs = dataclasses.replace(inputs, focal_known=np.array([True, False, True]))
+    result, _ = fit_keypoints(inputs, quick_config(estimate_focal=True), body=body)
+    assert np.allclose(result.cam_f[0][[0, 2]], inputs.focal[[0, 2]])
+    assert not np.isclose(result.cam_f[0][1], inputs.focal[1])
 
 
 def test_two_views_still_work(body):

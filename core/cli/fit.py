@@ -30,7 +30,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--checkpoint", type=Path, default=None,
                    help="network model or training checkpoint (default: the shipped resources/models/cmanet_default.pt)")
     p.add_argument("--per-frame", action="store_true", help="fit each frame alone (moving cameras)")
-    p.add_argument("--estimate-focal", action="store_true", help="refine each camera's focal length (static rig)")
+    p.add_argument("--estimate-focal", action=argparse.BooleanOptionalAction, default=None,
+                   help="refine the focal lengths that sequence.yaml does not give (static rig; default on, "
+                   "--no-estimate-focal keeps the default guess from the image size)")
     p.add_argument("--threshold", type=float, default=None, help="lambda: ignore detections at or below this confidence")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: config's, auto)")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="MediaPipe model (1 ships offline)")
@@ -44,8 +46,8 @@ def run(args: argparse.Namespace) -> int:
     overrides = {}
     if args.per_frame:
         overrides["static_rig"] = False
-    if args.estimate_focal:
-        overrides["estimate_focal"] = True
+    if args.estimate_focal is not None:
+        overrides["estimate_focal"] = args.estimate_focal
     if args.threshold is not None:
         overrides["confidence_threshold"] = args.threshold
     if args.device is not None:

@@ -80,7 +80,13 @@ class FitConfig:
     robust_sigma: Geman-McClure scale of the reprojection loss, in person-size units.
     static_rig: fit the whole sequence with cameras shared by all frames (else each frame alone,
         for moving cameras).
-    estimate_focal: refine each camera's focal length (static rig only; needs motion).
+    estimate_focal: refine the focal length of each camera that sequence.yaml does not give
+        (static rig only: per-frame fits keep the given or default values). Measured on synthetic
+        rigs (default guess off by 20-45 %): the error drops to 15-25 % and the cameras' relative
+        rotations improve by about a quarter.
+    estimate_focal_min_frames: sequences shorter than this keep the given or default focal
+        lengths: a few frames hold too little motion in depth to pin a focal length down (measured:
+        5-12 frames drift and worsen the cameras).
     cpu_threads: torch threads while fitting on the CPU. The problems are many small tensors: one
         thread is as fast on an idle machine and, unlike several, never collapses (100x slower
         measured) when other processes compete for the cores.
@@ -90,7 +96,8 @@ class FitConfig:
     confidence_threshold: float = 0.3
     robust_sigma: float = 0.15
     static_rig: bool = True
-    estimate_focal: bool = False
+    estimate_focal: bool = True
+    estimate_focal_min_frames: int = 20
     device: Literal["auto", "cpu", "cuda"] = "auto"
     cpu_threads: int = 1
     irv: IRVConfig = field(default_factory=IRVConfig)
@@ -104,8 +111,6 @@ class FitConfig:
             raise ValueError("cpu_threads must be >= 1")
         if self.robust_sigma <= 0:
             raise ValueError("robust_sigma must be positive")
-        if self.estimate_focal and not self.static_rig:
-            raise ValueError("estimate_focal needs static_rig (a moving camera's focal length cannot be pinned down)")
 
 
 def refine_config(config: FitConfig) -> FitConfig:

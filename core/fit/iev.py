@@ -14,6 +14,9 @@ that reprojects best) and both check each view for left/right swapped detections
 
 from __future__ import annotations
 
+import math
+
+import dataclasses
 from dataclasses import dataclass
 
 import roma
@@ -39,7 +42,14 @@ from core.geometry.camera import project, transform_points
 from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d
 from core.keypoints import COCO17_NAMES
 
-FOCAL_LR_SCALE = 0.25
+FOCAL_LR_SCALE = 1.0
+# --estimate-focal: a weak log-normal prior around the starting focal length (sigma in log units,
+# weight per frame), and the fields of view (degrees, across the longer image side) a focal
+# length is kept within. Without them a telephoto camera drifts towards orthographic, where the
+# loss is flat.
+FOCAL_PRIOR_SIGMA = 0.7
+FOCAL_PRIOR_WEIGHT = 1e-5
+FOCAL_FOV_RANGE_DEG = (10.0, 130.0)
 
 # Left/right groups a detector swaps together.
 _SIDE_GROUPS = {
@@ -205,7 +215,7 @@ def _static_rig_init(init: CanonicalParams, keypoints2d: torch.Tensor, config: F
 
 def _optimize_static_rig(
     body, prior, keypoints2d, intrinsics, cam_rot, cam_t, body_rot, body_t, pose, shape, config,
-    iterations: int, optimize_rig: bool, report, should_cancel,
+    iterations: int, optimize_rig: bool, report, should_cancel, focal_known: torch.Tensor | None = None,
 ) -> IEVFit:
     """Adam on a static rig's parameters; the rig (cameras, shape, focal) only if ``optimize_rig``."""
     frames, views = keypoints2d.shape[:2]
@@ -224,25 +234,44 @@ def _optimize_static_rig(
     detections = keypoints2d
     scale = person_scale(detections, threshold)
 
+    log_focal0 = log_focal.detach().clone()
+    if estimate_focal:
+        longer = 2.0 * torch.maximum(principal[..., 0], principal[..., 1])  # principal point ~ the image centre
+        log_focal_lo, log_focal_hi = ((0.5 * longer / math.tan(math.radians(0.5 * fov))).log()
+                                      for fov in FOCAL_FOV_RANGE_DEG[::-1])
+
     def current_intrinsics() -> Intrinsics:
         return Intrinsics(log_focal.exp().expand(frames, views), principal.expand(frames, views, 2))
+
+    def current_cam_t() -> torch.Tensor:
+        # A dolly zoom: the camera's depth follows its focal length, so that a change of focal keeps
+        # the person's image size and leaves only the perspective to the loss. Without it, focal
+        # and depth form a long narrow valley that Adam does not follow.
+        zoom = (log_focal - log_focal0).exp()
+        return torch.cat([cam_t[:, :2], cam_t[:, 2:] * zoom[:, None]], dim=-1)
 
     def world_points():
         local = body_frame_keypoints(body, roma.rotvec_to_rotmat(pose), shape[None].expand(frames, -1))
         return transform_points(local, rot6d_to_rotmat(body_orient), body_t)  # (F, 17, 3)
 
     def camera_points(world):
-        return transform_points(world[:, None], rot6d_to_rotmat(cam_orient)[None], cam_t[None])  # (F, V, 17, 3)
+        return transform_points(world[:, None], rot6d_to_rotmat(cam_orient)[None], current_cam_t()[None])  # (F, V, 17, 3)
 
     def objective():
         world = world_points()
         data = _data_term(camera_points(world), detections, current_intrinsics(), config, scale).sum()
+        focal_prior = ((log_focal - log_focal0) / FOCAL_PRIOR_SIGMA).square().sum() if estimate_focal else 0.0
         return (data + config.iev.pose_prior_weight * prior(pose).sum()
                 + frames * config.iev.shape_prior_weight * shape_prior_loss(shape, mean_shape)
-                + frames * config.iev.smoothness_weight * smoothness_loss(world))
+                + frames * config.iev.smoothness_weight * smoothness_loss(world)
+                + frames * FOCAL_PRIOR_WEIGHT * focal_prior)
 
     def clamp_shape():
         shape.copy_(torch.maximum(torch.minimum(shape, hi), lo))
+        if estimate_focal:
+            log_focal.copy_(torch.maximum(torch.minimum(log_focal, log_focal_hi), log_focal_lo))
+            if focal_known is not None:  # given in sequence.yaml: kept as it is
+                log_focal.copy_(torch.where(focal_known, log_focal0, log_focal))
 
     variables = [body_orient, body_t, pose]
     if optimize_rig:
@@ -268,10 +297,23 @@ def _optimize_static_rig(
             body_rot=rot6d_to_rotmat(body_orient), body_transl=body_t.clone(),
             body_pose=roma.rotvec_to_rotmat(pose), shape=shape[None].expand(frames, -1).clone(),
             cam_rot=rot6d_to_rotmat(cam_orient)[None].expand(frames, -1, -1, -1).clone(),
-            cam_t=cam_t[None].expand(frames, -1, -1).clone(),
+            cam_t=current_cam_t()[None].expand(frames, -1, -1).clone(),
             focal=intr.focal.clone(), principal=intr.principal.clone(),
             joints3d=world, reproj_px=reproj, keypoints2d=detections,
         )
+
+
+def _frame_data_loss(body, body_rot, body_t, pose, shape, cam_rot, cam_t, keypoints2d, intrinsics, config) -> torch.Tensor:
+    """(F,) robust reprojection loss of each frame's body (body_rot (F, 3, 3), body_t (F, 3),
+    pose (F, J, 3, 3), one shape (S,)) in a static rig, summed over the views."""
+    frames, views = keypoints2d.shape[:2]
+    with torch.no_grad():
+        local = body_frame_keypoints(body, pose, shape[None].expand(frames, -1))
+        world = transform_points(local, body_rot, body_t)
+        points = transform_points(world[:, None], cam_rot[None], cam_t[None])
+        intr = Intrinsics(intrinsics.focal.expand(frames, views), intrinsics.principal.expand(frames, views, 2))
+        scale = person_scale(keypoints2d, config.confidence_threshold)
+        return _data_term(points, keypoints2d, intr, config, scale).sum(-1)
 
 
 def key_frames(frames: int, count: int) -> torch.Tensor:
@@ -291,6 +333,7 @@ def fit_iev_static_rig(
     progress: ProgressFn | None = None,
     should_cancel: CancelFn | None = None,
     init_keypoints3d: torch.Tensor | None = None,
+    focal_known: torch.Tensor | None = None,
 ) -> IEVFit:
     """Joint fit of a whole sequence seen by a fixed rig, in two phases: (1) the rig — cameras,
     shape and focal lengths with the bodies of ``rig_frames`` key frames, for ``rig_iterations``:
@@ -303,8 +346,11 @@ def fit_iev_static_rig(
         init_keypoints3d: (F, V, 17, 3) IRV keypoints in each camera frame: when given, the rig is
             initialised by registering these skeletons between views (more robust than from the
             root orientations alone).
+        focal_known: (V,) bool, cameras whose focal length is given and not estimated.
     """
     frames = keypoints2d.shape[0]
+    if frames < config.estimate_focal_min_frames:
+        config = dataclasses.replace(config, estimate_focal=False)
     cam_rot, cam_t, body_rot, body_t = _static_rig_init(init, keypoints2d, config, init_keypoints3d)
     shape = init.shape.median(dim=0).values
     total = config.iev.rig_iterations + config.iev.iterations
@@ -315,14 +361,27 @@ def fit_iev_static_rig(
     keys = key_frames(frames, config.iev.rig_frames)
     rig = _optimize_static_rig(
         body, prior, keypoints2d[keys], intrinsics, cam_rot, cam_t, body_rot[keys], body_t[keys],
-        init.body_pose[keys], shape, config, config.iev.rig_iterations, True, report(0), should_cancel,
+        init.body_pose[keys], shape, config, config.iev.rig_iterations, True, report(0), should_cancel, focal_known,
     )
     cam_rot, cam_t, shape = rig.cam_rot[0], rig.cam_t[0], rig.shape[0]
     focal = Intrinsics(rig.focal[0], intrinsics.principal)
     # Every frame's body in the refined rig's world, agreed on by the views.
     weights = _frame_weights(keypoints2d, config.confidence_threshold)
-    body_rot, body_t = consensus_body_poses(init.global_orient, init.transl, cam_rot, cam_t, weights)
+    # The per-view fits placed the person at a depth proportional to the focal length they used.
+    zoom = rig.focal[0] / intrinsics.focal
+    transl = torch.cat([init.transl[..., :2], init.transl[..., 2:] * zoom[:, None]], dim=-1)
+    body_rot, body_t = consensus_body_poses(init.global_orient, transl, cam_rot, cam_t, weights)
     pose = init.body_pose.clone()
+    # Or the nearest key frame's fitted body, where it reprojects better (a frame whose views'
+    # own fits disagree has a poor consensus; motion is smooth between key frames).
+    nearest = keys[(torch.arange(frames)[:, None] - keys[None]).abs().argmin(dim=1)]
+    key_row = torch.searchsorted(keys, nearest)
+    candidate = _frame_data_loss(body, rig.body_rot[key_row], rig.body_transl[key_row], rig.body_pose[key_row], shape,
+                                 cam_rot, cam_t, keypoints2d, focal, config)
+    current = _frame_data_loss(body, body_rot, body_t, pose, shape, cam_rot, cam_t, keypoints2d, focal, config)
+    better = candidate < current
+    body_rot[better], body_t[better], pose[better] = (rig.body_rot[key_row][better], rig.body_transl[key_row][better],
+                                                      rig.body_pose[key_row][better])
     body_rot[keys], body_t[keys], pose[keys] = rig.body_rot, rig.body_transl, rig.body_pose
     return _optimize_static_rig(
         body, prior, keypoints2d, focal, cam_rot, cam_t, body_rot, body_t, pose, shape, config,

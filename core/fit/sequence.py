@@ -52,7 +52,8 @@ def resolve_device(name: str) -> torch.device:
 class FitInputs:
     """What fitting needs from a sequence.
 
-    keypoints2d: (F, V, 17, 3); focal: (V,) pixels; principal: (V, 2); image_sizes: (V, 2) w, h.
+    keypoints2d: (F, V, 17, 3); focal: (V,) pixels; principal: (V, 2); image_sizes: (V, 2) w, h;
+    focal_known: (V,) bool, the focal lengths given by the user (not estimated); None: none given.
     """
 
     keypoints2d: np.ndarray
@@ -63,6 +64,7 @@ class FitInputs:
     frame_indices: np.ndarray
     fps: float = 30.0
     timings: dict[str, float] = field(default_factory=dict)
+    focal_known: np.ndarray | None = None
 
 
 def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, principal: list | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +93,8 @@ def inputs_from_sequence(seq, cache_dir: Path, model_complexity: int = 1, progre
         seq.image_sizes, [c.focal_px for c in seq.cameras], [c.principal_point for c in seq.cameras]
     )
     return FitInputs(keypoints, focal, principal, np.asarray(seq.image_sizes), list(seq.view_names),
-                     np.asarray(seq.frame_indices), float(seq.fps), {"detect_s": elapsed})
+                     np.asarray(seq.frame_indices), float(seq.fps), {"detect_s": elapsed},
+                     np.array([c.focal_px is not None for c in seq.cameras]))
 
 
 def _bar(stage: str, enabled: bool):
@@ -187,8 +190,9 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
     report, bar = stage_progress("iev")
     start = time.perf_counter()
     if config.static_rig:
+        known = None if inputs.focal_known is None else torch.as_tensor(inputs.focal_known, dtype=torch.bool, device=device)
         iev: IEVFit = fit_iev_static_rig(body, prior, kp, Intrinsics(focal, principal), init, iev_config, report,
-                                         should_cancel, init_keypoints3d=init3d)
+                                         should_cancel, init_keypoints3d=init3d, focal_known=known)
     else:
         intr = Intrinsics(focal.expand(frames, views), principal.expand(frames, views, 2))
         iev = fit_iev_per_frame(body, prior, kp, intr, init, iev_config, report, should_cancel)
