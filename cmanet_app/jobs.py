@@ -17,8 +17,8 @@ import numpy as np
 from cmanet_app.state import SequenceInfo
 from core.errors import InputError
 from core.fit.config import FitConfig, load_fit_config
-from core.io import MultiViewSequence, atomic_write_json
-from core.io.results import RESULT_FILE, SUMMARY_FILE, FitResult
+from core.io import MultiViewSequence
+from core.io.results import RESULT_FILE, FitResult
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +57,10 @@ def check_result_dir(result_dir: Path, seq_root: Path) -> Path:
 
 def cached_keypoints(seq: MultiViewSequence, cache_dir: Path, model_complexity: int = 1) -> np.ndarray | None:
     """Given or cached detections, without running the detector (None when there are none yet)."""
-    if seq.given_keypoints is not None:
-        return np.array(seq.given_keypoints, dtype=np.float32)
-    # core.detect has no public "read the cache only" call yet; this mirrors detect_sequence's
-    # cache lookup (see the app's notes for core).
-    try:
-        from core.detect.cache import DETECTIONS_NPZ, read_detections
-        from core.detect.sequence import _cache_meta
+    from core.detect import cached_detections
 
-        return read_detections(Path(cache_dir) / DETECTIONS_NPZ, _cache_meta(seq, model_complexity))
+    try:
+        return cached_detections(seq, cache_dir, model_complexity)
     except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is just a miss
         log.debug("no cached detections: %s", exc)
         return None
@@ -142,26 +137,18 @@ def resolve_mode(mode: str | None, checkpoint: str | Path | None) -> tuple[str, 
 def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, mode: str | None = "optimize",
         checkpoint: str | Path | None = None) -> FitResult:
     """``cmanet fit SEQ --out OUT [--mode M --checkpoint C]``: keypoints, IRV, IEV, then
-    ``result.npz`` and ``summary.json``.
-
-    (core.fit.sequence names a ``fit_sequence`` for exactly this; until it exists, this is the
-    command line's own sequence of calls.)
-    """
-    from core.fit.sequence import fit_keypoints, inputs_from_sequence, summarize
+    ``result.npz`` and ``summary.json`` (core.fit.sequence.fit_sequence, as the command line)."""
+    from core.fit.sequence import fit_sequence
 
     mode, model_path = resolve_mode(mode, checkpoint)  # a bad checkpoint is reported before any work
     out = check_result_dir(out, seq_root)
-    out.mkdir(parents=True, exist_ok=True)
     model = None
     if model_path is not None:
         from core.nets.checkpoint import load_model
 
         model = load_model(model_path, config.device)
-    with MultiViewSequence.open(seq_root) as seq:
-        inputs = inputs_from_sequence(seq, out, progress=progress, should_cancel=should_cancel, show_progress_bar=False)
-    result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel, mode=mode, model=model)
-    result.save(out)
-    atomic_write_json(out / SUMMARY_FILE, summarize(result, timings, config))
+    result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress,
+                                    should_cancel=should_cancel)
     return result
 
 

@@ -69,6 +69,14 @@ def run_detector(
     return keypoints
 
 
+def cached_detections(seq: MultiViewSequence, cache_dir: str | Path, model_complexity: int = 1) -> np.ndarray | None:
+    """(F, V, 17, 3) keypoints given with the sequence or cached in ``cache_dir`` for this very
+    input and model complexity, without running the detector; None when there are none yet."""
+    if seq.given_keypoints is not None:
+        return np.array(seq.given_keypoints, dtype=np.float32)
+    return read_detections(check_outside(Path(cache_dir), seq.root) / DETECTIONS_NPZ, _cache_meta(seq, model_complexity))
+
+
 def detect_sequence(
     seq: MultiViewSequence,
     cache_dir: str | Path,
@@ -95,7 +103,7 @@ def detect_sequence(
     cache_path = check_outside(Path(cache_dir), seq.root) / DETECTIONS_NPZ
     meta = _cache_meta(seq, model_complexity)
     if not force:
-        cached = read_detections(cache_path, meta)
+        cached = cached_detections(seq, cache_dir, model_complexity)
         if cached is not None:
             log.info("using cached detections %s", cache_path)
             if progress is not None:
