@@ -112,8 +112,10 @@ def apply_world_frame(
 def rest_ankle_height(body) -> float:
     """Height of the ankle keypoints above the lowest vertex in the mean-shape rest pose."""
     with torch.no_grad():
-        out = body(torch.zeros(1, 3), torch.zeros(1, body.num_pose_joints, 3), body.mean_shape()[None].cpu())
-        up = body.up_axis.cpu()
+        device = body.device
+        out = body(torch.zeros(1, 3, device=device), torch.zeros(1, body.num_pose_joints, 3, device=device),
+                   body.mean_shape()[None].to(device))
+        up = body.up_axis.to(device)
         return float((out.keypoints[0, list(ANKLE_INDICES)] @ up).mean() - (out.vertices[0] @ up).min())
 
 
