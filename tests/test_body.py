@@ -1,6 +1,5 @@
 """Body models: the real Anny model, and SMPL through smplx on a model file the test writes."""
 
-import pickle
 import time
 
 import numpy as np
@@ -11,6 +10,7 @@ import torch
 from core.body import BodyModelConfig, load_body_model
 from core.body.anny_body import AnnyBody, shared_anny_model
 from core.body.smpl_body import SMPL_JOINT_NAMES, SmplBody
+from core.body.smpl_standin import write_smpl_standin
 from core.errors import InputError
 from core.keypoints import COCO17_NAMES
 
@@ -243,39 +243,10 @@ def test_anny_on_cuda(anny_body):
             _assert_same_keypoints_and_grads(body, {k: v.cuda() for k, v in cases.items()})
 
 
-def _write_fake_smpl(path, seed=0):
-    """A model file in SMPL's layout (6890 vertices, 24 joints): not SMPL, but loadable the same way."""
-    rng = np.random.default_rng(seed)
-    num_verts, num_joints = 6890, 24
-    parents = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21])
-    joints = np.zeros((num_joints, 3))
-    for j in range(1, num_joints):
-        joints[j] = joints[parents[j]] + rng.normal(0, 0.1, 3)
-    nearest = rng.integers(0, num_joints, num_verts)
-    v_template = joints[nearest] + rng.normal(0, 0.02, (num_verts, 3))
-    weights = np.zeros((num_verts, num_joints))
-    weights[np.arange(num_verts), nearest] = 1.0
-    j_regressor = np.zeros((num_joints, num_verts))
-    for j in range(num_joints):
-        members = np.flatnonzero(nearest == j)
-        j_regressor[j, members] = 1.0 / len(members)
-    data = dict(
-        v_template=v_template,
-        shapedirs=rng.normal(0, 0.01, (num_verts, 3, 10)),
-        posedirs=rng.normal(0, 0.001, (num_verts, 3, 207)),
-        J_regressor=j_regressor,
-        weights=weights,
-        kintree_table=np.stack([np.where(parents < 0, 4294967295, parents), np.arange(num_joints)]).astype(np.int64),
-        f=rng.integers(0, num_verts, (13776, 3)).astype(np.int64),
-    )
-    with open(path, "wb") as f:
-        pickle.dump(data, f)
-
-
 def test_smpl_backend_from_user_files(tmp_path):
     folder = tmp_path / "models" / "smpl"
     folder.mkdir(parents=True)
-    _write_fake_smpl(folder / "SMPL_NEUTRAL.pkl")
+    write_smpl_standin(folder / "SMPL_NEUTRAL.pkl")
     body = load_body_model(BodyModelConfig(name="smpl", path=str(tmp_path / "models")))
     assert body.num_pose_joints == 23 and body.pose_joint_names == SMPL_JOINT_NAMES
     params = {k: v.requires_grad_() for k, v in _random_params(body, 2).items()}
