@@ -130,12 +130,9 @@ def make_sequences(tmp: Path) -> tuple[Path, Path]:
     """(keypoints sequence for fitting, rendered image sequence without keypoints for detection)."""
     from cmanet_app import demo
 
-    fit_seq = demo.make_synthetic(tmp / "fit", views=4, frames=10, seed=3, render=False) \
-        if demo._synth_function() else demo.write_fallback_sequence(tmp / "fit", 4, 10, 3)
-    det_seq = None
-    if demo._synth_function() and demo.render_available():
-        det_seq = demo.make_synthetic(tmp / "detect", views=2, frames=6, seed=4, render=True)
-        (det_seq / "keypoints.npz").unlink()  # make the detector run
+    fit_seq = demo.make_synthetic(tmp / "fit", views=4, frames=10, seed=3, render=False)
+    det_seq = demo.make_synthetic(tmp / "detect", views=2, frames=6, seed=4, render=True)
+    (det_seq / "keypoints.npz").unlink()  # make the detector run
     return Path(fit_seq), det_seq
 
 

@@ -226,7 +226,7 @@ class TrainingRun(QObject):
 
     def stop(self, wait_ms: int = 0) -> None:
         """Ask the run to stop (SIGTERM; the trainer keeps last.pt, so it can be resumed); kill it
-        if it has not ended after 5 s."""
+        if it has not ended after 15 s (a step with a teacher refresh takes seconds on a CPU)."""
         if not self.running:
             return
         self._stopping = True
@@ -236,7 +236,7 @@ class TrainingRun(QObject):
         killer = QTimer(proc)
         killer.setSingleShot(True)
         killer.timeout.connect(proc.kill)
-        killer.start(5000)
+        killer.start(15000)
         if wait_ms:
             if not proc.waitForFinished(wait_ms):
                 proc.kill()

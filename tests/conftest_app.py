@@ -22,13 +22,10 @@ FAST_FIT = {
 
 
 def make_small_sequence(out: Path, views: int = 2, frames: int = 3, seed: int = 1) -> Path:
-    """core.synth's generator when it exists, else the app's keypoints-only stand-in."""
+    """A keypoints-only ``cmanet synth`` sequence, made with the app's body model."""
     from cmanet_app import demo
 
-    if demo._synth_function() is not None:
-        demo.make_synthetic(out, views, frames, seed, render=False)
-    else:
-        demo.write_fallback_sequence(out, views, frames, seed)
+    demo.make_synthetic(out, views, frames, seed, render=False)
     return out
 
 

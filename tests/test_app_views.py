@@ -162,7 +162,7 @@ def test_demo_opens_with_a_fitted_result(qtbot, window, monkeypatch):
 
     monkeypatch.setattr(demo, "DEMO_VIEWS", 2)
     monkeypatch.setattr(demo, "DEMO_FRAMES", 3)
-    monkeypatch.setattr(demo, "render_available", lambda: False)  # keypoints only: fast
+    monkeypatch.setattr(demo, "DEMO_RENDER", False)  # keypoints only: fast
     from cmanet_app.widgets.progress_dialog import JobProgressDialog
 
     dialog = JobProgressDialog(window.controller, "demo", "Preparing the demo", window)

@@ -12,6 +12,7 @@ import torch
 import yaml
 
 from core.body.anny_body import ANNY_POSE_BONES, AnnyBody
+from core.errors import CancelledError
 from core.geometry.camera import project, transform_points
 from core.keypoints import COCO17_NAMES
 from core.synth import joint_limits, key_poses, motion, walk_cycle
@@ -415,3 +416,20 @@ def test_cli_render_writes_readable_images(tmp_path, capsys):
             # The person is in the picture (where the renderer puts them is tested in test_render).
             x, y = gt["keypoints2d_clean"][f, v, 11, :2].astype(int)
             assert 0 <= x < 160 and 0 <= y < 120
+
+
+def test_render_can_be_cancelled_and_leaves_nothing(tmp_path, body):
+    """The app's demo dialog cancels the first build through ``on_frame``."""
+    seen = []
+
+    def on_frame(done, total):
+        seen.append((done, total))
+        if done >= 2:
+            raise CancelledError("cancelled")
+
+    out = tmp_path / "cancelled"
+    with pytest.raises(CancelledError):
+        make_synthetic_sequence(out, views=2, frames=3, seed=5, render=True, body_model=body, on_frame=on_frame,
+                                image_size=(160, 120))
+    assert seen and seen[-1] == (2, 6), seen
+    assert not out.exists() and not any(p.name.startswith(".cancelled") for p in tmp_path.iterdir())

@@ -135,3 +135,32 @@ def test_export_keeps_only_the_network(data, tmp_path):
     assert out.stat().st_size < (run / "best.pt").stat().st_size
     model = load_model(out, "cpu")
     assert model.config == load_model(run / "best.pt", "cpu").config
+
+
+def test_sigterm_saves_the_step_reached_and_resume_continues(data, tmp_path):
+    """The app's Stop sends SIGTERM: the run must keep the step it reached, not its last epoch."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    run = tmp_path / "stopped"
+    cmd = [sys.executable, "-m", "core.cli", "train", "--stage", "1", "--config", "tiny", "--epochs", "60",
+           "--data", *map(str, data), "--out", str(run), "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while not any(r["kind"] == "train" and r["step"] >= 3 for r in (read_metrics(run) if (run / "metrics.jsonl").is_file() else [])):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "training did not start"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped at step" in out
+    state = read_checkpoint(run / "last.pt")["train"]["state"]
+    assert state["step"] >= 3 and state["completed"] == []
+    summary = train(data, run, resume=True, show_progress=False)
+    assert summary.state.step > state["step"] and not summary.stopped

@@ -47,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
                                      stage2=dataclasses.replace(config.stage2, epochs=args.epochs))
     summary = train(args.data, args.out, config, args.stage, args.resume, args.init, args.device,
                     show_progress=not args.no_progress, eval_gt=args.eval_gt)
+    if summary.stopped:
+        print(f"stopped at step {summary.state.step}: {summary.out / 'last.pt'} (--resume continues from it)")
+        return 0
     val = ", ".join(f"{k} {v:.4g}" for k, v in summary.last_val.items())
     print(f"trained stages {', '.join(summary.state.completed) or '-'} to step {summary.state.step} in "
           f"{summary.seconds:.0f} s: {summary.out / 'last.pt'}, {summary.out / 'best.pt'}" + (f"; validation: {val}" if val else ""))

@@ -248,6 +248,15 @@ def render_sequence_images(
     # image renders (OpenCV and Embree release the GIL).
     with ThreadPoolExecutor(max_workers=1) as writer, tqdm(total=total, desc="rendering", unit="image", disable=not progress) as bar:
         pending = []
+        done = 0  # counted here: a disabled tqdm bar does not count
+
+        def finished_one() -> None:
+            nonlocal done
+            done += 1
+            bar.update(1)
+            if on_frame is not None:
+                on_frame(done, total)
+
         for f in range(seq.num_frames):
             for v, name in enumerate(seq.view_names):
                 size = (int(seq.image_size[v, 0]), int(seq.image_size[v, 1]))
@@ -257,13 +266,9 @@ def render_sequence_images(
                 pending.append(writer.submit(save, result.image, noises[size], folder / name / f"{f:06d}.png"))
                 while pending and (pending[0].done() or len(pending) > 2):
                     pending.pop(0).result()  # re-raises a failed write
-                    bar.update(1)
-                    if on_frame is not None:
-                        on_frame(bar.n, total)
+                    finished_one()
         for job in pending:
             job.result()
-            bar.update(1)
-            if on_frame is not None:
-                on_frame(bar.n, total)
+            finished_one()
     for renderer in renderers.values():
         renderer.close()

@@ -347,9 +347,11 @@ def make_synthetic_sequence(
     faults: DetectionFaults | None = None,
     body_model=None,
     progress: bool = False,
+    on_frame: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Generate a synthetic sequence and write it to ``out`` (see :func:`generate_sequence` and
-    :func:`write_sequence`); returns ``out``."""
+    :func:`write_sequence`); returns ``out``. ``on_frame`` (images done, total) reports rendering;
+    an exception it raises (e.g. a cancel) stops it and leaves nothing at ``out``."""
     check_output_folder(Path(out))  # fail before the slow part
     if body_model is None:
         from core.body import load_body_model
@@ -360,5 +362,6 @@ def make_synthetic_sequence(
         keep_vertices=render,
     )  # fmt: skip
     return write_sequence(
-        seq, out, render=render, known_intrinsics=known_intrinsics, progress=progress, body_model=body_model
+        seq, out, render=render, known_intrinsics=known_intrinsics, progress=progress, on_frame=on_frame,
+        body_model=body_model,
     )

@@ -19,7 +19,11 @@ import dataclasses
 import logging
 import math
 import os
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +107,22 @@ class RunState:
         return self.plan[self.stage_index] if self.stage_index < len(self.plan) else None
 
 
+@contextmanager
+def stop_requests() -> Iterator[threading.Event]:
+    """An event set by SIGTERM (the app's Stop button, a job scheduler) while training runs: the
+    loop then finishes its step, writes ``last.pt`` and returns, so ``--resume`` continues from
+    that very step. Only in the main thread of a single process (torchrun handles its workers)."""
+    event = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield event
+        return
+    previous = signal.signal(signal.SIGTERM, lambda *_: event.set())
+    try:
+        yield event
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @dataclass
 class TrainSummary:
     """What :func:`train` returns."""
@@ -111,6 +131,11 @@ class TrainSummary:
     state: RunState
     last_val: dict[str, float]
     seconds: float
+    stopped: bool = False
+
+
+class _Stopped(Exception):
+    """A stop request was honoured: ``last.pt`` holds the step reached."""
 
 
 def _to_cpu(params):
@@ -142,6 +167,7 @@ class Trainer:
         self.irv_banks = [LabelBank.for_views(len(s), s.num_views, space.num_joints, space.shape_dim) for s in self.train_sets]
         self.iev_banks = [LabelBank.for_frames(len(s), s.num_views, space.num_joints, space.shape_dim) for s in self.train_sets]
         self.gt = gt  # evaluation only: {sequence index: gt arrays}, logged, never trained on
+        self.stop_event = threading.Event()  # set: stop after the current step (see stop_requests)
         self.optimizer: torch.optim.Optimizer | None = None
         self.ddp: torch.nn.Module | None = None
         self.precomputed: list[dict[str, torch.Tensor]] | None = None
@@ -471,6 +497,10 @@ class Trainer:
                         metrics.write({"kind": "train", "step": state.step, "epoch": state.epoch + state.batch / len(batches),
                                        "stage": stage, "lr": lr, **record, "irv_label_coverage": irv_cov,
                                        "iev_label_coverage": iev_cov, "seconds": time.perf_counter() - start})
+            if self.stop_event.is_set() and not self.env.enabled:
+                bar.close()
+                self.save()
+                raise _Stopped()
             if self.config.checkpoint_every and state.step % self.config.checkpoint_every == 0 and state.batch < len(batches):
                 self.save()
         bar.close()
@@ -601,7 +631,12 @@ def train(
             trainer.load_banks(banks)
         appending = resume or (init is not None and Path(init).resolve() == last.resolve())
         metrics = MetricsLog(out, state.step if appending else None) if env.is_main else None
-        trainer.run(metrics, optimizer_state)
+        with stop_requests() as trainer.stop_event:
+            try:
+                trainer.run(metrics, optimizer_state)
+            except _Stopped:
+                log.warning("stopped at step %d; %s holds it (--resume continues)", trainer.state.step, last)
+                return TrainSummary(out, trainer.state, trainer.last_val, time.perf_counter() - started, stopped=True)
         dist_utils.barrier(env)
         return TrainSummary(out, trainer.state, trainer.last_val, time.perf_counter() - started)
     finally:
