@@ -272,3 +272,18 @@ def test_smpl_garbage_file_is_bad_input(tmp_path):
     bad.write_bytes(b"not a pickle")
     with pytest.raises(InputError, match="SMPL_NEUTRAL.pkl"):
         SmplBody(bad)
+
+
+def test_anny_cached_shape_terms_follow_the_shape(anny_body):
+    rig = anny_body.keypoint_rig
+    a = anny_body.mean_shape()[None].clone()
+    b = a.clone()
+    b[0, 0] = 0.9
+    first = rig.constant_shape_terms(a)
+    assert torch.equal(rig.constant_shape_terms(a.clone()), first)  # the cached entry
+    assert torch.allclose(rig.constant_shape_terms(b), rig.shape_terms(b))
+    a[0, 1] = 0.1  # changed in place: must not be served from the cache
+    assert torch.allclose(rig.constant_shape_terms(a), rig.shape_terms(a))
+    grad = a.clone().requires_grad_()
+    rig.constant_shape_terms(grad).sum().backward()  # needs a gradient: computed, not cached
+    assert grad.grad is not None and grad.grad.abs().sum() > 0

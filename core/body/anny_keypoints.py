@@ -232,6 +232,7 @@ class AnnyKeypointRig(torch.nn.Module):
         pose_bones: list[int],
     ) -> None:
         super().__init__()
+        self._shape_terms_cache: tuple[torch.Tensor, torch.Tensor] | None = None  # see constant_shape_terms
         _check_supported(model)
         f64 = torch.float64
         cpu = torch.device("cpu")
@@ -465,6 +466,24 @@ class AnnyKeypointRig(torch.nn.Module):
         y = torch.sparse.mm(self.item_gather, local.view(3 * self.num_items, batch))
         return y.view(-1, 3, batch)
 
+    def constant_shape_terms(self, phenotypes: torch.Tensor) -> torch.Tensor:
+        """:meth:`shape_terms`, reused while the phenotypes do not change and need no gradient.
+
+        Fits hold the shape fixed for hundreds of steps while the pose moves (a static rig's
+        frame phase, IRV's orientation search); the shape side costs as much as the pose side.
+        The cache is one entry, compared by value, so it can never serve other phenotypes.
+        """
+        if phenotypes.requires_grad and torch.is_grad_enabled():
+            return self.shape_terms(phenotypes)
+        cached = self._shape_terms_cache
+        if (cached is not None and cached[0].shape == phenotypes.shape and cached[0].device == phenotypes.device
+                and cached[0].dtype == phenotypes.dtype and torch.equal(cached[0], phenotypes)):
+            return cached[1]
+        with torch.no_grad():
+            terms = self.shape_terms(phenotypes)
+        self._shape_terms_cache = (phenotypes.detach().clone(), terms)
+        return terms
+
     # -- pose side --------------------------------------------------------------------------------
 
     def posed_rotations(self, rotations: torch.Tensor) -> torch.Tensor:
@@ -500,7 +519,7 @@ class AnnyKeypointRig(torch.nn.Module):
         batch = root.shape[0]
         if phenotypes.shape[0] not in (1, batch):
             raise ValueError(f"shape batch {phenotypes.shape[0]} must be 1 or the pose batch {batch}")
-        y = self.shape_terms(phenotypes)  # (rows, 3, Bs)
+        y = self.constant_shape_terms(phenotypes)  # (rows, 3, Bs)
         Z = self.posed_rotations(torch.cat([root[:, None], pose], dim=1))  # (posed, 3, 3, B)
         K, P = self.num_keypoints, self.num_posed
         if phenotypes.shape[0] == 1:
