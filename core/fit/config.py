@@ -63,9 +63,9 @@ class IEVConfig:
 class RefineConfig:
     """``network+refine``: the optimizers started from the network's prediction, shorter."""
 
-    irv_iterations: int = 15
-    rig_iterations: int = 60
-    iterations: int = 30
+    irv_iterations: int = 5
+    rig_iterations: int = 100
+    iterations: int = 40
 
     def validate(self) -> None:
         if min(self.irv_iterations, self.rig_iterations, self.iterations) < 0:

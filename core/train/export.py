@@ -19,7 +19,10 @@ def export_model(checkpoint: str | Path, out: str | Path, meta: dict | None = No
     payload = read_checkpoint(checkpoint)
     model = model_from_payload(payload, checkpoint)
     state = payload.get("train", {}).get("state", {})
-    provenance = {"source": Path(checkpoint).name, "stages": state.get("completed"), "step": state.get("step"),
+    # stage: the stage the weights come from (a best.pt is saved during its stage, before that
+    # stage counts as completed); stages: the stages completed before it.
+    provenance = {"source": Path(checkpoint).name, "stage": payload.get("meta", {}).get("stage"),
+                  "stages": state.get("completed"), "step": state.get("step"),
                   "data": [Path(d[0]).name for d in payload.get("train", {}).get("data", [])]}
     return save_model(model, out, {**provenance, **(meta or {})})
 
