@@ -43,7 +43,7 @@ class IEVConfig:
     """
 
     rig_iterations: int = 400
-    rig_frames: int = 24
+    rig_frames: int = 128
     iterations: int = 120
     lr: float = 0.06
     pose_prior_weight: float = 1e-3
