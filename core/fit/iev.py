@@ -14,9 +14,8 @@ that reprojects best) and both check each view for left/right swapped detections
 
 from __future__ import annotations
 
-import math
-
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import roma
@@ -43,7 +42,7 @@ from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d
 from core.keypoints import COCO17_NAMES
 
 FOCAL_LR_SCALE = 1.0
-# --estimate-focal: a weak log-normal prior around the starting focal length (sigma in log units,
+# Focal estimation: a weak log-normal prior around the starting focal length (sigma in log units,
 # weight per frame), and the fields of view (degrees, across the longer image side) a focal
 # length is kept within. Without them a telephoto camera drifts towards orthographic, where the
 # loss is flat.
@@ -276,7 +275,6 @@ def _optimize_static_rig(
     variables = [body_orient, body_t, pose]
     if optimize_rig:
         variables += [cam_orient, cam_t, shape] + ([log_focal] if estimate_focal else [])
-    # Focal lengths move slowly: a step in log focal rescales a whole camera's view.
     scales = [1.0] * 6 + [FOCAL_LR_SCALE] * (len(variables) - 6)
     first = iterations // 2 if config.iev.swap_check else iterations
     method = config.iev.optimizer
