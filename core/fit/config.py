@@ -65,7 +65,7 @@ class RefineConfig:
 
     irv_iterations: int = 5
     rig_iterations: int = 100
-    iterations: int = 40
+    iterations: int = 100
 
     def validate(self) -> None:
         if min(self.irv_iterations, self.rig_iterations, self.iterations) < 0:
