@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         report.append(f"GUI thread, idle:                         {probe.summary()}")
 
         fit_seq, det_seq = make_sequences(tmp)
-        if "detect" not in skip and det_seq is not None:
+        if "detect" not in skip:
             wait_job(controller.open_sequence(det_seq, tmp / "det-result"))
             with probe.measure():
                 start = time.perf_counter()

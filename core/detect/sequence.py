@@ -103,7 +103,7 @@ def detect_sequence(
     cache_path = check_outside(Path(cache_dir), seq.root) / DETECTIONS_NPZ
     meta = _cache_meta(seq, model_complexity)
     if not force:
-        cached = cached_detections(seq, cache_dir, model_complexity)
+        cached = read_detections(cache_path, meta)  # meta fingerprints the inputs once for lookup and write
         if cached is not None:
             log.info("using cached detections %s", cache_path)
             if progress is not None:
