@@ -108,12 +108,13 @@ class RunState:
 
 
 @contextmanager
-def stop_requests() -> Iterator[threading.Event]:
+def stop_requests(enabled: bool = True) -> Iterator[threading.Event]:
     """An event set by SIGTERM (the app's Stop button, a job scheduler) while training runs: the
     loop then finishes its step, writes ``last.pt`` and returns, so ``--resume`` continues from
-    that very step. Only in the main thread of a single process (torchrun handles its workers)."""
+    that very step. Only when ``enabled`` and in the main thread; torchrun's workers keep the
+    default SIGTERM (their processes must stop together, which torchrun handles)."""
     event = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
+    if not enabled or threading.current_thread() is not threading.main_thread():
         yield event
         return
     previous = signal.signal(signal.SIGTERM, lambda *_: event.set())
@@ -497,7 +498,7 @@ class Trainer:
                         metrics.write({"kind": "train", "step": state.step, "epoch": state.epoch + state.batch / len(batches),
                                        "stage": stage, "lr": lr, **record, "irv_label_coverage": irv_cov,
                                        "iev_label_coverage": iev_cov, "seconds": time.perf_counter() - start})
-            if self.stop_event.is_set() and not self.env.enabled:
+            if self.stop_event.is_set():
                 bar.close()
                 self.save()
                 raise _Stopped()
@@ -631,7 +632,7 @@ def train(
             trainer.load_banks(banks)
         appending = resume or (init is not None and Path(init).resolve() == last.resolve())
         metrics = MetricsLog(out, state.step if appending else None) if env.is_main else None
-        with stop_requests() as trainer.stop_event:
+        with stop_requests(enabled=not env.enabled) as trainer.stop_event:
             try:
                 trainer.run(metrics, optimizer_state)
             except _Stopped:
