@@ -21,7 +21,15 @@ import torch
 from core.body import BodyModel, load_body_model
 from core.errors import InputError
 from core.fit.config import FitConfig, network_only_config, refine_config
-from core.fit.iev import IEVFit, fit_iev_per_frame, fit_iev_static_rig, initial_canonical
+from core.fit.iev import (
+    RIG_FAILURE_FRACTION,
+    IEVFit,
+    fit_iev_per_frame,
+    fit_iev_static_rig,
+    initial_canonical,
+    unexplained_fraction,
+    wide_focal,
+)
 from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
 from core.fit.params import Intrinsics, ViewBodies
 from core.fit.pose_prior import PosePrior
@@ -136,28 +144,12 @@ def fit_keypoints(
         return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model)
 
 
-def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model):
-    device = resolve_device(config.device)
-    body = (body or load_body_model(config.body_model)).to(device)
-    prior = (prior or default_pose_prior(body)).to(device)
-    kp = torch.as_tensor(inputs.keypoints2d, dtype=torch.float32, device=device)
+def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, model, stage_progress, should_cancel,
+                timings) -> tuple[IRVFit, IEVFit]:
+    """IRV then IEV of one fit of (F, V, 17, 3) detections with (V,) focal lengths; stage seconds
+    go into ``timings``."""
     frames, views = kp.shape[:2]
-    focal = torch.as_tensor(inputs.focal, dtype=torch.float32, device=device)
-    principal = torch.as_tensor(inputs.principal, dtype=torch.float32, device=device)
-    timings = dict(inputs.timings)
-
-    def stage_progress(stage):
-        bar = _bar(stage, show_progress_bar)
-
-        def report(done, total):
-            if bar is not None:
-                bar.total = total
-                bar.n = done
-                bar.refresh()
-            if progress is not None:
-                progress(stage, done, total)
-        return report, bar
-
+    focal, principal = intrinsics.focal, intrinsics.principal
     kp_flat = kp.reshape(-1, 17, 3)
     focal_flat, principal_flat = focal.repeat(frames), principal.repeat(frames, 1)
     init3d = None
@@ -173,7 +165,7 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
 
         if model is None:
             raise InputError(f"--mode {mode} needs a trained network (--checkpoint)")
-        net_irv, init = predict(model, kp, focal, principal, inputs.image_sizes, body=body)
+        net_irv, init = predict(model, kp, focal, principal, image_sizes, body=body)
         flat = ViewBodies(*(t.reshape(frames * views, *t.shape[2:]) for t in
                             (net_irv.global_orient, net_irv.body_pose, net_irv.shape, net_irv.transl)))
         if mode == "network+refine":
@@ -190,8 +182,7 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
     report, bar = stage_progress("iev")
     start = time.perf_counter()
     if config.static_rig:
-        known = None if inputs.focal_known is None else torch.as_tensor(inputs.focal_known, dtype=torch.bool, device=device)
-        iev: IEVFit = fit_iev_static_rig(body, prior, kp, Intrinsics(focal, principal), init, iev_config, report,
+        iev: IEVFit = fit_iev_static_rig(body, prior, kp, intrinsics, init, iev_config, report,
                                          should_cancel, init_keypoints3d=init3d, focal_known=known)
     else:
         intr = Intrinsics(focal.expand(frames, views), principal.expand(frames, views, 2))
@@ -199,6 +190,49 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
     timings["iev_s"] = time.perf_counter() - start
     if bar is not None:
         bar.close()
+    return irv, iev
+
+
+def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model):
+    device = resolve_device(config.device)
+    body = (body or load_body_model(config.body_model)).to(device)
+    prior = (prior or default_pose_prior(body)).to(device)
+    kp = torch.as_tensor(inputs.keypoints2d, dtype=torch.float32, device=device)
+    frames, views = kp.shape[:2]
+    focal = torch.as_tensor(inputs.focal, dtype=torch.float32, device=device)
+    principal = torch.as_tensor(inputs.principal, dtype=torch.float32, device=device)
+    known = None if inputs.focal_known is None else torch.as_tensor(inputs.focal_known, dtype=torch.bool, device=device)
+    timings = dict(inputs.timings)
+
+    def stage_progress(stage):
+        bar = _bar(stage, show_progress_bar)
+
+        def report(done, total):
+            if bar is not None:
+                bar.total = total
+                bar.n = done
+                bar.refresh()
+            if progress is not None:
+                progress(stage, done, total)
+        return report, bar
+
+    def fit(focal):
+        return _fit_stages(body, prior, kp, Intrinsics(focal, principal), known, inputs.image_sizes, config, mode,
+                           model, stage_progress, should_cancel, timings)
+
+    irv, iev = fit(focal)
+    estimates_focal = (config.static_rig and config.estimate_focal and mode != "network"
+                       and frames >= config.estimate_focal_min_frames and (known is None or not bool(known.all())))
+    unexplained = unexplained_fraction(iev, iev.keypoints2d, config).max()
+    if estimates_focal and unexplained > RIG_FAILURE_FRACTION:
+        log.info("the rig fit left %.0f %% of a view's frames unexplained: fitting again from wide-angle focal "
+                 "lengths", 100 * float(unexplained))
+        first_timings = dict(timings)
+        retry = fit(wide_focal(Intrinsics(focal, principal), known))
+        if unexplained_fraction(retry[1], retry[1].keypoints2d, config).max() < unexplained:
+            irv, iev = retry
+        for key in ("irv_s", "iev_s"):
+            timings[key] += first_timings[key]
 
     frame = world_frame(iev.joints3d, iev.body_rot, iev.cam_rot, body.up_axis, body.forward_axis, rest_ankle_height(body))
     joints, body_rot, body_t, cam_rot, cam_t = apply_world_frame(
