@@ -90,6 +90,9 @@ def bench_accuracy(views_list=(2, 3, 4, 6, 8), noise_list=(2.0, 4.0, 8.0), seeds
                         "iev_auc": round(mean(lambda i: i["report"]["iev"]["auc"]), 1),
                         "camera_rel_rot_deg": round(mean(lambda i: i["report"]["iev"]["camera_rel_rot_deg"]), 2),
                         "fit_s": round(mean(lambda i: i["timings"]["irv_s"] + i["timings"]["iev_s"]), 2),
+                        "per_seed": [{"seed": seed, "iev_pa_mpjpe_mm": round(i["report"]["iev"]["pa_mpjpe_mm"], 1),
+                                      "camera_rel_rot_deg": round(i["report"]["iev"]["camera_rel_rot_deg"], 2)}
+                                     for seed, i in zip(seeds, items)],
                     })
                     print(format_accuracy_row(rows[-1]), flush=True)
     return rows

@@ -365,16 +365,25 @@ def fit_iev_static_rig(
     Args:
         keypoints2d: (F, V, 17, 3); intrinsics: focal (V,), principal (V, 2) (one per camera);
         init: per-frame canonical parameters (from :func:`initial_canonical`).
-        init_keypoints3d: (F, V, 17, 3) IRV keypoints in each camera frame: when given, the rig is
-            initialised by registering these skeletons between views (more robust than from the
-            root orientations alone).
+        init_keypoints3d: (F, V, 17, 3) IRV keypoints in each camera frame: when given, the rig
+            registered from these skeletons between views is a second start beside the one from
+            the root orientations (the better reprojecting one is used).
         focal_known: (V,) bool, cameras whose focal length is given and not estimated.
     """
     frames = keypoints2d.shape[0]
     if frames < config.estimate_focal_min_frames:
         config = dataclasses.replace(config, estimate_focal=False)
-    cam_rot, cam_t, body_rot, body_t = _static_rig_init(init, keypoints2d, config, init_keypoints3d)
     shape = init.shape.median(dim=0).values
+    # Two starting rigs: from the views' skeletons registered onto each other, and from their root
+    # orientations; the one whose consensus bodies reproject better is kept. Measured on 10 synthetic
+    # 4-view rigs at 2 px noise: the skeleton start alone sent one into a mirrored rig (64 deg off)
+    # that the other start gets right; the other nine moved by 0.02 deg on average.
+    starts = [_static_rig_init(init, keypoints2d, config, init_keypoints3d)]
+    if init_keypoints3d is not None:
+        starts.append(_static_rig_init(init, keypoints2d, config, None))
+    losses = [_frame_data_loss(body, b_rot, b_t, init.body_pose, shape, c_rot, c_t, keypoints2d, intrinsics, config).sum()
+              for c_rot, c_t, b_rot, b_t in starts]
+    cam_rot, cam_t, body_rot, body_t = starts[int(torch.stack(losses).argmin())]
     keys = key_frames(frames, config.iev.rig_frames)
     # When every frame is a key frame the rig phase has fitted them all; the frame phase would only
     # restart them at a high learning rate (measured on 30-frame rigs: 40 more iterations worsen
