@@ -37,7 +37,8 @@ class IEVConfig:
     """Multi-view SMPLify over the canonical space (per frame or static rig).
 
     rig_iterations, rig_frames: static rig only — iterations of the joint camera/shape/body fit
-        on ``rig_frames`` key frames, before ``iterations`` over every frame with the rig fixed.
+        on ``rig_frames`` key frames, before ``iterations`` over every frame with the rig fixed
+        (skipped when every frame is a key frame: the rig phase has fitted them all).
     optimizer: adam (default) or lbfgs; measured on synthetic rigs, Adam converges to better
         cameras for the same time (the robust loss and the 6D rotations suit it).
     """
