@@ -108,6 +108,26 @@ def initial_canonical(irv: IRVFit, frames: int, views: int) -> CanonicalParams:
     )
 
 
+def focal_of_fov(principal: torch.Tensor, fov_deg: float) -> torch.Tensor:
+    """(V,) focal lengths giving ``fov_deg`` across the longer image side, from (V, 2) principal
+    points (taken as the image centres)."""
+    longer = 2.0 * torch.maximum(principal[..., 0], principal[..., 1])
+    return 0.5 * longer / math.tan(math.radians(0.5 * fov_deg))
+
+
+def _dolly(translation: torch.Tensor, zoom: torch.Tensor) -> torch.Tensor:
+    """(..., V, 3) camera-frame translations with their depth scaled by (V,) ``zoom``: what keeps the
+    person's image size when each camera's focal length is scaled by ``zoom``."""
+    return torch.cat([translation[..., :2], translation[..., 2:] * zoom[..., None]], dim=-1)
+
+
+def estimates_focal(config: FitConfig, frames: int, focal_known: torch.Tensor | None) -> bool:
+    """Whether a fit with ``config`` of ``frames`` frames estimates any focal length: static rig,
+    a rig phase, enough frames (``estimate_focal_min_frames``) and some focal length not given."""
+    return (config.static_rig and config.estimate_focal and config.iev.rig_iterations > 0
+            and frames >= config.estimate_focal_min_frames and (focal_known is None or not bool(focal_known.all())))
+
+
 def _frame_weights(keypoints2d: torch.Tensor, threshold: float) -> torch.Tensor:
     """(F, V) how much a view's frame is worth: its summed keypoint confidence above lambda."""
     conf = keypoints2d[..., 2]
@@ -245,9 +265,7 @@ def _optimize_static_rig(
 
     log_focal0 = log_focal.detach().clone()
     if estimate_focal:
-        longer = 2.0 * torch.maximum(principal[..., 0], principal[..., 1])  # principal point ~ the image centre
-        log_focal_lo, log_focal_hi = ((0.5 * longer / math.tan(math.radians(0.5 * fov))).log()
-                                      for fov in FOCAL_FOV_RANGE_DEG[::-1])
+        log_focal_lo, log_focal_hi = (focal_of_fov(principal, fov).log() for fov in FOCAL_FOV_RANGE_DEG[::-1])
 
     def current_intrinsics() -> Intrinsics:
         return Intrinsics(log_focal.exp().expand(frames, views), principal.expand(frames, views, 2))
@@ -256,8 +274,7 @@ def _optimize_static_rig(
         # A dolly zoom: the camera's depth follows its focal length, so that a change of focal keeps
         # the person's image size and leaves only the perspective to the loss. Without it, focal
         # and depth form a long narrow valley that Adam does not follow.
-        zoom = (log_focal - log_focal0).exp()
-        return torch.cat([cam_t[:, :2], cam_t[:, 2:] * zoom[:, None]], dim=-1)
+        return _dolly(cam_t, (log_focal - log_focal0).exp())
 
     def world_points():
         local = body_frame_keypoints(body, roma.rotvec_to_rotmat(pose), shape[None].expand(frames, -1))
@@ -333,8 +350,7 @@ def unexplained_fraction(fit: IEVFit, keypoints2d: torch.Tensor, config: FitConf
 
 def wide_focal(intrinsics: Intrinsics, focal_known: torch.Tensor | None) -> torch.Tensor:
     """(V,) focal lengths of a ``RETRY_FOV_DEG`` field of view, the known ones kept."""
-    longer = 2.0 * torch.maximum(intrinsics.principal[..., 0], intrinsics.principal[..., 1])
-    wide = 0.5 * longer / math.tan(math.radians(0.5 * RETRY_FOV_DEG))
+    wide = focal_of_fov(intrinsics.principal, RETRY_FOV_DEG)
     return wide if focal_known is None else torch.where(focal_known, intrinsics.focal, wide)
 
 
@@ -371,7 +387,7 @@ def fit_iev_static_rig(
         focal_known: (V,) bool, cameras whose focal length is given and not estimated.
     """
     frames = keypoints2d.shape[0]
-    if frames < config.estimate_focal_min_frames:
+    if not estimates_focal(config, frames, focal_known):
         config = dataclasses.replace(config, estimate_focal=False)
     shape = init.shape.median(dim=0).values
     # Two starting rigs: from the views' skeletons registered onto each other, and from their root
@@ -405,8 +421,7 @@ def fit_iev_static_rig(
     # Every frame's body in the refined rig's world, agreed on by the views.
     weights = _frame_weights(keypoints2d, config.confidence_threshold)
     # The per-view fits placed the person at a depth proportional to the focal length they used.
-    zoom = rig.focal[0] / intrinsics.focal
-    transl = torch.cat([init.transl[..., :2], init.transl[..., 2:] * zoom[:, None]], dim=-1)
+    transl = _dolly(init.transl, rig.focal[0] / intrinsics.focal)
     body_rot, body_t = consensus_body_poses(init.global_orient, transl, cam_rot, cam_t, weights)
     pose = init.body_pose.clone()
     # Or the nearest key frame's fitted body, where it reprojects better (a frame whose views'

@@ -24,6 +24,7 @@ from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import (
     RIG_FAILURE_FRACTION,
     IEVFit,
+    estimates_focal,
     fit_iev_per_frame,
     fit_iev_static_rig,
     initial_canonical,
@@ -144,6 +145,12 @@ def fit_keypoints(
         return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model)
 
 
+def mode_config(config: FitConfig, mode: FitMode) -> FitConfig:
+    """The optimizer settings a fit mode runs with: ``config`` itself (optimize), shortened
+    (network+refine), or no iterations (network)."""
+    return {"optimize": config, "network+refine": refine_config(config), "network": network_only_config(config)}[mode]
+
+
 def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, model, stage_progress, should_cancel,
                 timings) -> tuple[IRVFit, IEVFit]:
     """IRV then IEV of one fit of (F, V, 17, 3) detections with (V,) focal lengths; stage seconds
@@ -153,13 +160,13 @@ def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, m
     kp_flat = kp.reshape(-1, 17, 3)
     focal_flat, principal_flat = focal.repeat(frames), principal.repeat(frames, 1)
     init3d = None
+    iev_config = mode_config(config, mode)
     report, bar = stage_progress("irv")
     start = time.perf_counter()
     if mode == "optimize":
         irv: IRVFit = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, config, progress=report, should_cancel=should_cancel)
         init = initial_canonical(irv, frames, views)
         init3d = irv.keypoints3d.reshape(frames, views, 17, 3)
-        iev_config = config
     else:
         from core.nets.predict import predict
 
@@ -169,11 +176,9 @@ def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, m
         flat = ViewBodies(*(t.reshape(frames * views, *t.shape[2:]) for t in
                             (net_irv.global_orient, net_irv.body_pose, net_irv.shape, net_irv.transl)))
         if mode == "network+refine":
-            iev_config = refine_config(config)
             irv = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, iev_config, init=flat,
                           progress=report, should_cancel=should_cancel)
         else:
-            iev_config = network_only_config(config)
             irv = evaluate_view_bodies(body, flat, kp_flat, focal_flat, principal_flat, config)
     timings["irv_s"] = time.perf_counter() - start
     if bar is not None:
@@ -221,10 +226,8 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
                            model, stage_progress, should_cancel, timings)
 
     irv, iev = fit(focal)
-    estimates_focal = (config.static_rig and config.estimate_focal and mode != "network"
-                       and frames >= config.estimate_focal_min_frames and (known is None or not bool(known.all())))
     unexplained = unexplained_fraction(iev, iev.keypoints2d, config).max()
-    if estimates_focal and unexplained > RIG_FAILURE_FRACTION:
+    if estimates_focal(mode_config(config, mode), frames, known) and unexplained > RIG_FAILURE_FRACTION:
         log.info("the rig fit left %.0f %% of a view's frames unexplained: fitting again from wide-angle focal "
                  "lengths", 100 * float(unexplained))
         first_timings = dict(timings)
