@@ -73,7 +73,8 @@ def synthetic_rig(body, frames=12, views=4, seed=0, noise_px=4.0, outlier_rate=0
     known = np.full(views, focal_guess is None)
     guess = focal if focal_guess is None else focal * focal_guess
     inputs = FitInputs(kp.numpy(), guess, principal, sizes, names, np.arange(frames), focal_known=known)
-    gt = {"joints3d": world.numpy(), "cam_R": cam_R.numpy(), "cam_t": cam_t.numpy(), "cam_f": focal}
+    gt = {"joints3d": world.numpy(), "cam_R": cam_R.numpy(), "cam_t": cam_t.numpy(), "cam_f": focal,
+          "body_rot": body_rot, "body_t": body_t, "pose": pose, "shape": shape}
     return inputs, gt
 
 
@@ -274,3 +275,33 @@ def test_a_rig_start_that_lands_mirrored_is_not_taken(body, tmp_path):
     report = evaluate(result, load_ground_truth(seq / "gt.npz"))
     assert report["iev"]["camera_rel_rot_deg"] < 4.0
     assert report["iev"]["pa_mpjpe_mm"] < 25.0
+
+
+def test_network_start_weights_views_by_how_well_they_reproject(body):
+    """`--mode network` takes its rig from the network's per-frame cameras as they are. When one
+    view's bodies are turned 35 deg in most frames (a network fooled by that viewpoint), the
+    plain consensus follows the majority; weighted by reprojection, the frames that explain the
+    detections decide."""
+    from core.fit.config import network_only_config
+    from core.fit.iev import fit_iev_static_rig
+    from core.fit.params import CanonicalParams, Intrinsics
+
+    inputs, gt = synthetic_rig(body, frames=12, views=4, seed=3, outlier_rate=0.0)
+    cam_R, cam_t = torch.as_tensor(gt["cam_R"]), torch.as_tensor(gt["cam_t"])
+    orient = cam_R[None] @ gt["body_rot"][:, None]  # (F, V, 3, 3) body -> camera
+    transl = (cam_R[None] @ gt["body_t"][:, None, :, None])[..., 0] + cam_t[None]
+    turned = roma.rotvec_to_rotmat(torch.tensor([0.0, math.radians(35.0), 0.0]))
+    fooled = torch.arange(12) % 3 != 0  # 8 of 12 frames
+    orient[fooled, 2] = turned @ orient[fooled, 2]
+    init = CanonicalParams(orient, transl, gt["pose"], gt["shape"][None].expand(12, -1))
+    intrinsics = Intrinsics(torch.as_tensor(inputs.focal).float(), torch.as_tensor(inputs.principal).float())
+    config = network_only_config(load_fit_config())
+    kp = torch.as_tensor(inputs.keypoints2d)
+
+    def view2_error(weighted: bool) -> float:
+        fit = fit_iev_static_rig(body, default_pose_prior(body), kp, intrinsics, init, config, weight_start_by_fit=weighted)
+        relative = fit.cam_rot[0, 2] @ fit.cam_rot[0, 0].T
+        return math.degrees(float(roma.rotmat_geodesic_distance(relative, cam_R[2] @ cam_R[0].T)))
+
+    assert view2_error(False) > 25.0
+    assert view2_error(True) < 3.0

@@ -187,8 +187,11 @@ def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, m
     report, bar = stage_progress("iev")
     start = time.perf_counter()
     if config.static_rig:
+        # network: the starting rig is the result, so the views' frames that the network's fused
+        # body explains better count more in it.
         iev: IEVFit = fit_iev_static_rig(body, prior, kp, intrinsics, init, iev_config, report,
-                                         should_cancel, init_keypoints3d=init3d, focal_known=known)
+                                         should_cancel, init_keypoints3d=init3d, focal_known=known,
+                                         weight_start_by_fit=mode == "network")
     else:
         intr = Intrinsics(focal.expand(frames, views), principal.expand(frames, views, 2))
         iev = fit_iev_per_frame(body, prior, kp, intr, init, iev_config, report, should_cancel)
