@@ -70,3 +70,19 @@ def test_fit_with_the_default_model_writes_the_results(sequence, tmp_path, mode)
     # Loose bounds for 6 frames of an unseen rig (the benchmark in docs/bench has the real figures).
     assert report["iev"]["pa_mpjpe_mm"] < 80.0
     assert report["iev"]["camera_rel_rot_deg"] < 20.0
+
+
+def test_benchmark_compares_refine_lengths(sequence, tmp_path):
+    """`python -m core.train.benchmark --refine-rig-iterations`: one network+refine row per length,
+    every sequence fitted by each in turn; a negative length is bad input."""
+    out = tmp_path / "bench.json"
+    argv = [sys.executable, "-m", "core.train.benchmark", "--model", str(DEFAULT_MODEL), "--data", str(sequence)]
+    proc = subprocess.run(argv + ["--refine-rig-iterations", "0", "40", "--json", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mean = json.loads(out.read_text())["mean"]
+    short, long = mean["network+refine (0 rig it.)"], mean["network+refine (40 rig it.)"]
+    assert "network" in mean and "optimize" not in mean
+    assert long["seconds"] > short["seconds"]
+    assert np.isfinite(long["iev_pa_mpjpe_mm"]) and long["iev_pa_mpjpe_mm"] < 80.0
+    proc = subprocess.run(argv + ["--refine-rig-iterations", "-1"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--refine-rig-iterations" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

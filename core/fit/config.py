@@ -65,7 +65,7 @@ class RefineConfig:
     """``network+refine``: the optimizers started from the network's prediction, shorter."""
 
     irv_iterations: int = 5
-    rig_iterations: int = 200
+    rig_iterations: int = 150
     iterations: int = 100
 
     def validate(self) -> None:

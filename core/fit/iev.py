@@ -61,9 +61,11 @@ RIG_FAILURE_FRACTION = 0.2
 RETRY_FOV_DEG = 90.0
 # Weighting of the starting rig by how well each view's starting body explains its detections:
 # weight exp(-loss / START_FIT_SCALE), loss = the robust reprojection loss of the view (median
-# ~7e-4 for the network's bodies). Used where the starting rig is the result (`--mode network`):
-# over 15 unseen synthetic rigs it took the network's cameras 9.4 -> 8.1 deg; where the rig is
-# optimized afterwards it gained nothing (optimize: +0.3 mm PA-MPJPE).
+# ~7e-4 for the network's bodies). Used where the starting rig is the result (`--mode network`).
+# The weaker the network on a rig, the more it helps (unseen synthetic rigs, cameras: the session-3
+# default model 12.2 -> 11.4 deg on 5 rigs, a less trained one 9.4 -> 8.1 deg on 15, the shipped
+# one 6.51 -> 6.43 deg on 25); where the rig is optimized afterwards it gained nothing (optimize:
+# +0.3 mm PA-MPJPE).
 START_FIT_SCALE = 1e-3
 
 # Left/right groups a detector swaps together.

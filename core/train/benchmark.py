@@ -1,7 +1,7 @@
 """Accuracy and speed of a network on synthetic sequences, against the optimizer.
 
     python -m core.train.benchmark --model resources/models/cmanet_default.pt --data SEQ... \\
-        [--refine] [--optimize] [--speed] [--json OUT.json]
+        [--refine] [--refine-rig-iterations N ...] [--optimize] [--speed] [--json OUT.json]
 
 Per sequence (its gt.npz, evaluation only) and on average: the network's own per-frame estimate
 and ``cmanet fit --mode network`` (IRV and IEV PA-MPJPE, camera relative-rotation error),
@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +41,12 @@ def _fit_metrics(seq, body, prior, fit_config, mode: str, model=None) -> tuple[d
 
 
 def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, optimize: bool = False,
-              speed: bool = False, threads: int = 1) -> dict:
+              speed: bool = False, threads: int = 1, refine_rig_iterations: list[int] | None = None) -> dict:
     """Mean metrics per mode: ``network (per frame)`` (core.nets.predict as it is), and through
     ``cmanet fit``'s pipeline ``network`` (static rig averaged over frames), ``network+refine``
-    and ``optimize``; seconds = fitting time of the whole sequence."""
+    and ``optimize``; seconds = fitting time of the whole sequence. ``refine_rig_iterations``:
+    network+refine once per rig-phase length given (fit.yaml's refine.rig_iterations), each
+    sequence fitted by all of them in turn, so that their times compare."""
     from core.fit.config import load_fit_config
     from core.fit.priors import default_pose_prior
     from core.nets import load_model, predict
@@ -55,6 +58,11 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
     body = model.body_model()
     prior = default_pose_prior(body)
     fit_config = load_fit_config(None, device="cpu")
+    configs = {"network": fit_config, "optimize": fit_config}
+    if refine:
+        configs["network+refine"] = fit_config
+    for n in refine_rig_iterations or []:
+        configs[f"network+refine ({n} rig it.)"] = replace(fit_config, refine=replace(fit_config.refine, rig_iterations=n))
     rows = {}
     for path in data:
         seq = load_sequence(path, model.config.confidence_threshold,
@@ -66,10 +74,10 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
         irv, iev = predict(model, seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes, seq.crops, body=body)
         row = {"network (per frame)": {**pose_metrics(body, irv, iev, joints, rot, t), "seconds": time.perf_counter() - start}}
         # cmanet fit's pipeline feeds the network detections only: image encoders are scored per frame.
-        modes = [] if model.config.uses_images else ["network"] + (["network+refine"] if refine else [])
+        modes = [] if model.config.uses_images else [m for m in configs if m != "optimize"]
         modes += ["optimize"] if optimize else []
         for mode in modes:
-            metrics, seconds = _fit_metrics(seq, body, prior, fit_config, mode, model)
+            metrics, seconds = _fit_metrics(seq, body, prior, configs[mode], mode.split(" ")[0], model)
             row[mode] = {**metrics, "seconds": seconds}
         rows[str(path)] = row
     modes = list(next(iter(rows.values())))
@@ -99,10 +107,10 @@ def throughput(model, body, views: int = 4, frames: int = 2048, batch_frames: in
 
 
 def format_table(report: dict) -> str:
-    lines = [f"{'mode':20s} {'IEV PA-MPJPE':>13s} {'IEV cam rot':>12s} {'IRV PA-MPJPE':>13s} {'IRV cam rot':>12s} {'time (s)':>9s}"]
+    lines = [f"{'mode':28s} {'IEV PA-MPJPE':>13s} {'IEV cam rot':>12s} {'IRV PA-MPJPE':>13s} {'IRV cam rot':>12s} {'time (s)':>9s}"]
     for mode, m in report["mean"].items():
         cell = lambda k, fmt: fmt.format(m[k]) if k in m else "-"  # noqa: E731
-        lines.append(f"{mode:20s} {cell('iev_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('iev_cam_rot_deg', '{:.2f} deg'):>12s} "
+        lines.append(f"{mode:28s} {cell('iev_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('iev_cam_rot_deg', '{:.2f} deg'):>12s} "
                      f"{cell('irv_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('irv_cam_rot_deg', '{:.2f} deg'):>12s} {cell('seconds', '{:.2f}'):>9s}")
     if "speed" in report:
         s = report["speed"]
@@ -117,13 +125,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--data", nargs="+", type=Path, required=True, help="synthetic sequences with gt.npz")
     p.add_argument("--refine", action="store_true", help="also network+refine")
+    p.add_argument("--refine-rig-iterations", nargs="+", type=int, default=None, metavar="N",
+                   help="also network+refine with these rig-phase lengths (fit.yaml's refine.rig_iterations)")
     p.add_argument("--optimize", action="store_true", help="also the optimizer alone (cmanet fit --mode optimize)")
     p.add_argument("--speed", action="store_true", help="also the network's throughput")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     try:
-        report = benchmark(args.model, args.data, args.refine, args.optimize, args.speed, args.threads)
+        if any(n < 0 for n in args.refine_rig_iterations or []):
+            raise InputError("--refine-rig-iterations must not be negative")
+        report = benchmark(args.model, args.data, args.refine, args.optimize, args.speed, args.threads,
+                           args.refine_rig_iterations)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
