@@ -34,7 +34,7 @@ from core.fit.losses import (
     smoothness_loss,
 )
 from core.fit.optim import CancelFn, ProgressFn, minimize
-from core.fit.params import CanonicalParams, Intrinsics, body_frame_keypoints
+from core.fit.params import CanonicalParams, Intrinsics, body_frame_keypoints, canonical_keypoints
 from core.fit.pose_prior import PosePrior
 from core.fit.rig import consensus_body_poses, relative_cameras, relative_cameras_from_skeletons, static_rig_from_frames
 from core.geometry.camera import project, transform_points
@@ -238,10 +238,9 @@ def view_fit_loss(body: BodyModel, init: CanonicalParams, keypoints2d: torch.Ten
     translation in that camera, the frame's shared pose and shape). intrinsics: (V,) cameras."""
     frames = keypoints2d.shape[0]
     with torch.no_grad():
-        local = body_frame_keypoints(body, init.body_pose, init.shape)
-        points = transform_points(local[:, None], init.global_orient, init.transl)
         intr = Intrinsics(intrinsics.focal.expand(frames, -1), intrinsics.principal.expand(frames, -1, 2))
-        return _data_term(points, keypoints2d, intr, config, person_scale(keypoints2d, config.confidence_threshold))
+        return _data_term(canonical_keypoints(body, init), keypoints2d, intr, config,
+                          person_scale(keypoints2d, config.confidence_threshold))
 
 
 def _static_rig_init(init: CanonicalParams, keypoints2d: torch.Tensor, config: FitConfig,
