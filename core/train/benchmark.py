@@ -58,11 +58,14 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
     body = model.body_model()
     prior = default_pose_prior(body)
     fit_config = load_fit_config(None, device="cpu")
-    configs = {"network": fit_config, "optimize": fit_config}
+    runs = {"network": ("network", fit_config)}  # row name -> (fit mode, fit config)
     if refine:
-        configs["network+refine"] = fit_config
+        runs["network+refine"] = ("network+refine", fit_config)
     for n in refine_rig_iterations or []:
-        configs[f"network+refine ({n} rig it.)"] = replace(fit_config, refine=replace(fit_config.refine, rig_iterations=n))
+        shorter = replace(fit_config, refine=replace(fit_config.refine, rig_iterations=n))
+        runs[f"network+refine ({n} rig it.)"] = ("network+refine", shorter)
+    if optimize:
+        runs["optimize"] = ("optimize", fit_config)
     rows = {}
     for path in data:
         seq = load_sequence(path, model.config.confidence_threshold,
@@ -74,11 +77,11 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
         irv, iev = predict(model, seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes, seq.crops, body=body)
         row = {"network (per frame)": {**pose_metrics(body, irv, iev, joints, rot, t), "seconds": time.perf_counter() - start}}
         # cmanet fit's pipeline feeds the network detections only: image encoders are scored per frame.
-        modes = [] if model.config.uses_images else [m for m in configs if m != "optimize"]
-        modes += ["optimize"] if optimize else []
-        for mode in modes:
-            metrics, seconds = _fit_metrics(seq, body, prior, configs[mode], mode.split(" ")[0], model)
-            row[mode] = {**metrics, "seconds": seconds}
+        for name, (mode, config) in runs.items():
+            if model.config.uses_images and mode != "optimize":
+                continue
+            metrics, seconds = _fit_metrics(seq, body, prior, config, mode, model)
+            row[name] = {**metrics, "seconds": seconds}
         rows[str(path)] = row
     modes = list(next(iter(rows.values())))
     mean = {m: {k: float(np.mean([r[m][k] for r in rows.values()])) for k in (*METRICS, "seconds")} for m in modes}
