@@ -137,6 +137,26 @@ def test_export_keeps_only_the_network(data, tmp_path):
     assert model.config == load_model(run / "best.pt", "cpu").config
 
 
+def test_iev_iterations_train_a_checkpoints_iev_to_refine_longer(data, tmp_path, capsys):
+    config = tiny(view_subsets=1.0)
+    train(data, tmp_path / "a", config, stage="both", show_progress=False)
+    start = read_checkpoint(tmp_path / "a" / "best.pt")["state_dict"]
+    longer = config.model.iev.iterations + 2
+    assert cmanet(["train", "--stage", "2", "--config", "tiny", "--epochs", "1", "--init", str(tmp_path / "a" / "best.pt"),
+                   "--iev-iterations", str(longer), "--data", *map(str, data), "--out", str(tmp_path / "b"), "--no-progress"]) == 0
+    model = load_model(tmp_path / "b" / "best.pt", "cpu")
+    assert model.iev.iterations == model.config.iev.iterations == longer
+    trained = read_checkpoint(tmp_path / "b" / "best.pt")["state_dict"]
+    assert not all(torch.equal(start[k], trained[k]) for k in start if k.startswith("iev."))
+    assert all(torch.equal(start[k], trained[k]) for k in start if k.startswith("irv."))  # stage 2: IRV frozen
+    # Without the option, --init's network is trained as it is.
+    train(data, tmp_path / "c", config, stage="2", init=tmp_path / "b" / "best.pt", show_progress=False)
+    assert load_model(tmp_path / "c" / "best.pt", "cpu").iev.iterations == longer
+    capsys.readouterr()
+    assert cmanet(["train", "--resume", "--iev-iterations", "3", "--data", *map(str, data), "--out", str(tmp_path / "c")]) == 2
+    assert "--iev-iterations" in capsys.readouterr().err
+
+
 def test_sigterm_saves_the_step_reached_and_resume_continues(data, tmp_path):
     """The app's Stop sends SIGTERM: the run must keep the step it reached, not its last epoch."""
     import signal

@@ -25,6 +25,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (e.g. stage 1's best.pt), and its pseudo-labels if trained on the same data")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: the config's)")
     p.add_argument("--epochs", type=int, default=None, help="override the epochs of the stage(s) being trained")
+    p.add_argument("--iev-iterations", type=int, default=None, metavar="N",
+                   help="run IEV N times instead of the config's or --init's (its iterations share weights)")
     p.add_argument("--eval-gt", action="store_true",
                    help="also log ground-truth metrics of the held-out frames (synthetic data with gt.npz; never trained on)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         config = dataclasses.replace(config, stage1=dataclasses.replace(config.stage1, epochs=args.epochs),
                                      stage2=dataclasses.replace(config.stage2, epochs=args.epochs))
     summary = train(args.data, args.out, config, args.stage, args.resume, args.init, args.device,
-                    show_progress=not args.no_progress, eval_gt=args.eval_gt)
+                    show_progress=not args.no_progress, eval_gt=args.eval_gt, iev_iterations=args.iev_iterations)
     if summary.stopped:
         print(f"stopped at step {summary.state.step}: {summary.out / 'last.pt'} (--resume continues from it)")
         return 0

@@ -6,6 +6,8 @@ that needs keypoints takes it as an argument.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass
 
 import torch
@@ -167,6 +169,16 @@ class CMANet(nn.Module):
         if self._body_cache[0].device != device:
             self._body_cache[0] = self._body_cache[0].to(device)
         return self._body_cache[0]
+
+
+def with_iev_iterations(model: CMANet, iterations: int) -> CMANet:
+    """``model`` with IEV run ``iterations`` times (in place). IEV's iterations share their
+    weights, so this is the same network refining for longer (or shorter)."""
+    if iterations < 1:
+        raise ValueError("IEV iterations must be >= 1")
+    model.config = dataclasses.replace(model.config, iev=dataclasses.replace(model.config.iev, iterations=iterations))
+    model.iev.iterations = iterations
+    return model
 
 
 def build_model(config: ModelConfig, body: BodyModel, body_config: BodyModelConfig, mean_pose: torch.Tensor) -> CMANet:

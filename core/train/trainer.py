@@ -41,7 +41,7 @@ from core.fit.priors import default_pose_prior
 from core.geometry.camera import project
 from core.io import atomic_write_text
 from core.nets.checkpoint import model_from_payload, model_payload, read_checkpoint, write_checkpoint
-from core.nets.cmanet import CMANet, IRVOutput, build_model, visible_views
+from core.nets.cmanet import CMANet, IRVOutput, build_model, visible_views, with_iev_iterations
 from core.nets.param_space import CanonicalTheta
 from core.train import distributed as dist_utils
 from core.train.config import StageConfig, TrainConfig
@@ -538,19 +538,24 @@ def train(
     device: str | None = None,
     show_progress: bool = True,
     eval_gt: bool = False,
+    iev_iterations: int | None = None,
 ) -> TrainSummary:
     """Train CMANet on multi-view sequences (``data``: sequence folders) into the run folder ``out``.
 
     config: the training config (required unless resuming: a resumed run keeps its own);
     stage: 1, 2, both, joint or iev (see the module doc); resume: continue ``out/last.pt`` from
     its step; init: start from another checkpoint's weights (e.g. stage 1's best.pt for stage 2),
-    and from its pseudo-labels when it was trained on the same data;
+    and from its pseudo-labels when it was trained on the same data; iev_iterations: run IEV this
+    many times instead of the config's or the ``init`` checkpoint's (its iterations share weights,
+    so a trained IEV can be trained further to refine for longer);
     device: auto, cpu or cuda (default: the config's). Under torchrun, every process calls this.
     """
     from core.fit.sequence import resolve_device
 
     started = time.perf_counter()
     out = Path(out)
+    if iev_iterations is not None and (iev_iterations < 1 or resume):
+        raise InputError("--iev-iterations must be >= 1, and cannot change a run being resumed")
     payload = None
     last = out / LAST
     if resume:
@@ -624,6 +629,9 @@ def train(
             else:
                 model = build_model(config.model, body, config.body_model, prior.mean)
                 state = RunState(plan=stage_plan(stage))
+            if iev_iterations is not None:
+                model = with_iev_iterations(model, iev_iterations)
+                config = dataclasses.replace(config, model=model.config)
         model = model.to(env.device).train()
 
         trainer = Trainer(config, model, body, prior, sequences, out, env, state, show_progress,
