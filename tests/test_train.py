@@ -88,6 +88,31 @@ def test_resume_continues_from_the_saved_step(data, tmp_path, monkeypatch):
     assert steps == list(range(1, whole.state.step + 1))
 
 
+def test_first_pseudo_labels_are_saved_before_training_and_resume_keeps_them(data, tmp_path, monkeypatch):
+    config = tiny()
+    assert config.teacher.init == "optimize"
+    original_step, original_labels, calls = Trainer._step, Trainer._sequence_labels, []
+
+    def stopped(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    def counted(self, index):
+        calls.append(index)
+        return original_labels(self, index)
+
+    monkeypatch.setattr(Trainer, "_step", stopped)
+    monkeypatch.setattr(Trainer, "_sequence_labels", counted)
+    with pytest.raises(KeyboardInterrupt):
+        train(data, tmp_path / "run", config, stage="1", show_progress=False)
+    assert sorted(calls) == [0, 1]
+    saved = read_checkpoint(tmp_path / "run" / "last.pt")
+    assert saved["train"]["state"]["step"] == 0
+    assert all(torch.isfinite(bank["error"]).any() for bank in saved["banks"]["iev"])
+    monkeypatch.setattr(Trainer, "_step", original_step)
+    resumed = train(data, tmp_path / "run", resume=True, show_progress=False)
+    assert resumed.state.completed == ["1"] and sorted(calls) == [0, 1]  # not computed again
+
+
 def test_bad_input_names_the_file(data, tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("model:\n  encoder: keypoints\n  widht: 3\n")

@@ -215,11 +215,14 @@ class Trainer:
 
     # ------------------------------------------------------------------ pseudo-labels
 
-    def _share_and_offer(self, banks: list[LabelBank], set_index: int, rows: torch.Tensor, labels, error: torch.Tensor) -> int:
-        """Offer new labels to the banks of every process (all processes call this together, so
-        that their banks stay identical). Returns how many samples got a better label."""
-        local = (set_index, rows.cpu(), _to_cpu(labels), error.detach().cpu())
-        return sum(banks[s].offer(r, lab, err) for s, r, lab, err in dist_utils.all_gather_objects(self.env, local))
+    def _share_and_offer(self, banks: list[LabelBank], update: tuple | None) -> int:
+        """Offer this process's new labels, ``update`` = (set index, rows, labels, error) or None
+        when it has none this step, to the banks of every process. All processes call this on the
+        same steps (it is a collective; one missing would hang the others), so that their banks
+        stay identical. Returns how many samples got a better label."""
+        local = None if update is None else (update[0], update[1].cpu(), _to_cpu(update[2]), update[3].detach().cpu())
+        shared = [u for u in dist_utils.all_gather_objects(self.env, local) if u is not None]
+        return sum(banks[s].offer(r, lab, err) for s, r, lab, err in shared)
 
     def _initial_labels(self) -> None:
         """teacher.init = optimize: before training, the optimizer's estimate of every training
@@ -237,6 +240,7 @@ class Trainer:
             updates = self._sequence_labels(index) if index < count else []
             for bank, set_index, rows, labels, error in sum(dist_utils.all_gather_objects(self.env, updates), []):
                 (self.irv_banks if bank == "irv" else self.iev_banks)[set_index].offer(rows, labels, error)
+        self.save()  # they took minutes to hours: a run stopped from here on resumes with them
 
     def _sequence_labels(self, index: int) -> list[tuple]:
         """Initial labels of sequence ``index``'s training frames: [(bank, set, rows, labels, error)]."""
@@ -265,7 +269,7 @@ class Trainer:
         replaced = 0
         if refresh:
             labels, error = irv_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.irv_iterations, detach(bodies))
-            replaced = self._share_and_offer(self.irv_banks, set_index, rows, labels, error)
+            replaced = self._share_and_offer(self.irv_banks, (set_index, rows, labels, error))
         labels, valid = self.irv_banks[set_index].get(rows, self.device)
         terms = irv_loss(self.body, space, irv.theta, inputs, labels, valid, self.config.loss, self.threshold, self.prior)
         return terms, replaced
@@ -284,8 +288,11 @@ class Trainer:
         params = self.model.canonical(states[-1], inputs)
         replaced = 0
         if refresh:
-            labels, error = iev_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.iev_iterations, detach(params))
-            replaced = self._share_and_offer(self.iev_banks, set_index, rows, labels, error)
+            update = None
+            if views is None:  # the banks hold labels of whole rigs: a batch of a subset offers none
+                labels, error = iev_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.iev_iterations, detach(params))
+                update = (set_index, rows, labels, error)
+            replaced = self._share_and_offer(self.iev_banks, update)
         labels, valid = self.iev_banks[set_index].get(rows, self.device)
         if views is not None:
             labels = CanonicalParams(labels.global_orient[:, views], labels.transl[:, views], labels.body_pose, labels.shape)
@@ -312,7 +319,6 @@ class Trainer:
             if views is not None:  # a random subset of the rig, in random order (augmentation)
                 inputs = inputs.map(lambda t: t[:, views])
                 pre = {k: v[:, views] for k, v in pre.items()}
-                refresh = False  # the banks hold labels of whole rigs
             irv = IRVOutput(pre["features"], pre["context"], [pre["theta"]])
             init = self.model.initial_state(pre["theta"], pre["view_loss"])
             states = model(inputs, self.body, stage="iev", irv=irv, init=init)
