@@ -160,6 +160,10 @@ def test_export_keeps_only_the_network(data, tmp_path):
     assert out.stat().st_size < (run / "best.pt").stat().st_size
     model = load_model(out, "cpu")
     assert model.config == load_model(run / "best.pt", "cpu").config
+    longer = export_model(run / "best.pt", tmp_path / "longer.pt", iev_iterations=model.iev.iterations + 3)
+    refining = load_model(longer, "cpu")
+    assert refining.iev.iterations == refining.config.iev.iterations == model.iev.iterations + 3
+    assert all(torch.equal(v, refining.state_dict()[k]) for k, v in model.state_dict().items())
 
 
 def test_iev_iterations_train_a_checkpoints_iev_to_refine_longer(data, tmp_path, capsys):

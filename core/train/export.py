@@ -12,12 +12,18 @@ from pathlib import Path
 
 from core.errors import InputError
 from core.nets.checkpoint import model_from_payload, read_checkpoint, save_model
+from core.nets.cmanet import with_iev_iterations
 
 
-def export_model(checkpoint: str | Path, out: str | Path, meta: dict | None = None) -> Path:
-    """Write the network of ``checkpoint`` to ``out`` (atomically); returns ``out``."""
+def export_model(checkpoint: str | Path, out: str | Path, meta: dict | None = None, iev_iterations: int | None = None) -> Path:
+    """Write the network of ``checkpoint`` to ``out`` (atomically); returns ``out``.
+    ``iev_iterations``: run IEV that many times instead of as trained (they share weights)."""
     payload = read_checkpoint(checkpoint)
     model = model_from_payload(payload, checkpoint)
+    if iev_iterations is not None:
+        if iev_iterations < 1:
+            raise InputError("--iev-iterations must be >= 1")
+        model = with_iev_iterations(model, iev_iterations)
     state = payload.get("train", {}).get("state", {})
     # stage: the stage the weights come from (a best.pt is saved during its stage, before that
     # stage counts as completed); stages: the stages completed before it.
@@ -32,9 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("checkpoint", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--note", default=None, help="free text stored in the file's meta data")
+    p.add_argument("--iev-iterations", type=int, default=None, metavar="N",
+                   help="the exported network runs IEV N times (its iterations share weights; default: as trained)")
     args = p.parse_args(argv)
     try:
-        path = export_model(args.checkpoint, args.out, {"note": args.note} if args.note else None)
+        path = export_model(args.checkpoint, args.out, {"note": args.note} if args.note else None, args.iev_iterations)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
