@@ -157,6 +157,8 @@ def test_export_keeps_only_the_network(data, tmp_path):
     out = export_model(run / "best.pt", tmp_path / "model.pt", {"note": "test"})
     payload = read_checkpoint(out)
     assert "optimizer" not in payload and "banks" not in payload and payload["meta"]["note"] == "test"
+    assert payload["meta"]["stage"] == "2"  # best.pt saved during stage 2
+    assert read_checkpoint(export_model(run / "last.pt", tmp_path / "last.pt"))["meta"]["stage"] == "2"  # after it
     assert out.stat().st_size < (run / "best.pt").stat().st_size
     model = load_model(out, "cpu")
     assert model.config == load_model(run / "best.pt", "cpu").config

@@ -7,7 +7,6 @@ that needs keypoints takes it as an argument.
 from __future__ import annotations
 
 import dataclasses
-
 from dataclasses import dataclass
 
 import torch

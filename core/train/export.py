@@ -26,8 +26,10 @@ def export_model(checkpoint: str | Path, out: str | Path, meta: dict | None = No
         model = with_iev_iterations(model, iev_iterations)
     state = payload.get("train", {}).get("state", {})
     # stage: the stage the weights come from (a best.pt is saved during its stage, before that
-    # stage counts as completed); stages: the stages completed before it.
-    provenance = {"source": Path(checkpoint).name, "stage": payload.get("meta", {}).get("stage"),
+    # stage counts as completed; a finished run's last.pt after it); stages: those completed.
+    completed = state.get("completed") or []
+    stage = payload.get("meta", {}).get("stage") or (completed[-1] if completed else None)
+    provenance = {"source": Path(checkpoint).name, "stage": stage,
                   "stages": state.get("completed"), "step": state.get("step"),
                   "data": [Path(d[0]).name for d in payload.get("train", {}).get("data", [])]}
     return save_model(model, out, {**provenance, **(meta or {})})
