@@ -166,6 +166,10 @@ def test_export_keeps_only_the_network(data, tmp_path):
     refining = load_model(longer, "cpu")
     assert refining.iev.iterations == refining.config.iev.iterations == model.iev.iterations + 3
     assert all(torch.equal(v, refining.state_dict()[k]) for k, v in model.state_dict().items())
+    from core.train.export import main as export_main
+
+    assert export_main([str(run / "best.pt"), str(tmp_path / "none.pt"), "--iev-iterations", "0"]) == 2
+    assert not (tmp_path / "none.pt").exists()
 
 
 def test_iev_iterations_train_a_checkpoints_iev_to_refine_longer(data, tmp_path, capsys):

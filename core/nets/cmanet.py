@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from core.body import BodyModel, BodyModelConfig
+from core.errors import InputError
 from core.fit.losses import reprojection_loss
 from core.fit.params import CanonicalParams, ViewBodies, canonical_keypoints, view_keypoints
 from core.geometry.camera import project
@@ -174,7 +175,7 @@ def with_iev_iterations(model: CMANet, iterations: int) -> CMANet:
     """``model`` with IEV run ``iterations`` times (in place). IEV's iterations share their
     weights, so this is the same network refining for longer (or shorter)."""
     if iterations < 1:
-        raise ValueError("IEV iterations must be >= 1")
+        raise InputError(f"--iev-iterations must be >= 1 (got {iterations})")
     model.config = dataclasses.replace(model.config, iev=dataclasses.replace(model.config.iev, iterations=iterations))
     model.iev.iterations = iterations
     return model

@@ -21,8 +21,6 @@ def export_model(checkpoint: str | Path, out: str | Path, meta: dict | None = No
     payload = read_checkpoint(checkpoint)
     model = model_from_payload(payload, checkpoint)
     if iev_iterations is not None:
-        if iev_iterations < 1:
-            raise InputError("--iev-iterations must be >= 1")
         model = with_iev_iterations(model, iev_iterations)
     state = payload.get("train", {}).get("state", {})
     # stage: the stage the weights come from (a best.pt is saved during its stage, before that
