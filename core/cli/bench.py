@@ -1,41 +1,67 @@
-"""``cmanet bench speed|accuracy``: print the figures (see core/bench.py)."""
+"""``cmanet bench speed|accuracy|real``: print the figures (see core/bench/)."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+REAL_TRIALS = ("walk", "multi", "static")
+
 
 def add_parser(subparsers) -> None:
-    p = subparsers.add_parser("bench", help="measure speed and accuracy on synthetic sequences",
+    p = subparsers.add_parser("bench", help="measure speed and accuracy on synthetic and real sequences",
                               description="speed: detection vs IRV/IEV seconds per multi-view frame (renders a "
                               "synthetic sequence, runs MediaPipe on it, fits it). accuracy: IRV vs IEV over "
-                              "views x noise x seeds, static rig and per frame.")
-    p.add_argument("what", choices=("speed", "accuracy"))
+                              "views x noise x seeds, static rig and per frame. real: the pose2sim demo recordings "
+                              "(downloaded once with pip), fitted without calibration and scored against calibrated "
+                              "triangulation of the same detections, per fit mode.")
+    p.add_argument("what", choices=("speed", "accuracy", "real"))
     p.add_argument("--views", type=int, nargs="+", default=None, help="speed: one number (default 4); accuracy: a list (default 2 3 4 6 8)")
-    p.add_argument("--frames", type=int, default=None, help="frames per sequence (speed: 100, accuracy: 30)")
+    p.add_argument("--frames", type=int, default=None, help="frames per sequence (speed: 100, accuracy: 30, real: all)")
     p.add_argument("--noise", type=float, nargs="+", default=[2.0, 4.0, 8.0], help="accuracy: detection noise sigmas, px at 1000 px height")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="accuracy: seeds")
     p.add_argument("--no-per-frame", action="store_true", help="accuracy: static rig only")
+    p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(REAL_TRIALS),
+                   help="real: which recordings (shipped: the demo in resources/, no download)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from core import bench
     from core.errors import InputError
+
+    if args.what == "real":
+        from core.bench import real
+
+        reports = []
+        for name in args.trials:
+            trial = real.shipped_walk_trial() if name == "shipped" else real.TRIALS[name]
+            reports.append(real.run_trial(trial, frames=args.frames, show_progress_bar=True))
+        print(real.format_report(reports))
+        _write_json(args.json, reports)
+        return 0
+
+    from core.bench import synthetic
 
     if args.what == "speed":
         views = (args.views or [4])[0]
         if not 2 <= views <= 8:
             raise InputError("--views must be between 2 and 8")
-        figures = bench.bench_speed(views=views, frames=args.frames or 100)
+        figures = synthetic.bench_speed(views=views, frames=args.frames or 100)
         for key, value in figures.items():
             print(f"{key:36s} {value}")
-        bench.write_json(args.json, figures)
+        _write_json(args.json, figures)
         return 0
-    print(bench.ACCURACY_HEADER)
-    rows = bench.bench_accuracy(tuple(args.views or (2, 3, 4, 6, 8)), tuple(args.noise), tuple(args.seeds),
-                                args.frames or 30, per_frame=not args.no_per_frame)
-    bench.write_json(args.json, rows)
+    print(synthetic.ACCURACY_HEADER)
+    rows = synthetic.bench_accuracy(tuple(args.views or (2, 3, 4, 6, 8)), tuple(args.noise), tuple(args.seeds),
+                                    args.frames or 30, per_frame=not args.no_per_frame)
+    _write_json(args.json, rows)
     return 0
+
+
+def _write_json(path: Path | None, data) -> None:
+    if path is not None:
+        from core.io import atomic_write_json
+
+        atomic_write_json(path, data)
+        print(f"wrote {path}")

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from core.errors import InputError
+from core.fit.modes import FIT_MODES, default_mode
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("sequence", type=Path, help="multi-view sequence folder (videos, image folders, or keypoints.npz)")
     p.add_argument("--out", type=Path, required=True, help="result folder (created; detections are cached here)")
     p.add_argument("--config", type=Path, default=None, help="fit config YAML (default: resources/configs/fit.yaml)")
-    p.add_argument("--mode", choices=("optimize", "network", "network+refine"), default=None,
+    p.add_argument("--mode", choices=FIT_MODES, default=None,
                    help="optimize: SMPLify per view then multi-view (no network); network: the trained CMANet "
                    "alone (fastest); network+refine: the optimizers started from the network (default when a "
                    "model is available, else optimize)")
@@ -75,7 +76,7 @@ def _network(args: argparse.Namespace, config) -> tuple[str, object | None]:
     from core.nets.checkpoint import DEFAULT_MODEL, load_model
 
     checkpoint = args.checkpoint or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
-    mode = args.mode or ("network+refine" if checkpoint is not None else "optimize")
+    mode = args.mode or default_mode(checkpoint)
     model = None
     if mode != "optimize":
         if checkpoint is None:

@@ -12,8 +12,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
-
 import numpy as np
 import roma
 import torch
@@ -32,6 +30,7 @@ from core.fit.iev import (
     wide_focal,
 )
 from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
+from core.fit.modes import FIT_MODES, FitMode  # noqa: F401 - FIT_MODES re-exported
 from core.fit.params import Intrinsics, ViewBodies
 from core.fit.pose_prior import PosePrior
 from core.fit.priors import default_pose_prior
@@ -44,8 +43,6 @@ log = logging.getLogger(__name__)
 
 # progress(stage, done, total): stage is "detect", "irv" or "iev".
 StageProgress = Callable[[str, int, int], None]
-FitMode = Literal["optimize", "network", "network+refine"]
-FIT_MODES: tuple[str, ...] = ("optimize", "network", "network+refine")
 
 
 def resolve_device(name: str) -> torch.device:

@@ -10,7 +10,6 @@ JSON). Benchmarks, not tests: they measure, they do not assert.
 from __future__ import annotations
 
 import dataclasses
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -80,7 +79,7 @@ def bench_accuracy(views_list=(2, 3, 4, 6, 8), noise_list=(2.0, 4.0, 8.0), seeds
                 for name, items in runs.items():
                     if not items:
                         continue
-                    mean = lambda f: float(np.mean([f(i) for i in items]))  # noqa: E731
+                    mean = lambda f: float(np.mean([f(i) for i in items]))
                     rows.append({
                         "views": views, "noise_px": noise, "mode": name, "seeds": len(items),
                         "irv_pa_mpjpe_mm": round(mean(lambda i: i["report"]["irv"]["mean"]["pa_mpjpe_mm"]), 1),
@@ -105,11 +104,3 @@ def format_accuracy_row(row: dict) -> str:
     return (f"{row['views']:>5} {row['noise_px']:>5.0f} {row['mode']:>9} {row['irv_pa_mpjpe_mm']:>7.1f} "
             f"{row['iev_pa_mpjpe_mm']:>7.1f} {row['iev_mpjpe_mm']:>9.1f} {row['iev_pck150']:>7.1f} {row['iev_auc']:>6.1f} "
             f"{row['camera_rel_rot_deg']:>7.2f} {row['fit_s']:>6.2f}")
-
-
-def write_json(path: Path | None, data) -> None:
-    if path is not None:
-        from core.io import atomic_write_json
-
-        atomic_write_json(path, data)
-        print(f"wrote {path}")
