@@ -32,7 +32,7 @@ def _sync(device: str) -> None:
 
 def bench_device(device: str, data: list[Path], config, fit_config, work: Path) -> dict:
     from core.body import load_body_model
-    from core.fit.priors import default_pose_prior
+    from core.canonical.pose_prior import default_pose_prior
     from core.fit.sequence import fit_sequence
     from core.nets import build_model
     from core.train.benchmark import throughput

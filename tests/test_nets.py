@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import roma
 import pytest
+import roma
 import torch
 
 from core.body import BodyModelConfig, load_body_model
+from core.canonical.params import ViewBodies
+from core.canonical.pose_prior import default_pose_prior
 from core.errors import InputError
-from core.fit.params import ViewBodies
-from core.fit.priors import default_pose_prior
 from core.nets import build_model, load_model, predict, save_model
 from core.nets.camera import cam_to_translation, keypoint_boxes, translation_to_cam
 from core.nets.config import IEVNetConfig, IRVNetConfig, KeypointEncoderConfig, ModelConfig, SwinConfig

@@ -37,8 +37,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.body import load_body_model
+from core.canonical.pose_prior import default_pose_prior
 from core.config import RESOURCES_DIR
-from core.detect.cache import cache_base_dir
+from core.detect.cache import cache_base_dir, default_cache_dir
 from core.errors import InputError
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.modes import default_mode
@@ -54,6 +56,7 @@ from core.io.calibration import RigCalibration, read_qca
 from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 from core.keypoints import COCO17_NAMES
+from core.nets.checkpoint import DEFAULT_MODEL, load_model
 
 log = logging.getLogger(__name__)
 
@@ -311,19 +314,12 @@ DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(
 
 
 def _model_for(mode: str, device: str):
-    from core.nets.checkpoint import DEFAULT_MODEL, load_model
-
     return None if mode == "optimize" else load_model(DEFAULT_MODEL, device)
 
 
 def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
               config: FitConfig | None = None, show_progress_bar: bool = False) -> dict:
     """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures."""
-    from core.body import load_body_model
-    from core.detect.cache import default_cache_dir
-    from core.fit.priors import default_pose_prior
-    from core.nets.checkpoint import DEFAULT_MODEL
-
     config = config or load_fit_config()
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)

@@ -20,11 +20,10 @@ from core.eval import evaluate, load_ground_truth
 from core.fit.config import load_fit_config
 from core.fit.sequence import fit_keypoints, inputs_from_sequence
 from core.io import MultiViewSequence
+from core.synth import make_synthetic_sequence
 
 
 def _synth(out: Path, views: int, frames: int, seed: int, render: bool = False, noise_px: float | None = None) -> Path:
-    from core.synth import make_synthetic_sequence
-
     kwargs = {} if noise_px is None else {"noise_px": noise_px}
     return Path(make_synthetic_sequence(out, views=views, frames=frames, seed=seed, render=render, **kwargs))
 

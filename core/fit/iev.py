@@ -22,9 +22,7 @@ import roma
 import torch
 
 from core.body import BodyModel
-from core.fit.config import FitConfig
-from core.fit.irv import IRVFit
-from core.fit.losses import (
+from core.canonical.losses import (
     confidence_weights,
     flip_keypoints,
     person_scale,
@@ -33,9 +31,11 @@ from core.fit.losses import (
     shape_prior_loss,
     smoothness_loss,
 )
+from core.canonical.params import CanonicalParams, Intrinsics, body_frame_keypoints, canonical_keypoints
+from core.canonical.pose_prior import PosePrior
+from core.fit.config import FitConfig
+from core.fit.irv import IRVFit
 from core.fit.optim import CancelFn, ProgressFn, minimize
-from core.fit.params import CanonicalParams, Intrinsics, body_frame_keypoints, canonical_keypoints
-from core.fit.pose_prior import PosePrior
 from core.fit.rig import consensus_body_poses, relative_cameras, relative_cameras_from_skeletons, static_rig_from_frames
 from core.geometry.camera import project, transform_points
 from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d

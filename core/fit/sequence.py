@@ -17,6 +17,10 @@ import roma
 import torch
 
 from core.body import BodyModel, load_body_model
+from core.canonical.params import Intrinsics, ViewBodies
+from core.canonical.pose_prior import PosePrior, default_pose_prior
+from core.detect.sequence import detect_sequence
+from core.device import resolve_device
 from core.errors import InputError
 from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import (
@@ -31,27 +35,17 @@ from core.fit.iev import (
 )
 from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
 from core.fit.modes import FIT_MODES, FitMode  # noqa: F401 - FIT_MODES re-exported
-from core.fit.params import Intrinsics, ViewBodies
-from core.fit.pose_prior import PosePrior
-from core.fit.priors import default_pose_prior
 from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
 from core.geometry.camera import default_focal_px, default_principal_point
-from core.io.results import FitResult
+from core.io import MultiViewSequence, atomic_write_json
+from core.io.results import SUMMARY_FILE, FitResult
 from core.keypoints import COCO17_NAMES
+from core.nets.predict import predict
 
 log = logging.getLogger(__name__)
 
 # progress(stage, done, total): stage is "detect", "irv" or "iev".
 StageProgress = Callable[[str, int, int], None]
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is bad input."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available (use auto or cpu)")
-    return torch.device(name)
 
 
 @dataclass
@@ -86,8 +80,6 @@ def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, princi
 def inputs_from_sequence(seq, cache_dir: Path, model_complexity: int = 1, progress: StageProgress | None = None,
                          should_cancel: Callable[[], bool] | None = None, show_progress_bar: bool = True) -> FitInputs:
     """Detections (given, cached or computed) and intrinsics of a :class:`MultiViewSequence`."""
-    from core.detect.sequence import detect_sequence
-
     start = time.perf_counter()
     keypoints = detect_sequence(
         seq, cache_dir, model_complexity,
@@ -165,8 +157,6 @@ def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, m
         init = initial_canonical(irv, frames, views)
         init3d = irv.keypoints3d.reshape(frames, views, 17, 3)
     else:
-        from core.nets.predict import predict
-
         if model is None:
             raise InputError(f"--mode {mode} needs a trained network (--checkpoint)")
         net_irv, init = predict(model, kp, focal, principal, image_sizes, body=body)
@@ -305,9 +295,6 @@ def fit_sequence(
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
     in ``out``). Returns the result and the summary.
     """
-    from core.io import MultiViewSequence, atomic_write_json
-    from core.io.results import SUMMARY_FILE
-
     seq_root, out = Path(seq_root).resolve(), Path(out).resolve()
     if out == seq_root or seq_root in out.parents:
         raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)

@@ -17,6 +17,7 @@ import torch
 
 from core.body import BodyModelConfig
 from core.config import RESOURCES_DIR, from_dict, to_dict
+from core.device import resolve_device
 from core.errors import InputError
 from core.io.atomic import atomic_write_bytes
 from core.nets.cmanet import CMANet
@@ -96,8 +97,6 @@ def model_from_payload(data: dict[str, Any], where: str | Path | None = None) ->
 def load_model(checkpoint: str | Path, device: str | torch.device = "auto") -> CMANet:
     """The network of ``checkpoint`` (a model file or a training checkpoint), in eval mode on
     ``device`` (``auto``: CUDA when available)."""
-    from core.fit.sequence import resolve_device
-
     device = resolve_device(device) if isinstance(device, str) else device
     model = model_from_payload(read_checkpoint(checkpoint), checkpoint)
     return model.to(device).eval()

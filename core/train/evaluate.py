@@ -15,7 +15,8 @@ import numpy as np
 import torch
 
 from core.body import BodyModel
-from core.fit.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
+from core.canonical.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
+from core.eval import load_ground_truth
 from core.geometry import metrics
 from core.geometry.camera import transform_points
 from core.nets.cmanet import CMANet
@@ -30,8 +31,6 @@ def canonical_joints(body: BodyModel, params: CanonicalParams, view: int = 0) ->
 
 def load_gt(sequence: str | Path) -> dict[str, np.ndarray]:
     """``SEQ/gt.npz`` (evaluation only)."""
-    from core.eval import load_ground_truth
-
     return load_ground_truth(Path(sequence) / "gt.npz")
 
 

@@ -9,11 +9,12 @@ import dataclasses
 import torch
 
 from core.body import BodyModel
+from core.canonical.params import CanonicalParams, Intrinsics, ViewBodies
+from core.canonical.pose_prior import PosePrior
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.iev import fit_iev_per_frame
 from core.fit.irv import fit_irv
-from core.fit.params import CanonicalParams, Intrinsics, ViewBodies
-from core.fit.pose_prior import PosePrior
+from core.fit.sequence import FitInputs, fit_keypoints
 from core.nets.inputs import ViewInputs
 
 
@@ -98,8 +99,6 @@ def sequence_teacher(body: BodyModel, prior: PosePrior, keypoints2d, focal, prin
     """
     import numpy as np
     import roma
-
-    from core.fit.sequence import FitInputs, fit_keypoints
 
     frames, views = keypoints2d.shape[:2]
     inputs = FitInputs(np.asarray(keypoints2d), np.asarray(focal), np.asarray(principal), np.asarray(image_sizes),

@@ -32,12 +32,12 @@ import torch
 from tqdm import tqdm
 
 from core.body import BodyModel, load_body_model
+from core.canonical.losses import reprojection_error_px, reprojection_loss
+from core.canonical.params import CanonicalParams, canonical_keypoints, detach
+from core.canonical.pose_prior import PosePrior, default_pose_prior
 from core.config import from_dict, to_dict
+from core.device import resolve_device
 from core.errors import InputError
-from core.fit.losses import reprojection_error_px, reprojection_loss
-from core.fit.params import CanonicalParams, canonical_keypoints, detach
-from core.fit.pose_prior import PosePrior
-from core.fit.priors import default_pose_prior
 from core.geometry.camera import project
 from core.io import atomic_write_text
 from core.nets.checkpoint import model_from_payload, model_payload, read_checkpoint, write_checkpoint
@@ -556,8 +556,6 @@ def train(
     so a trained IEV can be trained further to refine for longer);
     device: auto, cpu or cuda (default: the config's). Under torchrun, every process calls this.
     """
-    from core.fit.sequence import resolve_device
-
     started = time.perf_counter()
     out = Path(out)
     if iev_iterations is not None and (iev_iterations < 1 or resume):

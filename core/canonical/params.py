@@ -2,7 +2,9 @@
 
 As in the paper, the camera rotation is folded into the body's per-view global orientation: in
 view ``v`` the body is ``X_cam = R_v X_body(theta, beta) + t_v``, where ``X_body`` is the posed
-body with identity global orientation and no translation (the body model's own frame).
+body with identity global orientation and no translation (the body model's own frame). The
+space's reference orientation, :func:`camera_facing_rotation`, is an upright body facing the
+camera: where the optimizers and the networks start.
 
 IRV estimates one independent body per view: ``(R_v, t_v, theta_v, beta_v)``. IEV shares
 ``(theta, beta)`` over the views and keeps ``(R_v, t_v)`` per view. All rotations are matrices.
@@ -52,6 +54,15 @@ class CanonicalParams:
     transl: torch.Tensor
     body_pose: torch.Tensor
     shape: torch.Tensor
+
+
+def camera_facing_rotation(body: BodyModel) -> torch.Tensor:
+    """(3, 3) body->camera rotation of an upright body facing the camera (OpenCV camera axes)."""
+    up, forward = body.up_axis.float().cpu(), body.forward_axis.float().cpu()
+    source = torch.stack([up, forward, torch.linalg.cross(up, forward)], dim=1)
+    cam_up, cam_toward = torch.tensor([0.0, -1.0, 0.0]), torch.tensor([0.0, 0.0, -1.0])
+    target = torch.stack([cam_up, cam_toward, torch.linalg.cross(cam_up, cam_toward)], dim=1)
+    return target @ source.T
 
 
 def detach(params):
