@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait
-from cmanet_app.training import MetricSeries, MetricsReader, TrainingRun
+from cmanet_app.training import MetricSeries, TrainingRun
+from core.train.metrics_log import MetricsReader
 
 
 def _train_available() -> bool:

@@ -56,7 +56,7 @@ from core.io.calibration import RigCalibration, read_qca
 from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 from core.keypoints import COCO17_NAMES
-from core.nets.checkpoint import DEFAULT_MODEL, load_model
+from core.nets.checkpoint import DEFAULT_MODEL, installed_model, load_model
 
 log = logging.getLogger(__name__)
 
@@ -335,7 +335,7 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
               "rows": []}
     models: dict[str, object] = {}
     for run in runs:
-        mode = run.mode or default_mode(DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
+        mode = run.mode or default_mode(installed_model())
         if mode not in models:
             models[mode] = _model_for(mode, config.device)
         fit_inputs = inputs

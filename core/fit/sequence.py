@@ -34,10 +34,11 @@ from core.fit.iev import (
     wide_focal,
 )
 from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
-from core.fit.modes import FIT_MODES, FitMode  # noqa: F401 - FIT_MODES re-exported
+from core.fit.modes import FitMode
 from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
 from core.geometry.camera import default_focal_px, default_principal_point
 from core.io import MultiViewSequence, atomic_write_json
+from core.io.folders import check_outside_inputs
 from core.io.results import SUMMARY_FILE, FitResult
 from core.keypoints import COCO17_NAMES
 from core.nets.predict import predict
@@ -295,9 +296,8 @@ def fit_sequence(
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
     in ``out``). Returns the result and the summary.
     """
-    seq_root, out = Path(seq_root).resolve(), Path(out).resolve()
-    if out == seq_root or seq_root in out.parents:
-        raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
+    seq_root = Path(seq_root).resolve()
+    out = check_outside_inputs(out, seq_root)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
     with MultiViewSequence.open(seq_root) as seq:

@@ -30,6 +30,11 @@ DEFAULT_MODEL = RESOURCES_DIR / "models" / "cmanet_default.pt"
 VERSION = 1
 
 
+def installed_model() -> Path | None:
+    """The shipped default model (:data:`DEFAULT_MODEL`) when it is installed, else None."""
+    return DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None
+
+
 def model_payload(model: CMANet, meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """The network part of a checkpoint (weights on the CPU)."""
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel

@@ -40,6 +40,7 @@ from core.device import resolve_device
 from core.errors import InputError
 from core.geometry.camera import project
 from core.io import atomic_write_text
+from core.io.folders import check_outside_inputs
 from core.nets.checkpoint import model_from_payload, model_payload, read_checkpoint, write_checkpoint
 from core.nets.cmanet import CMANet, IRVOutput, build_model, visible_views, with_iev_iterations
 from core.nets.param_space import CanonicalTheta
@@ -578,10 +579,7 @@ def train(
             init = last  # stage 2 after a finished stage-1 run in the same folder
         else:
             raise InputError("already holds a training run: --resume to continue it, or choose another --out", out)
-    for path in data:
-        seq_root = Path(path).resolve()
-        if out.resolve() == seq_root or seq_root in out.resolve().parents:
-            raise InputError("the run folder must be outside the training sequences (inputs are never modified)", out)
+    check_outside_inputs(out, data, "the run folder", "the training sequences")
 
     env = dist_utils.init_distributed(resolve_device(device or config.device))
     try:
