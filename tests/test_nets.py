@@ -222,6 +222,9 @@ def test_image_encoders_take_crops(body, mean_pose):
     for kind in ("swin", "fused"):
         model = build_model(tiny_config(encoder=kind), body, BodyModelConfig(), mean_pose)
         _, iev = predict(model, **det, images=crops, body=body)
-        assert torch.isfinite(iev.transl).all()
+        _, other = predict(model, **det, images=255 - crops, body=body)
+        assert iev.body_pose.shape == (2, 19, 3, 3) and torch.isfinite(iev.transl).all()
+        # The crops reach the estimate: other images, another body for the same keypoints.
+        assert not torch.allclose(iev.body_pose, other.body_pose)
         with pytest.raises(InputError, match="needs images"):
             predict(model, **det, body=body)

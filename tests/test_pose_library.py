@@ -46,7 +46,25 @@ def test_rest_geometry_constants_match_anny(body):
     assert angle(thigh, key_poses.REST_THIGH) < 3
 
 
+def at_a_limit(poses: np.ndarray) -> np.ndarray:
+    """(..., J, 3) bool: the components that sit exactly on one of their joint limits."""
+    lower, upper = joint_limits.joint_limits()
+    return np.isclose(poses, lower, rtol=0, atol=1e-6) | np.isclose(poses, upper, rtol=0, atol=1e-6)
+
+
+def test_clamp_pose_moves_only_what_lies_outside_the_limits():
+    lower, upper = joint_limits.joint_limits()
+    inside = (lower + upper) / 2
+    poses = np.stack([inside, lower - 0.3, upper + 0.2])
+    np.testing.assert_allclose(joint_limits.limit_violation(poses)[1:], np.stack([np.full_like(lower, 0.3), np.full_like(upper, 0.2)]))
+    clamped = joint_limits.clamp_pose(poses)
+    np.testing.assert_array_equal(clamped[0], inside)
+    np.testing.assert_allclose(clamped[1:], np.stack([lower, upper]))
+    assert joint_limits.limit_violation(clamped).max() == 0
+
+
 def test_key_poses_walk_cycle_and_library_respect_joint_limits():
+    # Key poses and the walk cycle are not clamped: they are authored (and converted) inside.
     for pose in key_poses.key_poses().values():
         assert joint_limits.limit_violation(pose.body_pose).max() == 0, pose.name
     cycle = walk_cycle.load_walk_cycle()
@@ -54,7 +72,9 @@ def test_key_poses_walk_cycle_and_library_respect_joint_limits():
     assert joint_limits.limit_violation(cycle.body_pose).max() == 0
     poses = sample_pose_library(500, np.random.default_rng(0))
     assert poses.shape == (500, 19, 3) and poses.dtype == np.float32
-    assert joint_limits.limit_violation(poses).max() < 1e-6
+    # The library's clamp trims noise at the edges; it does not shape the poses: almost no
+    # component ends on a limit (0.13 % of them for this seed).
+    assert at_a_limit(poses).mean() < 0.01
     # Varied, not a handful of copies.
     assert np.unique(poses.round(2).reshape(500, -1), axis=0).shape[0] == 500
     assert poses.std(axis=0).mean() > np.radians(5)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from core.body import BodyModel
-from core.geometry.camera import project, transform_points
+from core.geometry.camera import transform_points
 
 
 @dataclass
@@ -96,8 +96,3 @@ def canonical_keypoints(body: BodyModel, params: CanonicalParams) -> torch.Tenso
     """(..., V, 17, 3) camera-frame keypoints of the shared body seen by every view."""
     local = body_frame_keypoints(body, params.body_pose, params.shape)  # (..., 17, 3)
     return transform_points(local.unsqueeze(-3), params.global_orient, params.transl)
-
-
-def project_keypoints(points_cam: torch.Tensor, intrinsics: Intrinsics) -> torch.Tensor:
-    """(..., V, K, 3) camera-frame points -> (..., V, K, 2) pixels."""
-    return project(points_cam, intrinsics.focal, intrinsics.principal)

@@ -41,7 +41,6 @@ from core.geometry.camera import project, transform_points
 from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d
 from core.keypoints import COCO17_NAMES
 
-FOCAL_LR_SCALE = 1.0
 # Focal estimation: a weak log-normal prior around the starting focal length (sigma in log units,
 # weight per frame), and the fields of view (degrees, across the longer image side) a focal
 # length is kept within. Without them a telephoto camera drifts towards orthographic, where the
@@ -324,17 +323,16 @@ def _optimize_static_rig(
     variables = [body_orient, body_t, pose]
     if optimize_rig:
         variables += [cam_orient, cam_t, shape] + ([log_focal] if estimate_focal else [])
-    scales = [1.0] * 6 + [FOCAL_LR_SCALE] * (len(variables) - 6)
     first = iterations // 2 if config.iev.swap_check else iterations
     method = config.iev.optimizer
     lr = 1.0 if method == "lbfgs" else config.iev.lr
     minimize(variables, objective, first, lr, lambda d, _t: report(d), should_cancel, clamp_shape,
-             lr_scales=scales[: len(variables)], method=method)
+             method=method)
     if config.iev.swap_check:
         with torch.no_grad():
             detections = correct_swaps(camera_points(world_points()), keypoints2d, current_intrinsics(), config)
         minimize(variables, objective, iterations - first, lr * (1.0 if method == "lbfgs" else 0.5), lambda d, _t: report(first + d),
-                 should_cancel, clamp_shape, lr_scales=scales[: len(variables)], method=method)
+                 should_cancel, clamp_shape, method=method)
 
     with torch.no_grad():
         world = world_points()

@@ -23,12 +23,6 @@ def rot6d_to_rotmat(rot6d: torch.Tensor) -> torch.Tensor:
     return roma.special_gramschmidt(columns)
 
 
-def rotation_angle_deg(rotation: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) -> (...,) rotation angle in degrees."""
-    identity = torch.eye(3, dtype=rotation.dtype, device=rotation.device).expand_as(rotation)
-    return torch.rad2deg(roma.rotmat_geodesic_distance(rotation, identity))
-
-
 def slerp_rotvec(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """Per-element spherical interpolation of axis-angle rotations (..., 3), shortest arc.
 

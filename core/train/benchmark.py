@@ -12,7 +12,6 @@ network's throughput in frames per second.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import replace

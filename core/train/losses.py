@@ -32,11 +32,6 @@ _HIPS = (11, 12)
 MIN_LABEL_DEPTH_M = 0.2
 
 
-def rotation_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) x2 -> (...,) squared Frobenius distance (4 (1 - cos angle) for a single axis)."""
-    return (a - b).square().sum((-1, -2))
-
-
 def rot6d_distance(raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(..., 6) raw 6D output, (..., 3, 3) target rotation -> (...,) squared distance to the
     target's 6D form."""

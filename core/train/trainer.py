@@ -47,7 +47,7 @@ from core.nets.param_space import CanonicalTheta
 from core.train import distributed as dist_utils
 from core.train.config import StageConfig, TrainConfig
 from core.train.data import FrameSet, epoch_batches, load_sequences, split_frames
-from core.train.losses import iev_loss, irv_loss, masked_mean
+from core.train.losses import iev_loss, irv_loss
 from core.train.metrics_log import MetricsLog
 from core.train.pseudo_labels import LabelBank
 from core.train.teacher import canonical_view_bodies, iev_teacher, irv_teacher, sequence_teacher, teacher_fit_config
