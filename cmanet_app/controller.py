@@ -18,6 +18,9 @@ from cmanet_app.settings import AppSettings
 from cmanet_app.state import AppState, SequenceInfo
 from cmanet_app.tasks import Task, TaskRunner
 from core.errors import InputError
+from core.fit.config import load_fit_config
+from core.fit.modes import resolve_mode
+from core.nets.checkpoint import installed_model
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +155,7 @@ class Controller(QObject):
     def fit_config(self):
         overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device}
         overrides.update(self.fit_overrides)
-        return jobs.fit_config(self.state.fit_config_path or None, **overrides)
+        return load_fit_config(self.state.fit_config_path or None, **overrides)
 
     def _require_sequence(self) -> SequenceInfo | None:
         if self.state.sequence is None:
@@ -173,7 +176,7 @@ class Controller(QObject):
             return None
         try:
             config = self.fit_config()
-            mode, checkpoint = jobs.resolve_mode(self.state.mode, self.state.checkpoint or None)
+            mode, checkpoint = resolve_mode(self.state.mode, self.state.checkpoint or None, installed_model())
         except InputError as exc:
             self.reporter.exception("Bad fit settings", exc)
             return None

@@ -16,7 +16,6 @@ from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 
 GT_FILE = "gt.npz"
-FIT_MODES = ("optimize", "network", "network+refine")
 DEVICES = ("auto", "cpu", "cuda")
 
 

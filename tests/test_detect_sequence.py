@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 
 import cv2
 import numpy as np
@@ -75,10 +74,8 @@ def test_cache_is_reused_until_the_input_changes(person_seq, tmp_path):
     written = cache_file.stat().st_mtime_ns
 
     progress = Progress()
-    start = time.perf_counter()
     with MultiViewSequence.open(root) as seq:
         again = detect_sequence(seq, cache, progress=progress, show_progress_bar=False)
-    assert time.perf_counter() - start < 1.0
     np.testing.assert_array_equal(again, first)
     assert cache_file.stat().st_mtime_ns == written  # not rewritten
     assert progress.calls == [(4, 4)]  # the detector did not run: no per-image progress

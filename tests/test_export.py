@@ -6,12 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-import roma
 import torch
 from scipy.spatial.transform import Rotation
 
 from core.body import load_body_model
-from core.io.export import Z_UP_TO_Y_UP, bvh_text, export_result
+from core.io.export import Z_UP_TO_Y_UP, bvh_text
 from core.io.results import FitResult
 from core.keypoints import COCO17_NAMES
 

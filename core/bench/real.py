@@ -37,8 +37,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.body import load_body_model
+from core.canonical.pose_prior import default_pose_prior
 from core.config import RESOURCES_DIR
-from core.detect.cache import cache_base_dir
+from core.detect.cache import cache_base_dir, default_cache_dir
 from core.errors import InputError
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.modes import default_mode
@@ -54,6 +56,7 @@ from core.io.calibration import RigCalibration, read_qca
 from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 from core.keypoints import COCO17_NAMES
+from core.nets.checkpoint import DEFAULT_MODEL, installed_model, load_model
 
 log = logging.getLogger(__name__)
 
@@ -311,19 +314,12 @@ DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(
 
 
 def _model_for(mode: str, device: str):
-    from core.nets.checkpoint import DEFAULT_MODEL, load_model
-
     return None if mode == "optimize" else load_model(DEFAULT_MODEL, device)
 
 
 def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
               config: FitConfig | None = None, show_progress_bar: bool = False) -> dict:
     """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures."""
-    from core.body import load_body_model
-    from core.detect.cache import default_cache_dir
-    from core.fit.priors import default_pose_prior
-    from core.nets.checkpoint import DEFAULT_MODEL
-
     config = config or load_fit_config()
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
@@ -339,7 +335,7 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
               "rows": []}
     models: dict[str, object] = {}
     for run in runs:
-        mode = run.mode or default_mode(DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
+        mode = run.mode or default_mode(installed_model())
         if mode not in models:
             models[mode] = _model_for(mode, config.device)
         fit_inputs = inputs

@@ -18,14 +18,16 @@ import numpy as np
 
 from core.eval import evaluate, load_ground_truth
 from core.fit.config import load_fit_config
+from core.fit.modes import FIT_MODES
 from core.fit.sequence import fit_keypoints, inputs_from_sequence
 from core.io import MultiViewSequence
+from core.nets.checkpoint import DEFAULT_MODEL, load_model
+from core.synth import make_synthetic_sequence
+from core.synth.detections import FAULT_PRESETS
 
 
 def _synth(out: Path, views: int, frames: int, seed: int, render: bool = False, noise_px: float | None = None,
            faults=None) -> Path:
-    from core.synth import make_synthetic_sequence
-
     kwargs = {} if noise_px is None else {"noise_px": noise_px}
     return Path(make_synthetic_sequence(out, views=views, frames=frames, seed=seed, render=render, faults=faults, **kwargs))
 
@@ -108,13 +110,10 @@ def format_accuracy_row(row: dict) -> str:
 
 
 def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults: str = "harsh",
-                modes=("optimize", "network+refine", "network")) -> dict:
+                modes=FIT_MODES) -> dict:
     """Each fit mode on the same synthetic rigs (``faults``: a preset of core.synth.detections),
     per rig and summarised: median and worst IEV PA-MPJPE and camera error, worst / median, and
     the rigs over 30 mm or 3 deg (the real-footage issue's bar for the harshest settings)."""
-    from core.nets.checkpoint import DEFAULT_MODEL, load_model
-    from core.synth.detections import FAULT_PRESETS
-
     preset = FAULT_PRESETS[faults]
     config = load_fit_config()
     model = load_model(DEFAULT_MODEL, config.device) if any(m != "optimize" for m in modes) else None

@@ -24,7 +24,6 @@ warp.config.quiet = True  # anny's skinning imports warp, which otherwise prints
 
 import anny  # noqa: E402
 import anny.paths
-import roma
 import torch
 
 from core.body.anny_keypoints import AnnyKeypointRig, UnsupportedAnnyModel

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 from pathlib import Path
 
-from core.errors import InputError
-from core.fit.modes import FIT_MODES, default_mode
+from core.fit.modes import FIT_MODES, resolve_mode
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +56,7 @@ def run(args: argparse.Namespace) -> int:
         overrides["confidence_threshold"] = args.threshold
     if args.device is not None:
         overrides["device"] = args.device
-    config = load_fit_config(args.config)
-    try:
-        config = dataclasses.replace(config, **overrides)
-        config.validate()
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    config = load_fit_config(args.config, **overrides)
 
     mode, model = _network(args, config)  # a bad checkpoint is reported before any detection work
     result, summary = fit_sequence(args.sequence, args.out, config, mode, model, args.model_complexity,
@@ -78,15 +71,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _network(args: argparse.Namespace, config) -> tuple[str, object | None]:
     """The fit mode and the network it needs (None for optimize)."""
-    from core.nets.checkpoint import DEFAULT_MODEL, load_model
+    from core.nets.checkpoint import installed_model, load_model
 
-    checkpoint = args.checkpoint or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
-    mode = args.mode or default_mode(checkpoint)
-    model = None
-    if mode != "optimize":
-        if checkpoint is None:
-            raise InputError(f"--mode {mode} needs a network: give --checkpoint (no default model is installed)")
-        if not Path(checkpoint).is_file():
-            raise InputError("no such checkpoint file", checkpoint)
-        model = load_model(checkpoint, config.device)
-    return mode, model
+    mode, checkpoint = resolve_mode(args.mode, args.checkpoint, installed_model())
+    return mode, (load_model(checkpoint, config.device) if checkpoint is not None else None)

@@ -8,6 +8,7 @@ from typing import Literal
 
 from core.body import BodyModelConfig
 from core.config import CONFIGS_DIR, load_config
+from core.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -211,9 +212,14 @@ DEFAULT_FIT_CONFIG = CONFIGS_DIR / "fit.yaml"
 
 
 def load_fit_config(path: str | Path | None = None, **overrides) -> FitConfig:
-    """The fit config from ``path`` (default: the shipped fit.yaml), with keyword overrides."""
+    """The fit config from ``path`` (default: the shipped fit.yaml) with the top-level fields in
+    ``overrides`` replaced (the command line's and the app's choices), validated: a bad value is
+    an InputError."""
     config = load_config(FitConfig, path or DEFAULT_FIT_CONFIG)
     if overrides:
-        config = replace(config, **overrides)
-        config.validate()
+        try:
+            config = replace(config, **overrides)
+            config.validate()
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
     return config

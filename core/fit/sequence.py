@@ -19,6 +19,11 @@ import roma
 import torch
 
 from core.body import BodyModel, load_body_model
+from core.canonical.losses import reprojection_loss
+from core.canonical.params import CanonicalParams, Intrinsics, ViewBodies
+from core.canonical.pose_prior import PosePrior, default_pose_prior
+from core.detect.sequence import detect_sequence
+from core.device import resolve_device
 from core.errors import InputError
 from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import (
@@ -28,11 +33,7 @@ from core.fit.iev import (
     unexplained_fraction,
 )
 from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
-from core.fit.losses import reprojection_loss
 from core.fit.modes import FitMode
-from core.fit.params import CanonicalParams, Intrinsics, ViewBodies
-from core.fit.pose_prior import PosePrior
-from core.fit.priors import default_pose_prior
 from core.fit.static_rig import (
     KnownCameras,
     best_start,
@@ -47,22 +48,16 @@ from core.geometry.camera import (
     project,
     transform_points,
 )
-from core.io.results import FitResult
+from core.io import MultiViewSequence, atomic_write_json
+from core.io.folders import check_outside_inputs
+from core.io.results import SUMMARY_FILE, FitResult
 from core.keypoints import COCO17_NAMES
+from core.nets.predict import predict
 
 log = logging.getLogger(__name__)
 
 # progress(stage, done, total): stage is "detect", "irv" or "iev".
 StageProgress = Callable[[str, int, int], None]
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is bad input."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available (use auto or cpu)")
-    return torch.device(name)
 
 
 @dataclass
@@ -110,8 +105,6 @@ def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, princi
 def inputs_from_sequence(seq, cache_dir: Path, model_complexity: int = 1, progress: StageProgress | None = None,
                          should_cancel: Callable[[], bool] | None = None, show_progress_bar: bool = True) -> FitInputs:
     """Detections (given, cached or computed) and intrinsics of a :class:`MultiViewSequence`."""
-    from core.detect.sequence import detect_sequence
-
     start = time.perf_counter()
     keypoints = detect_sequence(
         seq, cache_dir, model_complexity,
@@ -223,8 +216,6 @@ def _irv_stage(body, prior, kp, intrinsics, image_sizes, config, mode, model, st
         irv = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, config, progress=report, should_cancel=should_cancel)
         stage = IRVStage(mode, irv, initial_canonical(irv, frames, views), irv.keypoints3d.reshape(frames, views, 17, 3))
     else:
-        from core.nets.predict import predict
-
         if model is None:
             raise InputError(f"--mode {mode} needs a trained network (--checkpoint)")
         net_irv, init = predict(model, kp, intrinsics.focal, intrinsics.principal, image_sizes, body=body)
@@ -413,12 +404,8 @@ def fit_sequence(
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
     in ``out``). Returns the result and the summary.
     """
-    from core.io import MultiViewSequence, atomic_write_json
-    from core.io.results import SUMMARY_FILE
-
-    seq_root, out = Path(seq_root).resolve(), Path(out).resolve()
-    if out == seq_root or seq_root in out.parents:
-        raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
+    seq_root = Path(seq_root).resolve()
+    out = check_outside_inputs(out, seq_root)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
     with MultiViewSequence.open(seq_root) as seq:

@@ -19,10 +19,7 @@ import roma
 import torch
 
 from core.body import BodyModel
-from core.fit.config import FitConfig
-from core.fit.height import height_prior_loss
-from core.fit.iev import IEVFit
-from core.fit.losses import (
+from core.canonical.losses import (
     confidence_weights,
     person_scale,
     reprojection_error_px,
@@ -30,14 +27,17 @@ from core.fit.losses import (
     shape_prior_loss,
     smoothness_loss,
 )
-from core.fit.optim import CancelFn, ProgressFn
-from core.fit.params import (
+from core.canonical.params import (
     CanonicalParams,
     Intrinsics,
     body_frame_keypoints,
     canonical_keypoints,
 )
-from core.fit.pose_prior import PosePrior
+from core.canonical.pose_prior import PosePrior
+from core.fit.config import FitConfig
+from core.fit.height import height_prior_loss
+from core.fit.iev import IEVFit
+from core.fit.optim import CancelFn, ProgressFn
 from core.fit.rig import (
     consensus_body_poses,
     relative_cameras,

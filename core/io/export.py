@@ -21,7 +21,7 @@ import roma
 import torch
 from scipy.spatial.transform import Rotation
 
-from core.body import BodyModel
+from core.body import BodyModel, BodyModelConfig, load_body_model
 from core.io.atomic import atomic_write_bytes, atomic_write_text
 from core.io.results import RESULT_FILE, FitResult
 
@@ -188,8 +188,6 @@ def export_result(
     progress: Callable[[int, int], None] | None = None,
 ) -> list[Path]:
     """Write the chosen formats of ``result_path`` (a folder or result.npz) into ``out``."""
-    from core.body import BodyModelConfig, load_body_model
-
     result = FitResult.load(result_path)
     out.mkdir(parents=True, exist_ok=True)
     if body is None and ({"obj", "bvh"} & set(formats)):

@@ -16,7 +16,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.detect.cache import default_cache_dir
+from core.detect.sequence import detect_sequence
 from core.errors import InputError
+from core.fit.sequence import camera_intrinsics
+from core.io import MultiViewSequence
+from core.nets.crops import person_crops
 from core.nets.inputs import ViewInputs, make_view_inputs
 
 log = logging.getLogger(__name__)
@@ -70,11 +75,6 @@ class FrameSet:
 def load_sequence(path: str | Path, threshold: float, crop_size: int | None = None, show_progress: bool = False) -> SequenceArrays:
     """Read one sequence folder; detections come from its keypoints.npz, the detection cache, or
     (for videos never detected before) MediaPipe, whose result is cached as ``cmanet detect`` does."""
-    from core.detect.cache import default_cache_dir
-    from core.detect.sequence import detect_sequence
-    from core.fit.sequence import camera_intrinsics
-    from core.io import MultiViewSequence
-
     path = Path(path)
     with MultiViewSequence.open(path) as seq:
         keypoints = detect_sequence(seq, default_cache_dir(seq.root), show_progress_bar=show_progress)
@@ -85,8 +85,6 @@ def load_sequence(path: str | Path, threshold: float, crop_size: int | None = No
         if crop_size is not None:
             if not seq.has_images:
                 raise InputError("the image encoder needs images, this sequence has only keypoints", path)
-            from core.nets.crops import person_crops
-
             crops = np.stack([
                 person_crops(seq.read_frame(i), keypoints[i], threshold, crop_size)
                 for i in tqdm(range(seq.num_frames), desc=f"crops {path.name}", disable=not show_progress, leave=False)
