@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-REAL_TRIALS = ("walk", "multi", "static")
+REAL_TRIALS = ("walk", "multi", "static", "balance")
+DEFAULT_REAL_TRIALS = ("walk", "multi", "static")
 
 
 def add_parser(subparsers) -> None:
@@ -21,8 +22,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--noise", type=float, nargs="+", default=[2.0, 4.0, 8.0], help="accuracy: detection noise sigmas, px at 1000 px height")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="accuracy: seeds")
     p.add_argument("--no-per-frame", action="store_true", help="accuracy: static rig only")
-    p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(REAL_TRIALS),
-                   help="real: which recordings (shipped: the demo in resources/, no download)")
+    p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(DEFAULT_REAL_TRIALS),
+                   help="real: which recordings (default: walk multi static; balance: the balancing trial fitted from its "
+                   "OpenPose JSON; shipped: the demo in resources/, no download)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.set_defaults(run=run)
 

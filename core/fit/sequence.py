@@ -298,13 +298,21 @@ def fit_sequence(
     progress: StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
+    keypoints: str | Path | None = None,
+    keypoint_format: str | None = None,
+    calibration: str | Path | None = None,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
 
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
-    in ``out``). Returns the result and the summary.
+    in ``out``). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
+    detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
+    partial) calibration (:mod:`core.fit.known_cameras`). Returns the result and the summary.
     """
+    from core.fit.known_cameras import apply_calibration
+    from core.io.calibration import read_calibration
+    from core.io.keypoint_import import read_keypoints
     from core.io import MultiViewSequence, atomic_write_json
     from core.io.results import SUMMARY_FILE
 
@@ -313,9 +321,13 @@ def fit_sequence(
         raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
-    with MultiViewSequence.open(seq_root) as seq:
+    rig = read_calibration(calibration) if calibration is not None else None
+    imported = read_keypoints(keypoints, keypoint_format).for_views if keypoints is not None else None
+    with MultiViewSequence.open(seq_root, keypoints=imported) as seq:
         out.mkdir(parents=True, exist_ok=True)
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
+    if rig is not None:
+        inputs, _extrinsics = apply_calibration(inputs, rig, Path(calibration))
     result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
                                     show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)
