@@ -323,7 +323,7 @@ def fit_sequence(
         raise InputError("exists and is not a folder", out)
     rig = read_calibration(calibration) if calibration is not None else None
     imported = read_keypoints(keypoints, keypoint_format).for_views if keypoints is not None else None
-    with MultiViewSequence.open(seq_root, keypoints=imported) as seq:
+    with MultiViewSequence.open(seq_root, imported=imported) as seq:
         out.mkdir(parents=True, exist_ok=True)
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
     if rig is not None:

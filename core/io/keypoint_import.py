@@ -107,10 +107,10 @@ def _person_array(values, count: int | None, where: Path) -> np.ndarray:
 
 
 def _clean(points: np.ndarray) -> np.ndarray:
-    """Missing joints (NaN, confidence 0) as zeros; confidences clipped to [0, 1]."""
-    points = np.nan_to_num(points.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    """Joints with a NaN or infinite value as zeros (missing); confidences clipped to [0, 1]."""
+    points = points.astype(np.float32)
+    points[~np.isfinite(points).all(-1)] = 0.0
     points[..., 2] = np.clip(points[..., 2], 0.0, 1.0)
-    points[points[..., 2] <= 0] = 0.0
     return points
 
 

@@ -124,10 +124,10 @@ class MultiViewSequence:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, path: str | Path, keypoints: Callable[[list[str]], np.ndarray] | None = None) -> MultiViewSequence:
+    def open(cls, path: str | Path, imported: Callable[[list[str]], np.ndarray] | None = None) -> MultiViewSequence:
         """Open the sequence folder ``path``; InputError (naming the file) when it is unusable.
 
-        ``keypoints``: imported detections that replace ``keypoints.npz``, a function from the
+        ``imported``: detections that replace ``keypoints.npz``, a function from the
         sequence's camera names to their (F, V, 17, 3) keypoints (``cmanet fit --keypoints``)."""
         root = Path(path).expanduser()
         if not root.exists():
@@ -142,8 +142,8 @@ class MultiViewSequence:
 
         keypoints_path = root / KEYPOINTS_NPZ
         keypoints, keypoint_view_names = (None, None)
-        if keypoints is not None:
-            keypoints = keypoints([loc.name for loc in locations] or list(config.camera_names or []))
+        if imported is not None:
+            keypoints = imported([loc.name for loc in locations] or list(config.camera_names or []))
         elif keypoints_path.is_file():
             keypoints, keypoint_view_names = read_keypoints_npz(keypoints_path)
 
