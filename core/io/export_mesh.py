@@ -48,6 +48,7 @@ def write_mesh(path: Path, vertices: np.ndarray, faces: np.ndarray) -> Path:
     mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(vertices.astype(np.float64)),
                                      o3d.utility.Vector3iVector(faces.astype(np.int32)))
     mesh.compute_vertex_normals()
+    mesh.triangle_normals = o3d.utility.Vector3dVector()  # per-vertex normals only (OBJ cannot hold per-face ones)
     with atomic_path(path) as tmp:
         if not o3d.io.write_triangle_mesh(str(tmp), mesh, write_ascii=path.suffix == ".obj", write_vertex_colors=False,
                                           write_triangle_uvs=False):
