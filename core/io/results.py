@@ -19,7 +19,9 @@ from core.keypoints import COCO17_NAMES
 
 RESULT_FILE = "result.npz"
 SUMMARY_FILE = "summary.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Keys a result of an older format may lack (format version that added them): loaded as None.
+ADDED_IN = {"irv_cam_f": 2}
 
 
 @dataclass
@@ -34,6 +36,8 @@ class FitResult:
         the IRV body of each view, camera frame.
     irv_reproj_px, iev_reproj_px (F,V): mean confidence-weighted reprojection error, pixels.
     keypoints2d (F,V,K,3): the detections used (x, y, confidence), after swap corrections.
+    irv_cam_f (F,V): the focal length each view's IRV body was fitted with (format 2; None in a
+        format-1 result, whose IRV bodies cannot be drawn exactly).
     """
 
     keypoint_names: np.ndarray
@@ -61,6 +65,7 @@ class FitResult:
     body_model: str
     pose_joint_names: np.ndarray
     mode: str  # how it was fitted: "optimize", "network", "network+refine"
+    irv_cam_f: np.ndarray | None = None
     format_version: int = FORMAT_VERSION
 
     @property
@@ -85,6 +90,11 @@ class FitResult:
             "iev_reproj_px": (F, V), "keypoints2d": (F, V, K, 3), "image_sizes": (V, 2),
             "pose_joint_names": (J,),
         }
+        for key, added in ADDED_IN.items():
+            if self.format_version >= added and getattr(self, key) is None:
+                raise InputError(f"a format-{self.format_version} result needs {key}", where)
+        if self.irv_cam_f is not None:
+            expected["irv_cam_f"] = (F, V)
         for key, shape in expected.items():
             actual = tuple(np.shape(getattr(self, key)))
             if actual != shape:
@@ -96,7 +106,8 @@ class FitResult:
         """Write ``folder/result.npz`` atomically; returns its path."""
         self.validate()
         path = Path(folder) / RESULT_FILE
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)
+                  if getattr(self, f.name) is not None}
         atomic_write_npz_compressed(path, **arrays)
         return path
 
@@ -114,7 +125,9 @@ class FitResult:
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             raise InputError(f"not a readable result file ({exc})", path) from None
         names = {f.name for f in dataclasses.fields(cls)}
-        missing = sorted(names - set(arrays) - {"format_version"})
+        version = int(arrays["format_version"]) if "format_version" in arrays else 1
+        optional = {"format_version"} | {k for k, added in ADDED_IN.items() if version < added}
+        missing = sorted(names - set(arrays) - optional)
         if missing:
             raise InputError(f"not a CMANet result: missing {', '.join(missing)}", path)
         values = {k: arrays[k] for k in names if k in arrays}
