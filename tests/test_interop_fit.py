@@ -113,3 +113,23 @@ def test_fit_cli_with_calibration_and_keypoints_bad_input(fitted, tmp_path):
     proc = run("--calibration", str(tmp_path / "bad.toml"))
     assert proc.returncode == 2 and "bad.toml: not a readable TOML calibration" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_a_known_calibration_holds_the_cameras_and_keeps_its_world(fitted, tmp_path):
+    """The rig's true cameras as a Pose2Sim TOML (cmanet fit --calibration): the fit keeps them
+    exactly and its skeleton lands in their world, without any alignment."""
+    from core.io.calibration import CameraCalibration, RigCalibration, toml_text
+
+    seq, _, native = fitted
+    gt = np.load(seq / "gt.npz")
+    cam_R, cam_t, focal = gt["cam_R"], gt["cam_t"], gt["cam_f"]
+    rig = RigCalibration(tuple(
+        CameraCalibration(str(name), tuple(int(v) for v in size), np.array([[f, 0, c[0]], [0, f, c[1]], [0, 0, 1.0]]),
+                          np.zeros(4), R.astype(np.float64), t.astype(np.float64))
+        for name, size, f, c, R, t in zip(gt["view_names"], gt["image_size"], focal, gt["cam_c"], cam_R, cam_t)))
+    (tmp_path / "Calib.toml").write_text(toml_text(rig))
+    result, _ = fit_sequence(seq, tmp_path / "res", load_fit_config(), calibration=tmp_path / "Calib.toml")
+    assert np.allclose(result.cam_R[0], cam_R, atol=1e-5) and np.allclose(result.cam_t[0], cam_t, atol=1e-5)
+    assert np.allclose(result.cam_f[0], focal, rtol=1e-5)
+    error = np.linalg.norm(result.joints3d - gt["joints3d"], axis=-1).mean()
+    assert error < 0.05  # metres, in the calibration's own world

@@ -3,34 +3,25 @@
 Cameras are matched to the sequence's views by name (else, all of them, by order, with a
 warning); a partial calibration leaves the other views estimated. For each calibrated view, its
 intrinsics replace the guess (and are kept fixed), its lens distortion is removed from its
-detections (the fit's cameras are pinholes), and its extrinsics, when given, are returned for the
-static-rig fit to hold fixed.
+detections (the fit's cameras are pinholes), and its extrinsics, when given, go into
+``FitInputs.extrinsics``: the static-rig fit holds those cameras fixed and the result stays in the
+calibration's world.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import InputError
+from core.fit.sequence import FitInputs, KnownExtrinsics
 from core.geometry.triangulation import undistort_pixels
 from core.io.calibration import CameraCalibration, RigCalibration
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class KnownExtrinsics:
-    """rotation (V, 3, 3) world->camera, translation (V, 3) metres, known (V,) bool (identity and
-    zero where not known)."""
-
-    rotation: np.ndarray
-    translation: np.ndarray
-    known: np.ndarray
 
 
 def match_calibration(rig: RigCalibration, view_names: list[str], where: Path | None = None) -> list[CameraCalibration | None]:
@@ -50,9 +41,9 @@ def match_calibration(rig: RigCalibration, view_names: list[str], where: Path | 
     return cameras
 
 
-def apply_calibration(inputs, rig: RigCalibration, where: Path | None = None):
-    """``(FitInputs, KnownExtrinsics | None)``: ``inputs`` with the calibrated views' intrinsics
-    (known), undistorted detections, and their extrinsics (None when the calibration gives none)."""
+def apply_calibration(inputs: FitInputs, rig: RigCalibration, where: Path | None = None) -> FitInputs:
+    """``inputs`` with the calibrated views' intrinsics (known), their detections undistorted, and
+    their extrinsics (``extrinsics`` None when the calibration gives none)."""
     cameras = match_calibration(rig, list(inputs.view_names), where)
     views = len(cameras)
     focal, principal = inputs.focal.copy(), inputs.principal.copy()
@@ -76,7 +67,6 @@ def apply_calibration(inputs, rig: RigCalibration, where: Path | None = None):
             keypoints[:, v, :, :2] = np.where(seen[..., None], undistorted, keypoints[:, v, :, :2])
         if cam.has_extrinsics:
             rotation[v], translation[v], known_pose[v] = cam.rotation, cam.translation, True
-    fitted = dataclasses.replace(inputs, keypoints2d=keypoints.astype(np.float32), focal=focal.astype(np.float32),
-                                 principal=principal.astype(np.float32), focal_known=known_focal)
     extrinsics = KnownExtrinsics(rotation, translation, known_pose) if known_pose.any() else None
-    return fitted, extrinsics
+    return dataclasses.replace(inputs, keypoints2d=keypoints.astype(np.float32), focal=focal.astype(np.float32),
+                               principal=principal.astype(np.float32), focal_known=known_focal, extrinsics=extrinsics)

@@ -395,7 +395,7 @@ def fit_sequence(
         out.mkdir(parents=True, exist_ok=True)
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
     if rig is not None:
-        inputs, _extrinsics = apply_calibration(inputs, rig, Path(calibration))
+        inputs = apply_calibration(inputs, rig, Path(calibration))
     result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
                                     show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)
