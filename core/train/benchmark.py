@@ -62,7 +62,8 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
     if refine:
         runs["network+refine"] = ("network+refine", fit_config)
     for n in refine_rig_iterations or []:
-        shorter = replace(fit_config, refine=replace(fit_config.refine, rig_iterations=n))
+        # The refine schedule itself, without the optimizer-start candidate of the default.
+        shorter = replace(fit_config, refine=replace(fit_config.refine, rig_iterations=n, optimizer_start=False))
         runs[f"network+refine ({n} rig it.)"] = ("network+refine", shorter)
     if optimize:
         runs["optimize"] = ("optimize", fit_config)
