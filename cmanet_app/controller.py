@@ -186,8 +186,42 @@ class Controller(QObject):
             if self.state.sequence is not None and self.state.sequence.root == info.root:
                 self.state.set_result(result, out)
 
-        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint), done,
+        imports = {"keypoints": self.state.keypoints_path or None, "keypoint_format": self.state.keypoint_format or None,
+                   "calibration": self.state.calibration_path or None}
+        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint, **imports), done,
                            title="Fitting failed")
+
+    def import_keypoints(self, path: str | Path, keypoint_format: str = "") -> Task | None:
+        """File > Import keypoints: another detector's (OpenPose folder or COCO file), shown now and
+        fitted instead of MediaPipe's."""
+        info = self._require_sequence()
+        if info is None:
+            return None
+
+        def done(keypoints):
+            if self.state.sequence is not None and self.state.sequence.root == info.root:
+                self.state.set_run_options(keypoints_path=str(path), keypoint_format=keypoint_format)
+                self.state.set_keypoints(keypoints)
+
+        fmt = keypoint_format or None
+        return self._start("import keypoints", lambda p, c: jobs.imported_keypoints(info.root, Path(path), fmt), done,
+                           exclusive=False, title="Importing keypoints failed")
+
+    def import_calibration(self, path: str | Path) -> None:
+        """File > Import calibration: known cameras for the next fit (read now, to report a bad file)."""
+        from core.io.calibration import read_calibration
+
+        if self._require_sequence() is None:
+            return
+        try:
+            rig = read_calibration(Path(path))
+        except InputError as exc:
+            self.reporter.exception("Importing the calibration failed", exc)
+            return
+        self.state.set_run_options(calibration_path=str(path))
+        posed = sum(c.has_extrinsics for c in rig.cameras)
+        self.reporter.info("Calibration imported", f"{len(rig.cameras)} cameras ({posed} with extrinsics) from {path}: "
+                           "used by the next fit.")
 
     # ---------------------------------------------------------------- evaluation
 

@@ -100,9 +100,11 @@ def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
 
 
 def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, mode: str | None = "optimize",
-        checkpoint: str | Path | None = None) -> FitResult:
-    """``cmanet fit SEQ --out OUT [--mode M --checkpoint C]``: keypoints, IRV, IEV, then
-    ``result.npz`` and ``summary.json`` (core.fit.sequence.fit_sequence, as the command line)."""
+        checkpoint: str | Path | None = None, **imports) -> FitResult:
+    """``cmanet fit SEQ --out OUT [--mode M --checkpoint C --keypoints K --keypoint-format L
+    --calibration C]``: keypoints, IRV, IEV, then ``result.npz`` and ``summary.json``
+    (core.fit.sequence.fit_sequence, as the command line; ``imports``: its keypoints,
+    keypoint_format and calibration arguments)."""
     from core.fit.sequence import fit_sequence
 
     mode, model_path = resolve_mode(mode, checkpoint, installed_model())  # a bad checkpoint is reported before any work
@@ -113,8 +115,17 @@ def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, m
 
         model = load_model(model_path, config.device)
     result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress,
-                                    should_cancel=should_cancel)
+                                    should_cancel=should_cancel, **imports)
     return result
+
+
+def imported_keypoints(seq_root: Path, path: Path, keypoint_format: str | None = None):
+    """The (F, V, 17, 3) keypoints ``cmanet fit --keypoints PATH`` would fit, on the sequence's
+    frames (File > Import keypoints shows them before fitting)."""
+    from core.io.keypoint_import import read_keypoints
+
+    with MultiViewSequence.open(seq_root, imported=read_keypoints(path, keypoint_format).for_views) as seq:
+        return np.array(seq.given_keypoints)
 
 
 def evaluate(result: FitResult, gt_path: Path) -> tuple[dict, str]:

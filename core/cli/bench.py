@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-REAL_TRIALS = ("walk", "multi", "static")
+REAL_TRIALS = ("walk", "multi", "static", "balance")
+DEFAULT_REAL_TRIALS = ("walk", "multi", "static")
 
 
 def add_parser(subparsers) -> None:
@@ -23,8 +24,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="accuracy: seeds (default 0 1 2); modes: 0-7")
     p.add_argument("--faults", choices=("default", "harsh"), default="harsh", help="modes: the simulated detector's faults")
     p.add_argument("--no-per-frame", action="store_true", help="accuracy: static rig only")
-    p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(REAL_TRIALS),
-                   help="real: which recordings (shipped: the demo in resources/, no download)")
+    p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(DEFAULT_REAL_TRIALS),
+                   help="real: which recordings (default: walk multi static; balance: the balancing trial fitted from its "
+                   "OpenPose JSON; shipped: the demo in resources/, no download)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.set_defaults(run=run)
 

@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from core.fit.modes import FIT_MODES, resolve_mode
+from core.io.keypoint_formats import FORMAT_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,14 @@ def add_parser(subparsers) -> None:
                    "which the cameras cannot (default: an adult of ordinary height, 1.70 m)")
     p.add_argument("--threshold", type=float, default=None, help="lambda: ignore detections at or below this confidence")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: config's, auto)")
+    p.add_argument("--keypoints", type=Path, default=None, metavar="DIR_OR_FILE",
+                   help="fit these 2D keypoints instead of detecting: an OpenPose/Pose2Sim folder (cam01_json/*.json, "
+                   "...) or a COCO keypoint .json (images named <camera>/<frame>)")
+    p.add_argument("--keypoint-format", choices=FORMAT_NAMES, default=None,
+                   help="layout of --keypoints (default: from the keypoint count; body25 vs body25b from the pose)")
+    p.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                   help="known cameras, full or partial: Pose2Sim/anipose/FreeMoCap .toml, EasyMocap intri.yml/extri.yml, "
+                   "or Qualisys .qca.txt; known intrinsics replace the estimate, known extrinsics are held fixed")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="MediaPipe model (1 ships offline)")
     p.set_defaults(run=run)
 
@@ -60,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
 
     mode, model = _network(args, config)  # a bad checkpoint is reported before any detection work
     result, summary = fit_sequence(args.sequence, args.out, config, mode, model, args.model_complexity,
-                                   show_progress_bar=True)
+                                   show_progress_bar=True, keypoints=args.keypoints,
+                                   keypoint_format=args.keypoint_format, calibration=args.calibration)
     path = args.out / "result.npz"
     timings = summary["timings_s"]
     print(f"wrote {path} ({result.num_frames} frames, {result.num_views} views): "

@@ -11,7 +11,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,9 @@ from core.fit.iev import (
     initial_canonical,
     unexplained_fraction,
 )
+from core.fit.inputs import FitInputs, KnownExtrinsics, camera_intrinsics  # noqa: F401 - also imported from here
 from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
+from core.fit.known_cameras import apply_calibration
 from core.fit.modes import FitMode
 from core.fit.static_rig import (
     KnownCameras,
@@ -43,13 +45,13 @@ from core.fit.static_rig import (
 )
 from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
 from core.geometry.camera import (
-    default_focal_px,
-    default_principal_point,
     project,
     transform_points,
 )
 from core.io import MultiViewSequence, atomic_write_json
+from core.io.calibration import read_calibration
 from core.io.folders import check_outside_inputs
+from core.io.keypoint_import import read_keypoints
 from core.io.results import SUMMARY_FILE, FitResult
 from core.keypoints import COCO17_NAMES
 from core.nets.predict import predict
@@ -58,48 +60,6 @@ log = logging.getLogger(__name__)
 
 # progress(stage, done, total): stage is "detect", "irv" or "iev".
 StageProgress = Callable[[str, int, int], None]
-
-
-@dataclass
-class KnownExtrinsics:
-    """Known world->camera poses: rotation (V, 3, 3), translation (V, 3) metres, known (V,) bool
-    (the cameras whose pose is known; the others are estimated in the same world)."""
-
-    rotation: np.ndarray
-    translation: np.ndarray
-    known: np.ndarray
-
-
-@dataclass
-class FitInputs:
-    """What fitting needs from a sequence.
-
-    keypoints2d: (F, V, 17, 3); focal: (V,) pixels; principal: (V, 2); image_sizes: (V, 2) w, h;
-    focal_known: (V,) bool, the focal lengths given by the user (not estimated); None: none given.
-    extrinsics: camera poses given by the user or an earlier fit, held fixed (their focal lengths
-        are then known too); the result stays in their world.
-    """
-
-    keypoints2d: np.ndarray
-    focal: np.ndarray
-    principal: np.ndarray
-    image_sizes: np.ndarray
-    view_names: list[str]
-    frame_indices: np.ndarray
-    fps: float = 30.0
-    timings: dict[str, float] = field(default_factory=dict)
-    focal_known: np.ndarray | None = None
-    extrinsics: KnownExtrinsics | None = None
-
-
-def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, principal: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(V,) focal and (V, 2) principal point: the given ones where known, else the defaults."""
-    views = len(image_sizes)
-    focal = focal or [None] * views
-    principal = principal or [None] * views
-    f = np.array([fv if fv is not None else default_focal_px(*size) for fv, size in zip(focal, image_sizes)], dtype=np.float32)
-    c = np.array([cv if cv is not None else default_principal_point(*size) for cv, size in zip(principal, image_sizes)], dtype=np.float32)
-    return f, c
 
 
 def inputs_from_sequence(seq, cache_dir: Path, model_complexity: int = 1, progress: StageProgress | None = None,
@@ -397,20 +357,29 @@ def fit_sequence(
     progress: StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
+    keypoints: str | Path | None = None,
+    keypoint_format: str | None = None,
+    calibration: str | Path | None = None,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
 
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
-    in ``out``). Returns the result and the summary.
+    in ``out``). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
+    detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
+    partial) calibration (:mod:`core.fit.known_cameras`). Returns the result and the summary.
     """
     seq_root = Path(seq_root).resolve()
     out = check_outside_inputs(out, seq_root)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
-    with MultiViewSequence.open(seq_root) as seq:
+    rig = read_calibration(calibration) if calibration is not None else None
+    imported = read_keypoints(keypoints, keypoint_format).for_views if keypoints is not None else None
+    with MultiViewSequence.open(seq_root, imported=imported) as seq:
         out.mkdir(parents=True, exist_ok=True)
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
+    if rig is not None:
+        inputs = apply_calibration(inputs, rig, Path(calibration))
     result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
                                     show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)
