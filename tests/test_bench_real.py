@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 from core.bench import real
-from core.geometry.triangulation import distort_pixels, triangulate_robust, undistort_pixels
+from core.geometry.distortion import distort_pixels, undistort_pixels
+from core.geometry.triangulation import triangulate_robust
 from core.io.calibration import read_qca
+from core.io.timeline import shift_in_time
 
 
 def test_qca_calibration_sees_the_other_cameras():
@@ -51,7 +53,7 @@ def test_time_shift_interpolates_and_blanks_the_outside():
     kp = np.zeros((5, 2, 1, 3))
     kp[:, :, 0, 0] = np.arange(5)[:, None]
     kp[..., 2] = 1.0
-    shifted = real.shift_in_time(kp, np.array([0.0, 1.5]))
+    shifted = shift_in_time(kp, np.array([0.0, 1.5]))
     assert shifted[0, 1, 0, 0] == pytest.approx(1.5)
     assert shifted[2, 1, 0, 0] == pytest.approx(3.5)
     assert shifted[3, 1, 0, 2] == 0.0  # frame 4.5 is outside the recording

@@ -44,15 +44,13 @@ from core.fit.config import FitConfig, load_fit_config
 from core.fit.modes import default_mode
 from core.fit.sequence import fit_keypoints, inputs_from_sequence
 from core.geometry import metrics
-from core.geometry.triangulation import (
-    reprojection_px,
-    triangulate_robust,
-    undistort_pixels,
-)
+from core.geometry.distortion import undistort_pixels
+from core.geometry.triangulation import reprojection_px, triangulate_robust
 from core.io.atomic import atomic_write_text
 from core.io.calibration import RigCalibration, read_qca
 from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
+from core.io.timeline import shift_in_time
 from core.keypoints import COCO17_NAMES
 
 log = logging.getLogger(__name__)
@@ -181,27 +179,6 @@ def prepare_trial(trial: RealTrial, workdir: Path | None = None, frames: int | N
 
 
 # ----------------------------------------------------------------------------------- reference
-
-
-def shift_in_time(keypoints2d: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(F, V, K, 3) detections put on the first view's timeline: view ``v``'s frame ``f + o_v``
-    (linearly interpolated between frames) becomes frame ``f``; confidence 0 where it is outside
-    the recording (or where either neighbour is missing)."""
-    frames = keypoints2d.shape[0]
-    out = np.zeros_like(keypoints2d)
-    t = np.arange(frames, dtype=np.float64)
-    for v, offset in enumerate(offsets):
-        source = t + offset
-        lo = np.floor(source).astype(np.int64)
-        a = (source - lo)[:, None, None]
-        inside = (lo >= 0) & (lo + (a[:, 0, 0] > 0) <= frames - 1)
-        before = keypoints2d[np.clip(lo, 0, frames - 1), v]
-        after = keypoints2d[np.clip(lo + 1, 0, frames - 1), v]
-        value = before * (1 - a) + after * a
-        value[..., 2] = np.where(a[..., 0] > 0, np.minimum(before[..., 2], after[..., 2]), before[..., 2])
-        value[~inside] = 0.0
-        out[:, v] = value
-    return out
 
 
 @dataclass
