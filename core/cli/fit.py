@@ -34,6 +34,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--estimate-focal", action=argparse.BooleanOptionalAction, default=None,
                    help="refine the focal lengths that sequence.yaml does not give (static rig; default on, "
                    "--no-estimate-focal keeps the default guess from the image size)")
+    p.add_argument("--no-sync", action="store_true",
+                   help="do not estimate the cameras' time offsets (static rig; by default each camera's offset against "
+                   "the first is estimated from the person's motion, except those given in sequence.yaml)")
     p.add_argument("--threshold", type=float, default=None, help="lambda: ignore detections at or below this confidence")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: config's, auto)")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="MediaPipe model (1 ships offline)")
@@ -54,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.device is not None:
         overrides["device"] = args.device
     config = load_fit_config(args.config)
+    if args.no_sync:
+        overrides["sync"] = dataclasses.replace(config.sync, enabled=False)
     try:
         config = dataclasses.replace(config, **overrides)
         config.validate()
@@ -68,6 +73,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {path} ({result.num_frames} frames, {result.num_views} views): "
           f"reprojection IRV {summary['irv_reproj_px_mean']} px, IEV {summary['iev_reproj_px_mean']} px; "
           f"IRV {timings['irv_s']:.1f} s, IEV {timings['iev_s']:.1f} s")
+    offsets = {k: v for k, v in summary["time_offsets_frames"].items() if v}
+    if offsets:
+        print("time offsets (frames): " + ", ".join(f"{k} {v:+g}" for k, v in offsets.items()))
     return 0
 
 

@@ -18,6 +18,7 @@ import torch
 
 from core.body import BodyModel, load_body_model
 from core.errors import InputError
+from core.fit.capture import CaptureInfo, fit_captured
 from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import (
     RIG_FAILURE_FRACTION,
@@ -283,6 +284,7 @@ def summarize(result: FitResult, timings: dict[str, float], config: FitConfig) -
         "irv_reproj_px_mean": mean(result.irv_reproj_px),
         "iev_reproj_px_mean": mean(result.iev_reproj_px),
         "focal_px": {str(v): round(float(result.cam_f[0, i]), 1) for i, v in enumerate(result.view_names)},
+        "time_offsets_frames": {str(v): round(float(o), 2) for v, o in zip(result.view_names, result.view_time_offsets)},
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "world": "Z up, metres, floor at z=0, person starts at the origin facing -Y",
     }
@@ -298,12 +300,15 @@ def fit_sequence(
     progress: StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
+    time_offsets: dict[str, float] | None = None,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
 
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
-    in ``out``). Returns the result and the summary.
+    in ``out``). Lens distortions and time offsets are handled by :func:`core.fit.capture.fit_captured`
+    (``time_offsets``: view name -> known offset, replacing sequence.yaml's). Returns the result
+    and the summary.
     """
     from core.io import MultiViewSequence, atomic_write_json
     from core.io.results import SUMMARY_FILE
@@ -313,11 +318,12 @@ def fit_sequence(
         raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
-    with MultiViewSequence.open(seq_root) as seq:
+    with MultiViewSequence.open(seq_root, time_offsets) as seq:
         out.mkdir(parents=True, exist_ok=True)
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
-    result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
-                                    show_progress_bar=show_progress_bar, mode=mode, model=model)
+        capture = CaptureInfo.of_sequence(seq)
+    result, timings = fit_captured(inputs, config, fit_keypoints, capture, progress=progress, should_cancel=should_cancel,
+                                   show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)
     summary = summarize(result, timings, config)
     atomic_write_json(out / SUMMARY_FILE, summary)

@@ -33,12 +33,16 @@ def triangulate_weighted(projections: np.ndarray, points2d: np.ndarray, weights:
     return points
 
 
-def reprojection_px(projections: np.ndarray, points3d: np.ndarray, points2d: np.ndarray) -> np.ndarray:
-    """(N, V) pixel distance of (N, 3) points projected by (V, 3, 4) against (N, V, 2)."""
+def project_points(projections: np.ndarray, points3d: np.ndarray) -> np.ndarray:
+    """(N, V, 2) pixels of (N, 3) points seen by (V, 3, 4) projection matrices."""
     homogeneous = np.concatenate([points3d, np.ones_like(points3d[:, :1])], axis=1)
     projected = np.einsum("vij,nj->nvi", projections, homogeneous)
-    pixels = projected[..., :2] / projected[..., 2:3]
-    return np.linalg.norm(pixels - points2d, axis=-1)
+    return projected[..., :2] / projected[..., 2:3]
+
+
+def reprojection_px(projections: np.ndarray, points3d: np.ndarray, points2d: np.ndarray) -> np.ndarray:
+    """(N, V) pixel distance of (N, 3) points projected by (V, 3, 4) against (N, V, 2)."""
+    return np.linalg.norm(project_points(projections, points3d) - points2d, axis=-1)
 
 
 def triangulate_robust(projections: np.ndarray, points2d: np.ndarray, confidence: np.ndarray,

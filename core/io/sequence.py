@@ -65,17 +65,20 @@ def _view_fps(config: SequenceConfig, sources: list[VideoFile | ImageFolder], vi
     return rates
 
 
-def _known_offsets(config: SequenceConfig, view_names: list[str], given: dict[str, float] | None, where: Path) -> list[float]:
-    """Each view's known time offset (its own frames), relative to the first view's: sequence.yaml's
-    ``time_offset_frames``, replaced by ``given`` (view name -> offset) where it names the view."""
-    offsets = [0.0] * len(view_names)
+def _known_offsets(config: SequenceConfig, view_names: list[str], given: dict[str, float] | None,
+                   where: Path) -> tuple[list[float], list[bool]]:
+    """Each view's known time offset (its own frames), relative to the first view's, and whether
+    it was given: sequence.yaml's ``time_offset_frames``, replaced by ``given`` (view name ->
+    offset) where it names the view."""
+    offsets, known = [0.0] * len(view_names), [False] * len(view_names)
     if config.cameras is not None:
         offsets = [float(c.time_offset_frames or 0.0) for c in config.cameras]
+        known = [c.time_offset_frames is not None for c in config.cameras]
     for name, offset in (given or {}).items():
         if name not in view_names:
             raise InputError(f"time offset given for {name!r}, which is not one of the cameras ({', '.join(view_names)})", where)
-        offsets[view_names.index(name)] = float(offset)
-    return [o - offsets[0] for o in offsets]
+        offsets[view_names.index(name)], known[view_names.index(name)] = float(offset), True
+    return [o - offsets[0] for o in offsets], known
 
 
 def _repeated(frames: Iterator[np.ndarray], indices: list[int]) -> Iterator[np.ndarray]:
@@ -112,6 +115,7 @@ class MultiViewSequence:
         sources: list[VideoFile | ImageFolder] | None,
         timeline: Timeline,
         given_keypoints: np.ndarray | None,
+        offset_given: list[bool] | None = None,
     ):
         """Prefer :meth:`open`. ``sources`` is one frame source per camera, or None (keypoints only);
         ``given_keypoints`` is ``(F, V, 17, 3)`` already on ``timeline``."""
@@ -124,6 +128,7 @@ class MultiViewSequence:
         self._nearest = timeline.nearest
         self._nearest.flags.writeable = False
         self._fps = float(timeline.fps[0])
+        self._offset_given = np.zeros(len(cameras), dtype=bool) if offset_given is None else np.array(offset_given, dtype=bool)
         if given_keypoints is not None:
             given_keypoints = np.ascontiguousarray(given_keypoints, dtype=np.float32)
             given_keypoints.flags.writeable = False
@@ -199,7 +204,7 @@ class MultiViewSequence:
             view_counts = [min(s.num_frames, keypoints.shape[0]) if keypoints is not None else s.num_frames
                            for s in sources] or [keypoints.shape[0]] * len(view_names)
             fps = _view_fps(config, sources, len(view_names))
-            offsets = _known_offsets(config, view_names, time_offsets, yaml_path)
+            offsets, offset_given = _known_offsets(config, view_names, time_offsets, yaml_path)
             timeline = build_timeline(view_counts, fps, offsets, config.frame_range, config.frame_step, yaml_path, counts)
         except BaseException:
             for source in sources:
@@ -211,7 +216,7 @@ class MultiViewSequence:
             rows = np.arange(keypoints.shape[0])
             given = np.stack([resample_in_time(keypoints[:, v], rows, timeline.positions[:, v])
                               for v in range(len(view_names))], axis=1)
-        return cls(root, cameras, sources or None, timeline, given)
+        return cls(root, cameras, sources or None, timeline, given, offset_given)
 
     @staticmethod
     def _camera_infos(
@@ -281,6 +286,12 @@ class MultiViewSequence:
         """(V,) each view's known time offset in its own frames (0 for the first view): its frame
         ``f * fps_v / fps_0 + o`` shows the first view's frame ``f``."""
         return self._timeline.offsets.copy()
+
+    @property
+    def time_offset_given(self) -> np.ndarray:
+        """(V,) bool: the views whose time offset was given (``time_offset_frames``, or
+        :meth:`open`'s ``time_offsets``) rather than left to be estimated."""
+        return self._offset_given.copy()
 
     @property
     def view_frame_positions(self) -> np.ndarray:
