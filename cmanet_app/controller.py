@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,8 @@ class Controller(QObject):
     def fit_config(self):
         overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device}
         overrides.update(self.fit_overrides)
-        return jobs.fit_config(self.state.fit_config_path or None, **overrides)
+        config = jobs.fit_config(self.state.fit_config_path or None, **overrides)
+        return config if self.state.sync else dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=False))
 
     def _require_sequence(self) -> SequenceInfo | None:
         if self.state.sequence is None:
@@ -183,7 +185,8 @@ class Controller(QObject):
             if self.state.sequence is not None and self.state.sequence.root == info.root:
                 self.state.set_result(result, out)
 
-        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint), done,
+        offsets = dict(self.state.time_offsets)
+        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint, offsets), done,
                            title="Fitting failed")
 
     # ---------------------------------------------------------------- evaluation

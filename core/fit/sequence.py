@@ -318,10 +318,10 @@ def fit_sequence(
         raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
-    with MultiViewSequence.open(seq_root, time_offsets) as seq:
+    with MultiViewSequence.open(seq_root) as seq:
+        capture = CaptureInfo.of_sequence(seq, time_offsets)
         out.mkdir(parents=True, exist_ok=True)
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
-        capture = CaptureInfo.of_sequence(seq)
     result, timings = fit_captured(inputs, config, fit_keypoints, capture, progress=progress, should_cancel=should_cancel,
                                    show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)

@@ -65,20 +65,13 @@ def _view_fps(config: SequenceConfig, sources: list[VideoFile | ImageFolder], vi
     return rates
 
 
-def _known_offsets(config: SequenceConfig, view_names: list[str], given: dict[str, float] | None,
-                   where: Path) -> tuple[list[float], list[bool]]:
-    """Each view's known time offset (its own frames), relative to the first view's, and whether
-    it was given: sequence.yaml's ``time_offset_frames``, replaced by ``given`` (view name ->
-    offset) where it names the view."""
-    offsets, known = [0.0] * len(view_names), [False] * len(view_names)
-    if config.cameras is not None:
-        offsets = [float(c.time_offset_frames or 0.0) for c in config.cameras]
-        known = [c.time_offset_frames is not None for c in config.cameras]
-    for name, offset in (given or {}).items():
-        if name not in view_names:
-            raise InputError(f"time offset given for {name!r}, which is not one of the cameras ({', '.join(view_names)})", where)
-        offsets[view_names.index(name)], known[view_names.index(name)] = float(offset), True
-    return [o - offsets[0] for o in offsets], known
+def _known_offsets(config: SequenceConfig, views: int) -> tuple[list[float], list[bool]]:
+    """Each view's known time offset (its own frames, sequence.yaml's ``time_offset_frames``),
+    relative to the first view's, and whether it was given."""
+    if config.cameras is None:
+        return [0.0] * views, [False] * views
+    offsets = [float(c.time_offset_frames or 0.0) for c in config.cameras]
+    return [o - offsets[0] for o in offsets], [c.time_offset_frames is not None for c in config.cameras]
 
 
 def _repeated(frames: Iterator[np.ndarray], indices: list[int]) -> Iterator[np.ndarray]:
@@ -137,12 +130,8 @@ class MultiViewSequence:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, path: str | Path, time_offsets: dict[str, float] | None = None) -> MultiViewSequence:
-        """Open the sequence folder ``path``; InputError (naming the file) when it is unusable.
-
-        time_offsets: view name -> known time offset (frames of that view), replacing the one in
-        ``sequence.yaml`` (the app's edited offsets).
-        """
+    def open(cls, path: str | Path) -> MultiViewSequence:
+        """Open the sequence folder ``path``; InputError (naming the file) when it is unusable."""
         root = Path(path).expanduser()
         if not root.exists():
             raise InputError("no such folder", root)
@@ -204,7 +193,7 @@ class MultiViewSequence:
             view_counts = [min(s.num_frames, keypoints.shape[0]) if keypoints is not None else s.num_frames
                            for s in sources] or [keypoints.shape[0]] * len(view_names)
             fps = _view_fps(config, sources, len(view_names))
-            offsets, offset_given = _known_offsets(config, view_names, time_offsets, yaml_path)
+            offsets, offset_given = _known_offsets(config, len(view_names))
             timeline = build_timeline(view_counts, fps, offsets, config.frame_range, config.frame_step, yaml_path, counts)
         except BaseException:
             for source in sources:
@@ -289,8 +278,8 @@ class MultiViewSequence:
 
     @property
     def time_offset_given(self) -> np.ndarray:
-        """(V,) bool: the views whose time offset was given (``time_offset_frames``, or
-        :meth:`open`'s ``time_offsets``) rather than left to be estimated."""
+        """(V,) bool: the views whose time offset ``sequence.yaml`` gives (``time_offset_frames``)
+        rather than leaving it to be estimated."""
         return self._offset_given.copy()
 
     @property

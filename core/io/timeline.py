@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 _WHOLE_FRAME_TOLERANCE = 1e-6
 
 
-def resample_in_time(values: np.ndarray, positions: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def resample_in_time(values: np.ndarray, positions: np.ndarray, targets: np.ndarray,
+                     max_step: float | None = None) -> np.ndarray:
     """Detections of one view moved in time.
 
     Args:
@@ -35,6 +36,9 @@ def resample_in_time(values: np.ndarray, positions: np.ndarray, targets: np.ndar
             (N,) (increasing; a repeated position keeps its first value).
         targets: (M,) frame positions wanted, fractional ones interpolated linearly between the two
             known positions around them.
+        max_step: where a keypoint's two neighbours lie further apart than this (x, y units), the
+            nearer one is taken instead of a mix: a detection that jumped (a left/right swap, an
+            outlier) is not blended into a point that is neither.
     Returns:
         (M, K, C): confidence is the smaller of the two neighbours' (a joint missing in either is
         missing), and 0 (all channels) where a target lies outside the known positions.
@@ -59,19 +63,24 @@ def resample_in_time(values: np.ndarray, positions: np.ndarray, targets: np.ndar
     w = a.reshape(-1, *([1] * (values.ndim - 1)))
     mixed = before * (1.0 - w) + after * w
     mixed[..., -1] = np.where(exact[:, None], before[..., -1], np.minimum(before[..., -1], after[..., -1]))
+    if max_step is not None:
+        jumped = np.linalg.norm(after[..., :2] - before[..., :2], axis=-1) > max_step
+        nearer = np.where((a < 0.5).reshape(w.shape), before, after)
+        mixed = np.where(jumped[..., None] & ~exact.reshape(w.shape), nearer, mixed)
     out[inside] = mixed[inside]
     return out
 
 
-def shift_in_time(keypoints2d: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+def shift_in_time(keypoints2d: np.ndarray, offsets: np.ndarray, max_step: np.ndarray | None = None) -> np.ndarray:
     """(F, V, K, 3) detections put on the first view's timeline: view ``v``'s frame ``f + o_v``
     (linearly interpolated between frames) becomes frame ``f``; confidence 0 where it is outside
-    the recording (or where either neighbour is missing). offsets: (V,) frames."""
+    the recording (or where either neighbour is missing). offsets: (V,) frames; max_step: (V,)
+    pixels, see :func:`resample_in_time`."""
     frames = keypoints2d.shape[0]
     t = np.arange(frames, dtype=np.float64)
     out = np.empty_like(keypoints2d)
     for v, offset in enumerate(np.asarray(offsets, dtype=np.float64)):
-        out[:, v] = resample_in_time(keypoints2d[:, v], t, t + offset)
+        out[:, v] = resample_in_time(keypoints2d[:, v], t, t + offset, None if max_step is None else float(max_step[v]))
     return out
 
 
