@@ -41,8 +41,10 @@ from core.io.timeline import shift_in_time
 # At 1 frame the kernel's weights sum to the same value within 0.01 % at any fraction.
 SMOOTHING_FRAMES = 1.0
 _KERNEL_RADIUS = 3  # taps on each side, in standard deviations
-# Geman-McClure scale of the residual, as a fraction of the person's size in each view.
-RESIDUAL_SIGMA = 0.05
+# Geman-McClure scale of the residual, as a fraction of the person's size in each view. Measured
+# with the true rig on 12 synthetic 60-frame rigs (offsets -5..+5): rms error 0.087 frame at 0.02,
+# 0.099 at 0.01, 0.126 at 0.05 (a tight scale leaves out the occluded joints' larger noise).
+RESIDUAL_SIGMA = 0.02
 FINE_STEP = 0.1
 FINE_RADIUS = 1.5
 REFINE_SWEEPS = 6
