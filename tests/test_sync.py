@@ -119,3 +119,25 @@ def test_cli_fit_no_sync(tmp_path):
                             capture_output=True, text=True)
     assert fitted.returncode == 0, fitted.stderr
     assert json.loads((out / "summary.json").read_text())["time_offsets_frames"] == {"cam01": 0.0, "cam02": 0.0}
+
+
+def test_offsets_set_by_hand_become_known_shifts(tmp_path):
+    from _make_sequence import image_sequence, write_yaml
+    from core.errors import InputError
+    from core.io import MultiViewSequence
+
+    root = image_sequence(tmp_path, num_frames=(12, 12, 12), sizes=((64, 48),) * 3)
+    write_yaml(root, {"frame_step": 2, "cameras": [{"name": "cam01"}, {"name": "cam02", "fps": 50, "time_offset_frames": 1},
+                                                   {"name": "cam03"}]})
+    with MultiViewSequence.open(root) as seq:
+        info = CaptureInfo.of_sequence(seq, {"cam03": -3.0})
+        np.testing.assert_array_equal(info.offset_known, [False, True, True])
+        # cam03 moves by -3 of its frames: -1.5 frames of the sequence (every second frame).
+        np.testing.assert_allclose(info.shift, [0.0, 0.0, -1.5])
+        np.testing.assert_allclose(info.frames_per_sequence_frame, [2.0, 2 * 50 / 30, 2.0])  # cam01 at 30 fps
+        try:
+            CaptureInfo.of_sequence(seq, {"cam09": 1.0})
+        except InputError as exc:
+            assert "cam09" in str(exc)
+        else:
+            raise AssertionError("an unknown camera must be refused")
