@@ -154,7 +154,7 @@ class Controller(QObject):
         overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device}
         overrides.update(self.fit_overrides)
         config = jobs.fit_config(self.state.fit_config_path or None, **overrides)
-        return config if self.state.sync else dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=False))
+        return dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=self.state.sync))
 
     def _require_sequence(self) -> SequenceInfo | None:
         if self.state.sequence is None:

@@ -120,7 +120,7 @@ class AppState(QObject):
         self.eval_table = ""
         self.busy = ""
         self.time_offsets: dict[str, float] = {}  # view name -> offset set by hand (kept by the next fit)
-        self.sync = True  # estimate the other views' offsets when fitting
+        self.sync = False  # estimate the other views' offsets when fitting (cmanet fit --sync)
 
     # ---------------------------------------------------------------- sequence and result
 

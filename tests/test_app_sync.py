@@ -4,7 +4,6 @@ edited by hand (the views' images follow, the next fit keeps it), and the timeli
 from __future__ import annotations
 
 import numpy as np
-
 from _make_sequence import frame_number, image_sequence, write_yaml
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait, wait_images
@@ -28,8 +27,9 @@ def test_offsets_shown_edited_and_followed_by_the_images(qtbot, window, tmp_path
     qtbot.waitUntil(lambda: window.view_grid.last_images is not None
                     and window.view_grid.last_images.request.time_offsets == (0.0, 4.0), timeout=10000)
     assert [frame_number(i) for i in window.view_grid.last_images.images] == [1, 5]
-    panel.sync_check.setChecked(False)
-    assert not window.controller.fit_config().sync.enabled
+    assert not panel.sync_check.isChecked() and not window.controller.fit_config().sync.enabled
+    panel.sync_check.setChecked(True)
+    assert window.controller.fit_config().sync.enabled
     panel.reset_button.click()
     assert state.time_offsets == {} and panel.spins[1].value() == 2.0
     np.testing.assert_array_equal(state.view_time_offsets(), [0.0, 2.0])

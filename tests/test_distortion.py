@@ -4,11 +4,17 @@ undistorted for fitting and put back for drawing, and the app's projection throu
 from __future__ import annotations
 
 import numpy as np
-
 from _make_sequence import image_sequence, write_yaml
+
 from cmanet_app.overlay import project_points
 from core.bench import real
-from core.geometry.distortion import camera_matrix, distort_keypoints, distort_pixels, undistort_keypoints, undistort_pixels
+from core.geometry.distortion import (
+    camera_matrix,
+    distort_keypoints,
+    distort_pixels,
+    undistort_keypoints,
+    undistort_pixels,
+)
 from core.io import MultiViewSequence
 from core.io.calibration import read_qca
 
@@ -28,7 +34,9 @@ def test_keypoints_undistorted_and_back_keep_confidence():
     lens = np.array([[-0.2, 0.0, 0.0, 0.0, 0.0], [0.0] * 5])
     ideal = undistort_keypoints(kp, focal, principal, lens)
     # Barrel distortion pulls points in, so the ideal points lie further from the centre.
-    radius = lambda p: np.linalg.norm(p[:, 0, :, :2] - principal[0], axis=-1)  # noqa: E731
+    def radius(points):
+        return np.linalg.norm(points[:, 0, :, :2] - principal[0], axis=-1)
+
     assert (radius(ideal) >= radius(kp) - 1e-6).all() and (radius(ideal) > radius(kp) + 1).any()
     np.testing.assert_array_equal(ideal[:, 1], kp[:, 1].astype(np.float32))  # no distortion: untouched
     np.testing.assert_array_equal(ideal[..., 2], kp[..., 2].astype(np.float32))

@@ -43,6 +43,7 @@ def inputs_of(seq) -> FitInputs:
 
 def quick_config(**sync):
     config = load_fit_config()
+    sync = {"enabled": True, **sync}
     return dataclasses.replace(
         config, irv=dataclasses.replace(config.irv, orientation_starts=4, iterations=25),
         iev=dataclasses.replace(config.iev, rig_iterations=150), sync=dataclasses.replace(config.sync, **sync))
@@ -94,11 +95,11 @@ def test_cli_synth_offsets_and_fit_summary(tmp_path):
     seq, out = tmp_path / "seq", tmp_path / "res"
     cli = [sys.executable, "-m", "core.cli"]
     made = subprocess.run(cli + ["synth", str(seq), "--frames", "24", "--views", "2", "--time-offsets", "0", "1.5",
-                                 "--known-offsets", "--distortion", "-0.1"], capture_output=True, text=True)
+                                 "--known-offsets", "--distortion", "-0.1"], capture_output=True, text=True, check=False)
     assert made.returncode == 0, made.stderr
     text = (seq / "sequence.yaml").read_text()
     assert "time_offset_frames: 1.5" in text and "distortions" in text
-    fitted = subprocess.run(cli + ["fit", str(seq), "--out", str(out), "--mode", "optimize"], capture_output=True, text=True)
+    fitted = subprocess.run(cli + ["fit", str(seq), "--out", str(out), "--mode", "optimize"], capture_output=True, text=True, check=False)
     assert fitted.returncode == 0, fitted.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["time_offsets_frames"] == {"cam01": 0.0, "cam02": 1.5}
@@ -106,23 +107,29 @@ def test_cli_synth_offsets_and_fit_summary(tmp_path):
     assert result.frame_indices[0] == 0 and result.num_frames == 22  # cut to the moments both filmed
     np.testing.assert_allclose(result.view_distortions[:, 0], [-0.1, -0.1], rtol=1e-6)
     bad = subprocess.run(cli + ["synth", str(tmp_path / "r"), "--render", "--time-offsets", "0", "1"],
-                         capture_output=True, text=True)
+                         capture_output=True, text=True, check=False)
     assert bad.returncode == 2 and bad.stderr.startswith("error:") and "Traceback" not in bad.stderr
 
 
-def test_cli_fit_no_sync(tmp_path):
-    seq, out = tmp_path / "seq", tmp_path / "res"
+def test_cli_fit_sync_on_and_off(tmp_path):
+    seq = tmp_path / "seq"
     cli = [sys.executable, "-m", "core.cli"]
-    assert subprocess.run(cli + ["synth", str(seq), "--frames", "24", "--views", "2", "--time-offsets", "0", "2"],
-                          capture_output=True).returncode == 0
-    fitted = subprocess.run(cli + ["fit", str(seq), "--out", str(out), "--mode", "optimize", "--no-sync"],
-                            capture_output=True, text=True)
-    assert fitted.returncode == 0, fitted.stderr
-    assert json.loads((out / "summary.json").read_text())["time_offsets_frames"] == {"cam01": 0.0, "cam02": 0.0}
+    assert subprocess.run(cli + ["synth", str(seq), "--frames", "40", "--views", "3", "--time-offsets", "0", "2", "-1"],
+                          capture_output=True, check=False).returncode == 0
+    found = {}
+    for flag in ("--sync", "--no-sync"):
+        out = tmp_path / flag
+        fitted = subprocess.run(cli + ["fit", str(seq), "--out", str(out), "--mode", "optimize", flag],
+                                capture_output=True, text=True, check=False)
+        assert fitted.returncode == 0, fitted.stderr
+        found[flag] = json.loads((out / "summary.json").read_text())["time_offsets_frames"]
+    assert abs(found["--sync"]["cam02"] - 2.0) < 0.5 and abs(found["--sync"]["cam03"] + 1.0) < 0.5
+    assert found["--no-sync"] == {"cam01": 0.0, "cam02": 0.0, "cam03": 0.0}
 
 
 def test_offsets_set_by_hand_become_known_shifts(tmp_path):
     from _make_sequence import image_sequence, write_yaml
+
     from core.errors import InputError
     from core.io import MultiViewSequence
 

@@ -7,8 +7,14 @@ import logging
 
 import numpy as np
 import pytest
+from _make_sequence import (
+    frame_number,
+    image_sequence,
+    random_keypoints,
+    video_sequence,
+    write_yaml,
+)
 
-from _make_sequence import frame_number, image_sequence, random_keypoints, video_sequence, write_yaml
 from core.errors import InputError
 from core.io import MultiViewSequence
 from core.io.timeline import resample_in_time, shift_in_time

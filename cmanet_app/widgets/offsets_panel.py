@@ -4,7 +4,7 @@ One row per camera: its frame rate and its offset in its own frames (its frame `
 the first camera's frame ``f``), with the offset in seconds. The offsets shown are the result's
 (known or estimated by the fit), else ``sequence.yaml``'s. Editing one sets it by hand: the views'
 images follow at once, and the next fit keeps it (like ``time_offset_frames``); "Estimate the
-others" is ``cmanet fit``'s synchronisation (off: ``--no-sync``).
+others" is ``cmanet fit --sync`` (off by default, as on the command line).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class OffsetsPanel(QWidget):
         self.sync_check = QCheckBox("Estimate the offsets not set by hand when fitting")
         self.sync_check.setChecked(state.sync)
         self.sync_check.setToolTip("Time each camera against the first from the person's motion (static rig); "
-                                   "off: cmanet fit --no-sync")
+                                   "cmanet fit --sync")
         self.sync_check.toggled.connect(state.set_sync)
         self.reset_button = QPushButton("Forget the offsets set by hand")
         self.reset_button.clicked.connect(self._reset)

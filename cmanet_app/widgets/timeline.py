@@ -1,6 +1,7 @@
 """Scrubbing time: a slider over the frames, play/pause at the sequence's fps, single steps, and the
-frame's time in seconds on the first camera's clock and its number. Keyboard shortcuts (space, left/right, home/end) are the main window's
-actions, which call :meth:`toggle_play`, :meth:`step` and :meth:`go_to`."""
+frame's time in seconds on the first camera's clock and its number. Keyboard shortcuts (space,
+left/right, home/end) are the main window's actions, which call :meth:`toggle_play`, :meth:`step`
+and :meth:`go_to`."""
 
 from __future__ import annotations
 
@@ -107,4 +108,5 @@ class Timeline(QWidget):
             self.slider.blockSignals(False)
         source = int(info.frame_indices[frame]) if frame < len(info.frame_indices) else frame
         # Time on the first camera's clock: the other cameras are placed on it by their offsets and rates.
-        self.label.setText(f"{source / info.fps:.3f} s  frame {frame + 1}/{info.num_frames}  (#{source} @ {info.fps:g} fps)")
+        seconds = float(info.times[frame]) if frame < len(info.frame_indices) else frame / info.fps
+        self.label.setText(f"{seconds:.3f} s  frame {frame + 1}/{info.num_frames}  (#{source} @ {info.fps:g} fps)")

@@ -77,9 +77,8 @@ def bench_sync(seeds=range(10), views: int = 4, frames: int = 60, config: FitCon
     rows = []
     for seed in seeds:
         offsets = seed_offsets(seed, views)
-        make = lambda o: generate_sequence(views, frames, seed, body_model=body, keep_vertices=False,  # noqa: E731
-                                           time_offsets=o, time_margin=TIME_MARGIN)
-        twin, shifted = make(np.zeros(views)), make(offsets)
+        twin, shifted = (generate_sequence(views, frames, seed, body_model=body, keep_vertices=False, time_offsets=o,
+                                           time_margin=TIME_MARGIN) for o in (np.zeros(views), offsets))
         common = common_frames(offsets, frames)
         in_sync = _figures(_fit(twin, config, body, prior, sync=False)[0], twin, common)
         synced, timings = _fit(shifted, config, body, prior, sync=True)
@@ -107,9 +106,8 @@ def bench_distortion(seeds=range(10), views: int = 4, frames: int = 60, k1: floa
     prior = default_pose_prior(body)
     rows = []
     for seed in seeds:
-        make = lambda d: generate_sequence(views, frames, seed, body_model=body, keep_vertices=False,  # noqa: E731
-                                           distortions=d)
-        twin, distorted = make(None), make([k1, 0.0, 0.0, 0.0, 0.0])
+        twin, distorted = (generate_sequence(views, frames, seed, body_model=body, keep_vertices=False, distortions=d)
+                           for d in (None, [k1, 0.0, 0.0, 0.0, 0.0]))
         every = np.ones(frames, dtype=bool)
         row = {"seed": seed, "k1": k1, "plain": _figures(_fit(twin, config, body, prior, sync=True)[0], twin, every),
                "distorted": _figures(_fit(distorted, config, body, prior, sync=True)[0], distorted, every)}
@@ -138,7 +136,9 @@ def format_distortion_row(row: dict) -> str:
 
 def summarize_sync(rows: list[dict]) -> dict:
     """Means over the rows, and the ratios the issue's targets are stated in."""
-    mean = lambda fit, key: float(np.mean([r[fit][key] for r in rows]))  # noqa: E731
+    def mean(fit, key):
+        return float(np.mean([r[fit][key] for r in rows]))
+
     out = {"seeds": len(rows), "offset_err_max": max(r["offset_err_max"] for r in rows)}
     for fit in ("in_sync", "synced", "unsynced"):
         out[fit] = {k: round(mean(fit, k), 3) for k in ("pa_mpjpe_mm", "pa_common_mm", "camera_deg")}
@@ -149,7 +149,9 @@ def summarize_sync(rows: list[dict]) -> dict:
 
 
 def summarize_distortion(rows: list[dict]) -> dict:
-    mean = lambda fit, key: float(np.mean([r[fit][key] for r in rows]))  # noqa: E731
+    def mean(fit, key):
+        return float(np.mean([r[fit][key] for r in rows]))
+
     out = {"seeds": len(rows)}
     for fit in ("plain", "distorted"):
         out[fit] = {k: round(mean(fit, k), 3) for k in ("pa_mpjpe_mm", "camera_deg")}

@@ -14,8 +14,9 @@ Trials:
 * ``multi``: ``Demo_MultiPerson`` (the same rig, a second person composited in): cameras only.
 * ``static``: the 11-frame static trial of pose2sim 0.8.4's batch session (a person standing).
 
-Scores, per fit mode (and with the cameras' time offsets estimated or not, ``no sync``; the
-offsets found and their largest error against the reference's are reported): **body PA-MPJPE** (the 10 body joints: shoulders, elbows, hips, knees,
+Scores, per fit mode (and with the cameras' time offsets estimated, ``sync``, or given as the
+reference's, ``known offsets``; the offsets used and their largest error against the reference's
+are reported): **body PA-MPJPE** (the 10 body joints: shoulders, elbows, hips, knees,
 ankles, per-frame similarity Procrustes, mean over frames), sequence-aligned MPJPE (one similarity
 for the whole sequence; and one rigid transform, which keeps the fit's own scale), camera error
 (angle of ``R_j R_i^T`` estimated vs calibrated over all view pairs: mean, max), focal length error,
@@ -276,20 +277,23 @@ def standing_height(body, shape: np.ndarray) -> float:
 @dataclass(frozen=True)
 class RealRun:
     """One row of the benchmark: a fit mode (None: the default mode), whether the true focal
-    lengths are given (as a user would in ``sequence.yaml``) and whether the cameras' time offsets
-    are estimated (``cmanet fit``'s default; ``--no-sync``)."""
+    lengths are given (as a user would in ``sequence.yaml``), whether the cameras' time offsets
+    are estimated (``cmanet fit --sync``) and whether the reference's offsets are given as known
+    (as ``time_offset_frames`` in ``sequence.yaml``)."""
 
     mode: str | None
     true_focal: bool = False
-    sync: bool = True
+    sync: bool = False
+    known_offsets: bool = False
 
     @property
     def label(self) -> str:
-        return f"{self.mode or 'default'}{', true focal' if self.true_focal else ''}{'' if self.sync else ', no sync'}"
+        return (f"{self.mode or 'default'}{', true focal' if self.true_focal else ''}{', sync' if self.sync else ''}"
+                f"{', known offsets' if self.known_offsets else ''}")
 
 
 DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(None, True), RealRun("optimize", True),
-                RealRun(None, sync=False), RealRun("optimize", sync=False))
+                RealRun(None, known_offsets=True), RealRun("optimize", known_offsets=True), RealRun("optimize", sync=True))
 
 
 def _model_for(mode: str, device: str):
@@ -329,9 +333,13 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
             fit_inputs = dataclasses.replace(inputs, focal=np.array([c.focal_px for c in calibration.cameras], dtype=np.float32),
                                              focal_known=np.ones(len(calibration.cameras), dtype=bool))
         run_config = dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=run.sync))
+        capture = CaptureInfo.default(len(inputs.view_names), inputs.fps)
+        if run.known_offsets:
+            given = np.array([reference.offsets.get(name, 0.0) for name in inputs.view_names])
+            capture = dataclasses.replace(capture, offset_known=np.ones(len(given), dtype=bool), shift=given)
         start = time.perf_counter()
-        result, _ = fit_captured(fit_inputs, run_config, fit_keypoints, CaptureInfo.default(len(inputs.view_names), inputs.fps),
-                                 body=body, prior=prior, mode=mode, model=models[mode])
+        result, _ = fit_captured(fit_inputs, run_config, fit_keypoints, capture, body=body, prior=prior, mode=mode,
+                                 model=models[mode])
         elapsed = time.perf_counter() - start
         figures = score(result, reference, standing_height(body, np.median(result.shape, axis=0)))
         offsets = result.view_time_offsets
@@ -341,6 +349,7 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
         if not trial.score_body:
             figures = {k: v for k, v in figures.items() if not k.startswith(("body_", "seq_", "segment"))}
         report["rows"].append({"run": run.label, "mode": mode, "true_focal": run.true_focal, "sync": run.sync,
+                               "known_offsets": run.known_offsets,
                                "fit_s": round(elapsed, 2),
                                **figures})
         log.info("%s", format_row(trial.name, report["rows"][-1]))

@@ -34,9 +34,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--estimate-focal", action=argparse.BooleanOptionalAction, default=None,
                    help="refine the focal lengths that sequence.yaml does not give (static rig; default on, "
                    "--no-estimate-focal keeps the default guess from the image size)")
-    p.add_argument("--no-sync", action="store_true",
-                   help="do not estimate the cameras' time offsets (static rig; by default each camera's offset against "
-                   "the first is estimated from the person's motion, except those given in sequence.yaml)")
+    p.add_argument("--sync", action=argparse.BooleanOptionalAction, default=None,
+                   help="estimate each camera's time offset against the first from the person's motion (static rig; "
+                   "offsets given in sequence.yaml are kept). Default: the config's sync.enabled (off)")
     p.add_argument("--threshold", type=float, default=None, help="lambda: ignore detections at or below this confidence")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: config's, auto)")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="MediaPipe model (1 ships offline)")
@@ -57,8 +57,8 @@ def run(args: argparse.Namespace) -> int:
     if args.device is not None:
         overrides["device"] = args.device
     config = load_fit_config(args.config)
-    if args.no_sync:
-        overrides["sync"] = dataclasses.replace(config.sync, enabled=False)
+    if args.sync is not None:
+        overrides["sync"] = dataclasses.replace(config.sync, enabled=args.sync)
     try:
         config = dataclasses.replace(config, **overrides)
         config.validate()
