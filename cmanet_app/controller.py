@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -155,7 +156,8 @@ class Controller(QObject):
     def fit_config(self):
         overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device}
         overrides.update(self.fit_overrides)
-        return load_fit_config(self.state.fit_config_path or None, **overrides)
+        config = load_fit_config(self.state.fit_config_path or None, **overrides)
+        return dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=self.state.sync))
 
     def _require_sequence(self) -> SequenceInfo | None:
         if self.state.sequence is None:
@@ -188,7 +190,9 @@ class Controller(QObject):
 
         imports = {"keypoints": self.state.keypoints_path or None, "keypoint_format": self.state.keypoint_format or None,
                    "calibration": self.state.calibration_path or None}
-        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint, **imports), done,
+        offsets = dict(self.state.time_offsets)
+        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint, offsets, **imports),
+                           done,
                            title="Fitting failed")
 
     def import_keypoints(self, path: str | Path, keypoint_format: str = "") -> Task | None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from cmanet_app.state import SequenceInfo
 from core.errors import InputError
+from core.fit.capture import image_keypoints
 from core.fit.config import FitConfig
 from core.fit.modes import resolve_mode
 from core.io import MultiViewSequence
@@ -82,7 +83,7 @@ def open_sequence(path: Path, result_dir: Path | None, progress=None, should_can
             if stale:
                 log.warning("%s: not using the result in %s: %s", seq.root, out, stale)
                 result = None
-        keypoints = np.asarray(result.keypoints2d) if result is not None else cached_keypoints(seq, out)
+        keypoints = image_keypoints(result) if result is not None else cached_keypoints(seq, out)
     return OpenedSequence(info, out, result, keypoints, stale)
 
 
@@ -100,11 +101,12 @@ def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
 
 
 def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, mode: str | None = "optimize",
-        checkpoint: str | Path | None = None, **imports) -> FitResult:
+        checkpoint: str | Path | None = None, time_offsets: dict[str, float] | None = None, **imports) -> FitResult:
     """``cmanet fit SEQ --out OUT [--mode M --checkpoint C --keypoints K --keypoint-format L
     --calibration C]``: keypoints, IRV, IEV, then ``result.npz`` and ``summary.json``
     (core.fit.sequence.fit_sequence, as the command line; ``imports``: its keypoints,
-    keypoint_format and calibration arguments)."""
+    keypoint_format and calibration arguments). time_offsets: view name -> offset set in the app
+    (kept, like sequence.yaml's)."""
     from core.fit.sequence import fit_sequence
 
     mode, model_path = resolve_mode(mode, checkpoint, installed_model())  # a bad checkpoint is reported before any work
@@ -115,7 +117,7 @@ def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, m
 
         model = load_model(model_path, config.device)
     result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress,
-                                    should_cancel=should_cancel, **imports)
+                                    should_cancel=should_cancel, time_offsets=time_offsets, **imports)
     return result
 
 

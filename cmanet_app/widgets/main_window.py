@@ -106,6 +106,10 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(self.compare_panel, "IRV vs IEV")
         except ImportError as exc:
             log.debug("no compare panel: %s", exc)
+        from cmanet_app.widgets.offsets_panel import OffsetsPanel
+
+        self.offsets_panel = OffsetsPanel(self.state)
+        self.tabs.addTab(self.offsets_panel, "Sync")
         try:
             from cmanet_app.widgets.training_panel import TrainingPanel
 
