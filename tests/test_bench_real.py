@@ -41,9 +41,12 @@ def test_robust_triangulation_drops_the_view_that_disagrees():
 
 @pytest.mark.slow
 def test_benchmark_on_a_slice_of_the_shipped_demo(tmp_path):
-    """24 frames of the walking trial, detected with MediaPipe, fitted by the optimizer: the
-    reference is consistent and the fit is near the calibration."""
-    report = real.run_trial(real.shipped_walk_trial(), runs=(real.RealRun("optimize"),), workdir=tmp_path, frames=24)
+    """24 frames of the walking trial, detected with MediaPipe, fitted by the optimizer and by
+    the default mode: the reference is consistent, the fit is near the calibration, the person is
+    of plausible size, and the default (whose network does not transfer to this footage) is not
+    worse than the optimizer."""
+    report = real.run_trial(real.shipped_walk_trial(), runs=(real.RealRun("optimize"), real.RealRun(None)),
+                            workdir=tmp_path, frames=24)
     assert report["frames"] == 24 and report["views"] == 4
     assert report["reference_residual_px"] < 15.0
     row = report["rows"][0]
@@ -53,4 +56,9 @@ def test_benchmark_on_a_slice_of_the_shipped_demo(tmp_path):
         assert key in row
     assert row["body_pa_mpjpe_mm"] < 60.0
     assert row["camera_err_deg_mean"] < 10.0
+    assert 1.6 < row["body_height_m"] < 1.8
+    assert all(0.85 < ratio < 1.15 for ratio in row["segment_ratio"].values())
+    default = report["rows"][1]
+    assert default["body_pa_mpjpe_mm"] <= 1.05 * row["body_pa_mpjpe_mm"]
+    assert default["camera_err_deg_mean"] <= 1.05 * row["camera_err_deg_mean"]
     assert "walk" in real.format_report([report])
