@@ -47,7 +47,7 @@ from core.detect.cache import cache_base_dir, default_cache_dir
 from core.errors import InputError
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.modes import default_mode
-from core.fit.sequence import fit_keypoints, inputs_from_sequence
+from core.fit.sequence import fit_keypoints, inputs_from_sequence, to_result
 from core.geometry import metrics
 from core.geometry.triangulation import (
     reprojection_px,
@@ -372,7 +372,8 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
             fit_inputs = dataclasses.replace(inputs, focal=np.array([c.focal_px for c in calibration.cameras], dtype=np.float32),
                                              focal_known=np.ones(len(calibration.cameras), dtype=bool))
         start = time.perf_counter()
-        result, _ = fit_keypoints(fit_inputs, config, body=body, prior=prior, mode=mode, model=models[mode])
+        fit, _ = fit_keypoints(fit_inputs, config, body=body, prior=prior, mode=mode, model=models[mode])
+        result = to_result(fit, fit_inputs)
         elapsed = time.perf_counter() - start
         figures = score(result, reference, standing_height(body, np.median(result.shape, axis=0)))
         if not trial.score_body:

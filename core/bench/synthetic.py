@@ -19,7 +19,7 @@ import numpy as np
 from core.eval import evaluate, load_ground_truth
 from core.fit.config import load_fit_config
 from core.fit.modes import FIT_MODES
-from core.fit.sequence import fit_keypoints, inputs_from_sequence
+from core.fit.sequence import fit_keypoints, inputs_from_sequence, to_result
 from core.io import MultiViewSequence
 from core.nets.checkpoint import DEFAULT_MODEL, load_model
 from core.synth import make_synthetic_sequence
@@ -43,7 +43,8 @@ def bench_speed(views: int = 4, frames: int = 100, seed: int = 0, workdir: Path 
         with MultiViewSequence.open(seq_dir) as seq:
             inputs = inputs_from_sequence(seq, root / "res", show_progress_bar=True)
         config = load_fit_config()
-        result, timings = fit_keypoints(inputs, config, show_progress_bar=True)
+        fit, timings = fit_keypoints(inputs, config, show_progress_bar=True)
+        result = to_result(fit, inputs)
         report = evaluate(result, load_ground_truth(seq_dir / "gt.npz"))
     fit_s = timings["irv_s"] + timings["iev_s"]
     return {
@@ -76,7 +77,8 @@ def bench_accuracy(views_list=(2, 3, 4, 6, 8), noise_list=(2.0, 4.0, 8.0), seeds
                         if name == "per-frame" and not per_frame:
                             continue
                         config = dataclasses.replace(base, static_rig=static)
-                        result, timings = fit_keypoints(inputs, config)
+                        fit, timings = fit_keypoints(inputs, config)
+                        result = to_result(fit, inputs)
                         report = evaluate(result, gt)
                         runs[name].append({"report": report, "timings": timings})
                 for name, items in runs.items():
@@ -126,7 +128,8 @@ def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults:
                 inputs = inputs_from_sequence(seq, Path(tmp) / "cache", show_progress_bar=False)
             for mode in modes:
                 start = time.perf_counter()
-                result, timings = fit_keypoints(inputs, config, mode=mode, model=model)
+                fit, timings = fit_keypoints(inputs, config, mode=mode, model=model)
+                result = to_result(fit, inputs)
                 report = evaluate(result, gt)
                 rows[mode].append({"seed": seed, "pa_mpjpe_mm": round(report["iev"]["pa_mpjpe_mm"], 1),
                                    "camera_deg": round(report["iev"]["camera_rel_rot_deg"], 2),

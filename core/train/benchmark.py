@@ -22,27 +22,23 @@ import torch
 
 from core.canonical.pose_prior import default_pose_prior
 from core.errors import InputError
-from core.eval import evaluate
+from core.eval import evaluate, evaluate_canonical, flat, load_ground_truth
 from core.fit.config import load_fit_config
-from core.fit.sequence import FitInputs, fit_keypoints
+from core.fit.sequence import fit_keypoints, to_result
 from core.io import atomic_write_json
 from core.nets import load_model, predict
+from core.train.data import load_sequence
 
-METRICS = ("iev_pa_mpjpe_mm", "iev_cam_rot_deg", "irv_pa_mpjpe_mm", "irv_cam_rot_deg")
+METRICS = ("iev_pa_mpjpe_mm", "iev_camera_rel_rot_deg", "irv_pa_mpjpe_mm", "irv_camera_rel_rot_deg")
 
 
 def _fit_metrics(seq, body, prior, fit_config, mode: str, model=None) -> tuple[dict[str, float], float]:
-    """``cmanet fit --mode MODE`` on a keypoints sequence, scored by ``cmanet eval``."""
-    from core.train.evaluate import load_gt
-
-    inputs = FitInputs(seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes,
-                       [f"cam{v}" for v in range(seq.num_views)], np.arange(seq.num_frames))
+    """``cmanet fit --mode MODE`` on a sequence as cmanet fit reads it, scored by ``cmanet eval``."""
     start = time.perf_counter()
-    result, _ = fit_keypoints(inputs, fit_config, body=body, prior=prior, mode=mode, model=model)
+    fit, _ = fit_keypoints(seq.inputs, fit_config, body=body, prior=prior, mode=mode, model=model)
     elapsed = time.perf_counter() - start
-    report = evaluate(result, load_gt(seq.path))
-    return {"iev_pa_mpjpe_mm": report["iev"]["pa_mpjpe_mm"], "iev_cam_rot_deg": report["iev"]["camera_rel_rot_deg"],
-            "irv_pa_mpjpe_mm": report["irv"]["mean"]["pa_mpjpe_mm"], "irv_cam_rot_deg": report["irv"]["mean"]["camera_rel_rot_deg"]}, elapsed
+    figures = flat(evaluate(to_result(fit, seq.inputs), load_ground_truth(seq.path)))
+    return {k: figures[k] for k in METRICS}, elapsed
 
 
 def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, optimize: bool = False,
@@ -52,9 +48,6 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
     and ``optimize``; seconds = fitting time of the whole sequence. ``refine_rig_iterations``:
     network+refine once per rig-phase length given (fit.yaml's refine.rig_iterations), each
     sequence fitted by all of them in turn, so that their times compare."""
-    from core.train.data import load_sequence
-    from core.train.evaluate import gt_cameras, load_gt, pose_metrics
-
     torch.set_num_threads(threads)
     model = load_model(model_path, "cpu")
     body = model.body_model()
@@ -73,12 +66,11 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
     for path in data:
         seq = load_sequence(path, model.config.confidence_threshold,
                             model.config.swin.image_size if model.config.uses_images else None)
-        gt = load_gt(path)
-        rot, t = gt_cameras(gt, seq.num_frames)
-        joints = torch.as_tensor(gt["joints3d"][: seq.num_frames], dtype=torch.float32)
+        gt = load_ground_truth(path)
         start = time.perf_counter()
         irv, iev = predict(model, seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes, seq.crops, body=body)
-        row = {"network (per frame)": {**pose_metrics(body, irv, iev, joints, rot, t), "seconds": time.perf_counter() - start}}
+        figures = flat(evaluate_canonical(body, irv, iev, gt, seq.inputs.frame_indices))
+        row = {"network (per frame)": {**{k: figures[k] for k in METRICS}, "seconds": time.perf_counter() - start}}
         # cmanet fit's pipeline feeds the network detections only: image encoders are scored per frame.
         for name, (mode, config) in runs.items():
             if model.config.uses_images and mode != "optimize":
@@ -114,8 +106,9 @@ def format_table(report: dict) -> str:
     lines = [f"{'mode':28s} {'IEV PA-MPJPE':>13s} {'IEV cam rot':>12s} {'IRV PA-MPJPE':>13s} {'IRV cam rot':>12s} {'time (s)':>9s}"]
     for mode, m in report["mean"].items():
         cell = lambda k, fmt: fmt.format(m[k]) if k in m else "-"  # noqa: E731
-        lines.append(f"{mode:28s} {cell('iev_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('iev_cam_rot_deg', '{:.2f} deg'):>12s} "
-                     f"{cell('irv_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('irv_cam_rot_deg', '{:.2f} deg'):>12s} {cell('seconds', '{:.2f}'):>9s}")
+        lines.append(f"{mode:28s} {cell('iev_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('iev_camera_rel_rot_deg', '{:.2f} deg'):>12s} "
+                     f"{cell('irv_pa_mpjpe_mm', '{:.1f} mm'):>13s} {cell('irv_camera_rel_rot_deg', '{:.2f} deg'):>12s} "
+                     f"{cell('seconds', '{:.2f}'):>9s}")
     if "speed" in report:
         s = report["speed"]
         lines.append(f"network inference: {s['frames_per_s']:.0f} {s['views']}-view frames/s ({s['threads']} thread(s), batched)")
