@@ -32,7 +32,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,14 +39,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.body import load_body_model
-from core.canonical.pose_prior import default_pose_prior
+from core.bench.runner import Case, Column, Fitter, Run, format_row, format_table, run_cases
 from core.config import RESOURCES_DIR
 from core.detect.cache import cache_base_dir, default_cache_dir
 from core.errors import InputError
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.modes import default_mode
-from core.fit.sequence import fit_keypoints, inputs_from_sequence, to_result
+from core.fit.sequence import inputs_from_sequence
 from core.geometry import metrics
 from core.geometry.triangulation import (
     reprojection_px,
@@ -60,7 +58,7 @@ from core.io.keypoint_import import read_keypoints
 from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 from core.keypoints import COCO17_NAMES
-from core.nets.checkpoint import DEFAULT_MODEL, installed_model, load_model
+from core.nets.checkpoint import installed_model
 
 log = logging.getLogger(__name__)
 
@@ -338,14 +336,16 @@ class RealRun:
 DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(None, True), RealRun("optimize", True))
 
 
-def _model_for(mode: str, device: str):
-    return None if mode == "optimize" else load_model(DEFAULT_MODEL, device)
+def with_true_focal(inputs, calibration: RigCalibration):
+    """``inputs`` with the calibration's focal lengths given (known, as sequence.yaml gives them)."""
+    return dataclasses.replace(inputs, focal=np.array([c.focal_px for c in calibration.cameras], dtype=np.float32),
+                               focal_known=np.ones(len(calibration.cameras), dtype=bool))
 
 
 def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
               config: FitConfig | None = None, show_progress_bar: bool = False) -> dict:
     """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures."""
-    config = config or load_fit_config()
+    fitter = Fitter(config or load_fit_config())
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
     with MultiViewSequence.open(seq_dir) as seq:
@@ -356,54 +356,35 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     if keypoints is not None:
         given = read_keypoints(keypoints).for_views(inputs.view_names)
         inputs = dataclasses.replace(inputs, keypoints2d=given[inputs.frame_indices])
-    body = load_body_model(config.body_model)
-    prior = default_pose_prior(body)
-    report = {"trial": trial.name, "description": trial.description, "frames": int(inputs.keypoints2d.shape[0]),
-              "views": len(inputs.view_names), "reference_residual_px": round(reference.residual_px, 2),
-              "reference_offsets": reference.offsets, "detect_s": round(inputs.timings.get("detect_s", 0.0), 2),
-              "rows": []}
-    models: dict[str, object] = {}
-    for run in runs:
-        mode = run.mode or default_mode(installed_model())
-        if mode not in models:
-            models[mode] = _model_for(mode, config.device)
-        fit_inputs = inputs
-        if run.true_focal:
-            fit_inputs = dataclasses.replace(inputs, focal=np.array([c.focal_px for c in calibration.cameras], dtype=np.float32),
-                                             focal_known=np.ones(len(calibration.cameras), dtype=bool))
-        start = time.perf_counter()
-        fit, _ = fit_keypoints(fit_inputs, config, body=body, prior=prior, mode=mode, model=models[mode])
-        result = to_result(fit, fit_inputs)
-        elapsed = time.perf_counter() - start
-        figures = score(result, reference, standing_height(body, np.median(result.shape, axis=0)))
+
+    def score_trial(result: FitResult) -> dict:
+        figures = score(result, reference, standing_height(fitter.body, np.median(result.shape, axis=0)))
         if not trial.score_body:
             figures = {k: v for k, v in figures.items() if not k.startswith(("body_", "seq_", "segment"))}
-        report["rows"].append({"run": run.label, "mode": mode, "true_focal": run.true_focal, "fit_s": round(elapsed, 2),
-                               **figures})
-        log.info("%s", format_row(trial.name, report["rows"][-1]))
+        return figures
+
+    report = {"trial": trial.name, "description": trial.description, "frames": int(inputs.keypoints2d.shape[0]),
+              "views": len(inputs.view_names), "reference_residual_px": round(reference.residual_px, 2),
+              "reference_offsets": reference.offsets, "detect_s": round(inputs.timings.get("detect_s", 0.0), 2)}
+    true_focal = lambda case: with_true_focal(case.inputs, calibration)  # noqa: E731
+    bench_runs = [Run(run.label, run.mode or default_mode(installed_model()), inputs=true_focal if run.true_focal else None,
+                      info={"true_focal": run.true_focal}) for run in runs]
+    rows = run_cases([Case(trial.name, inputs, score_trial)], bench_runs, fitter,
+                     on_row=lambda row: log.info("%s", format_row({**row, "trial": trial.name}, COLUMNS)))
+    report["rows"] = [{k: v for k, v in row.items() if k != "case"} for row in rows]
     return report
 
-
-HEADER = (f"{'trial':7s} {'run':26s} {'body PA':>8s} {'seq MPJPE':>9s} {'cam mean':>8s} {'cam max':>7s} "
-          f"{'focal %':>7s} {'thigh':>6s} {'shank':>6s} {'u.arm':>6s} {'should.':>7s} {'height':>6s} {'fit s':>6s}")
-
-
-def format_row(trial: str, row: dict) -> str:
-    def cell(value, fmt, width):
-        return f"{fmt.format(value):>{width}s}" if value is not None else f"{'-':>{width}s}"
-
-    ratio = row.get("segment_ratio", {})
-    return (f"{trial:7s} {row['run']:26s} {cell(row.get('body_pa_mpjpe_mm'), '{:.1f}', 8)} "
-            f"{cell(row.get('seq_mpjpe_mm'), '{:.1f}', 9)} {cell(row['camera_err_deg_mean'], '{:.2f}', 8)} "
-            f"{cell(row['camera_err_deg_max'], '{:.2f}', 7)} {cell(row['focal_err_pct_mean'], '{:.1f}', 7)} "
-            f"{cell(ratio.get('thigh'), '{:.2f}', 6)} {cell(ratio.get('shank'), '{:.2f}', 6)} "
-            f"{cell(ratio.get('upper_arm'), '{:.2f}', 6)} {cell(ratio.get('shoulder_width'), '{:.2f}', 7)} "
-            f"{cell(row.get('body_height_m'), '{:.2f}', 6)} {cell(row['fit_s'], '{:.2f}', 6)}")
+COLUMNS = (
+    Column("trial", "trial", "{}", 7, left=True), Column("run", "run", "{}", 26, left=True),
+    Column("body PA", "body_pa_mpjpe_mm", "{:.1f}", 8), Column("seq MPJPE", "seq_mpjpe_mm", "{:.1f}", 9),
+    Column("cam mean", "camera_err_deg_mean", "{:.2f}", 8), Column("cam max", "camera_err_deg_max", "{:.2f}", 7),
+    Column("focal %", "focal_err_pct_mean", "{:.1f}", 7), Column("thigh", "segment_ratio.thigh", "{:.2f}", 6),
+    Column("shank", "segment_ratio.shank", "{:.2f}", 6), Column("u.arm", "segment_ratio.upper_arm", "{:.2f}", 6),
+    Column("should.", "segment_ratio.shoulder_width", "{:.2f}", 7), Column("height", "body_height_m", "{:.2f}", 6),
+    Column("fit s", "fit_s", "{:.2f}", 6),
+)
 
 
 def format_report(reports: list[dict]) -> str:
     """The plain-text table of every trial's rows (segment columns: fitted / reference length)."""
-    lines = [HEADER]
-    for report in reports:
-        lines += [format_row(report["trial"], row) for row in report["rows"]]
-    return "\n".join(lines)
+    return format_table(({**row, "trial": report["trial"]} for report in reports for row in report["rows"]), COLUMNS)
