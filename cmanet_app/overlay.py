@@ -16,6 +16,7 @@ import torch
 
 from core.geometry.camera import MIN_DEPTH, project
 from core.geometry.distortion import camera_matrix, distort_pixels
+from core.render.shading import shade
 
 # Per-view colours (RGB): view v uses VIEW_COLOURS[v % len]. IEV (one fused body) has its own.
 VIEW_COLOURS: tuple[tuple[int, int, int], ...] = (
@@ -92,8 +93,7 @@ def rasterize_mesh(points_cam: np.ndarray, faces: np.ndarray, focal: float, prin
     if idx.size == 0:
         return layer, mask
     n = normal[idx] / np.linalg.norm(normal[idx], axis=1, keepdims=True).clip(1e-12)
-    shade = 0.35 + 0.65 * (n @ _LIGHT).clip(0.0, 1.0)
-    level = np.minimum((shade * _SHADE_LEVELS).astype(np.int32), _SHADE_LEVELS - 1)
+    level = np.minimum((shade(n, _LIGHT, ambient=0.35, key=0.65) * _SHADE_LEVELS).astype(np.int32), _SHADE_LEVELS - 1)
     order = np.argsort(-centre[idx, 2], kind="stable")  # far to near (painter's algorithm)
     idx, level = idx[order], level[order]
     uv = project_points(points_cam, focal, principal, distortions=distortions) / scale

@@ -35,7 +35,7 @@ def bench_device(device: str, data: list[Path], config, fit_config, work: Path) 
     from core.canonical.pose_prior import default_pose_prior
     from core.fit.sequence import fit_sequence
     from core.nets import build_model
-    from core.train.benchmark import throughput
+    from core.bench.network import throughput
     from core.train.metrics_log import read_metrics
     from core.train.trainer import train
 

@@ -72,17 +72,27 @@ def test_fit_with_the_default_model_writes_the_results(sequence, tmp_path, mode)
     assert report["iev"]["camera_rel_rot_deg"] < 20.0
 
 
-def test_benchmark_compares_refine_lengths(sequence, tmp_path):
-    """`python -m core.train.benchmark --refine-rig-iterations`: one network+refine row per length,
-    every sequence fitted by each in turn; a negative length is bad input."""
+def test_network_benchmark_compares_refine_lengths(sequence, tmp_path):
+    """`cmanet bench network --refine-rig-iterations`: one network+refine row per length, every
+    sequence fitted by each in turn; a negative length is bad input."""
     out = tmp_path / "bench.json"
-    argv = [sys.executable, "-m", "core.train.benchmark", "--model", str(DEFAULT_MODEL), "--data", str(sequence)]
+    argv = [sys.executable, "-m", "core.cli", "bench", "network", "--model", str(DEFAULT_MODEL), "--data", str(sequence)]
     proc = subprocess.run(argv + ["--refine-rig-iterations", "0", "40", "--json", str(out)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    mean = json.loads(out.read_text())["mean"]
+    report = json.loads(out.read_text())
+    mean = report["mean"]
     short, long = mean["network+refine (0 rig it.)"], mean["network+refine (40 rig it.)"]
-    assert "network" in mean and "optimize" not in mean
+    assert "network" in mean and "network (per frame)" in mean and "optimize" not in mean
     assert long["iev_pa_mpjpe_mm"] != short["iev_pa_mpjpe_mm"]  # the rig phase ran in one and not the other
     assert np.isfinite(long["iev_pa_mpjpe_mm"]) and long["iev_pa_mpjpe_mm"] < 80.0
+    # One evaluator: the network's fit is scored as `cmanet eval` scores the result of `cmanet fit --mode network`.
+    res = tmp_path / "res"
+    assert subprocess.run([sys.executable, "-m", "core.cli", "fit", str(sequence), "--out", str(res), "--mode", "network"],
+                          capture_output=True).returncode == 0
+    assert subprocess.run([sys.executable, "-m", "core.cli", "eval", str(res), "--gt", str(sequence / "gt.npz")],
+                          capture_output=True).returncode == 0
+    evaluated = json.loads((res / "eval.json").read_text())
+    assert mean["network"]["iev_pa_mpjpe_mm"] == pytest.approx(evaluated["iev"]["pa_mpjpe_mm"], abs=0.05)
+    assert mean["network"]["irv_camera_rel_rot_deg"] == pytest.approx(evaluated["irv"]["mean"]["camera_rel_rot_deg"], abs=0.05)
     proc = subprocess.run(argv + ["--refine-rig-iterations", "-1"], capture_output=True, text=True)
     assert proc.returncode == 2 and "--refine-rig-iterations" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

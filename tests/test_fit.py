@@ -24,7 +24,7 @@ from core.canonical.pose_prior import default_pose_prior
 from core.eval import evaluate, load_ground_truth
 from core.fit.config import load_fit_config
 from core.fit.irv import fit_irv
-from core.fit.sequence import FitInputs, camera_intrinsics, fit_keypoints
+from core.fit.sequence import FitInputs, camera_intrinsics, fit_keypoints, to_result
 from core.geometry.camera import project, transform_points
 from core.io.results import FitResult
 
@@ -81,6 +81,12 @@ def synthetic_rig(body, frames=12, views=4, seed=0, noise_px=4.0, outlier_rate=0
     return inputs, gt
 
 
+def fit_result(inputs, config, **kwargs):
+    """``fit_keypoints`` and the result a user gets of it, and the timings."""
+    fit, timings = fit_keypoints(inputs, config, **kwargs)
+    return to_result(fit, inputs), timings
+
+
 def quick_config(**overrides):
     config = load_fit_config()
     return dataclasses.replace(config, **overrides)
@@ -88,7 +94,7 @@ def quick_config(**overrides):
 
 def test_static_rig_recovers_body_and_cameras(body):
     inputs, gt = synthetic_rig(body, frames=12, views=4, seed=1)
-    result, timings = fit_keypoints(inputs, quick_config(), body=body)
+    result, timings = fit_result(inputs, quick_config(), body=body)
     report = evaluate(result, gt)
     assert report["iev"]["pa_mpjpe_mm"] < 25.0
     assert report["iev"]["camera_rel_rot_deg"] < 2.0
@@ -98,8 +104,8 @@ def test_static_rig_recovers_body_and_cameras(body):
 
 def test_focal_estimation_improves_a_wrong_guess(body):
     inputs, gt = synthetic_rig(body, frames=30, views=4, seed=4, focal_guess=0.7)
-    estimated, _ = fit_keypoints(inputs, quick_config(estimate_focal=True), body=body)
-    guessed, _ = fit_keypoints(inputs, quick_config(estimate_focal=False), body=body)
+    estimated, _ = fit_result(inputs, quick_config(estimate_focal=True), body=body)
+    guessed, _ = fit_result(inputs, quick_config(estimate_focal=False), body=body)
     error = lambda r: float(np.abs(r.cam_f[0] / gt["cam_f"] - 1).mean())  # noqa: E731
     assert error(guessed) == pytest.approx(0.3, abs=1e-3)
     assert error(estimated) < 0.2, estimated.cam_f[0] / gt["cam_f"]
@@ -110,21 +116,21 @@ def test_focal_estimation_improves_a_wrong_guess(body):
 def test_given_focal_lengths_are_kept(body):
     inputs, gt = synthetic_rig(body, frames=24, views=3, seed=5, focal_guess=0.8)
     inputs = dataclasses.replace(inputs, focal_known=np.array([True, False, True]))
-    result, _ = fit_keypoints(inputs, quick_config(estimate_focal=True), body=body)
+    result, _ = fit_result(inputs, quick_config(estimate_focal=True), body=body)
     assert np.allclose(result.cam_f[0][[0, 2]], inputs.focal[[0, 2]])
     assert not np.isclose(result.cam_f[0][1], inputs.focal[1])
 
 
 def test_two_views_still_work(body):
     inputs, gt = synthetic_rig(body, frames=12, views=2, seed=2)
-    report = evaluate(fit_keypoints(inputs, quick_config(), body=body)[0], gt)
+    report = evaluate(fit_result(inputs, quick_config(), body=body)[0], gt)
     assert report["iev"]["pa_mpjpe_mm"] < 45.0
 
 
 def test_static_rig_beats_per_frame(body):
     inputs, gt = synthetic_rig(body, frames=12, views=3, seed=3, noise_px=6.0)
-    static = evaluate(fit_keypoints(inputs, quick_config(static_rig=True), body=body)[0], gt)["iev"]
-    per_frame = evaluate(fit_keypoints(inputs, quick_config(static_rig=False), body=body)[0], gt)["iev"]
+    static = evaluate(fit_result(inputs, quick_config(static_rig=True), body=body)[0], gt)["iev"]
+    per_frame = evaluate(fit_result(inputs, quick_config(static_rig=False), body=body)[0], gt)["iev"]
     assert static["camera_rel_rot_deg"] < per_frame["camera_rel_rot_deg"]
     assert static["pa_mpjpe_mm"] < per_frame["pa_mpjpe_mm"]
 
@@ -145,7 +151,7 @@ def test_irv_finds_a_person_seen_from_behind(body):
 
 def test_outliers_and_swapped_views_are_survived(body):
     inputs, gt = synthetic_rig(body, frames=12, views=4, seed=5, outlier_rate=0.06, swap_views=(1,))
-    result = fit_keypoints(inputs, quick_config(), body=body)[0]
+    result = fit_result(inputs, quick_config(), body=body)[0]
     report = evaluate(result, gt)
     assert report["iev"]["pa_mpjpe_mm"] < 30.0
     # the swapped frames of view 1 were corrected in the detections used
@@ -217,7 +223,7 @@ def test_network_modes_write_the_result_contract(body, tiny_network, tmp_path, m
 
     inputs, gt = synthetic_rig(body, frames=4, views=3, seed=8)
     model = load_model(tiny_network, "cpu")
-    result, timings = fit_keypoints(inputs, quick_config(), body=body, mode=mode, model=model)
+    result, timings = fit_result(inputs, quick_config(), body=body, mode=mode, model=model)
     result.save(tmp_path)
     loaded = FitResult.load(tmp_path)
     assert loaded.mode == mode and loaded.joints3d.shape == (4, 17, 3) and np.isfinite(loaded.joints3d).all()

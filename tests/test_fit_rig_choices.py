@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import roma
 import torch
-from test_fit import body, synthetic_rig  # noqa: F401 - the body fixture
+from test_fit import body, fit_result, synthetic_rig  # noqa: F401 - the body fixture
 
 from core.bench.real import standing_height
 from core.errors import InputError
 from core.fit.config import load_fit_config
-from core.fit.sequence import KnownExtrinsics, fit_keypoints
+from core.fit.sequence import KnownExtrinsics
 from core.geometry.camera import project
 from core.io.results import FitResult
 
@@ -31,7 +31,7 @@ def test_known_cameras_stay_fixed_and_set_the_world(body):  # noqa: F811
     so its joints match the truth without any alignment."""
     inputs, gt = synthetic_rig(body, frames=12, views=4, seed=3)
     inputs = dataclasses.replace(inputs, extrinsics=KnownExtrinsics(gt["cam_R"], gt["cam_t"], np.ones(4, dtype=bool)))
-    result, _ = fit_keypoints(inputs, load_fit_config(), body=body)
+    result, _ = fit_result(inputs, load_fit_config(), body=body)
     assert _rotation_error_deg(result.cam_R[0], gt["cam_R"]).max() < 1e-3
     assert np.abs(result.cam_t[0] - gt["cam_t"]).max() < 1e-4
     error_mm = np.linalg.norm(result.joints3d - gt["joints3d"], axis=-1).mean() * 1000
@@ -42,7 +42,7 @@ def test_two_known_cameras_anchor_the_other_two(body):  # noqa: F811
     inputs, gt = synthetic_rig(body, frames=12, views=4, seed=4)
     known = np.array([True, False, True, False])
     inputs = dataclasses.replace(inputs, extrinsics=KnownExtrinsics(gt["cam_R"], gt["cam_t"], known))
-    result, _ = fit_keypoints(inputs, load_fit_config(), body=body)
+    result, _ = fit_result(inputs, load_fit_config(), body=body)
     errors = _rotation_error_deg(result.cam_R[0], gt["cam_R"])
     assert errors[known].max() < 1e-3
     assert errors[~known].max() < 4.0  # estimated, in the known cameras' world
@@ -55,8 +55,8 @@ def test_height_prior_and_given_height_set_the_scale(body):  # noqa: F811
     """The scale of a calibration-free fit is the body's: an adult of ordinary height by default,
     the user's height when given (the synthetic person's own height is neither)."""
     inputs, _ = synthetic_rig(body, frames=12, views=4, seed=5)
-    default, _ = fit_keypoints(inputs, load_fit_config(), body=body)
-    given, _ = fit_keypoints(inputs, load_fit_config(body_height_m=1.88), body=body)
+    default, _ = fit_result(inputs, load_fit_config(), body=body)
+    given, _ = fit_result(inputs, load_fit_config(body_height_m=1.88), body=body)
     default_height = standing_height(body, np.median(default.shape, axis=0))
     given_height = standing_height(body, np.median(given.shape, axis=0))
     assert 1.60 < default_height < 1.80
@@ -75,7 +75,7 @@ def test_irv_cameras_redraw_the_irv_bodies_and_old_results_open(body, tmp_path):
     """Format 2 keeps the focal length each IRV body was fitted with: reprojecting the IRV
     keypoints with it gives IRV's reprojection error back. A format-1 result still opens."""
     inputs, _ = synthetic_rig(body, frames=8, views=3, seed=6, focal_guess=0.8)
-    result, _ = fit_keypoints(inputs, load_fit_config(), body=body)
+    result, _ = fit_result(inputs, load_fit_config(), body=body)
     assert result.format_version == 2 and result.irv_cam_f.shape == (8, 3)
     projected = project(torch.as_tensor(result.irv_joints3d), torch.as_tensor(result.irv_cam_f),
                         torch.as_tensor(result.cam_c))
@@ -107,12 +107,12 @@ def test_default_mode_keeps_the_fit_that_explains_the_views_better(body):  # noq
     torch.manual_seed(0)
     untrained = build_model(ModelConfig(), body, load_fit_config().body_model, default_pose_prior(body).mean)
     config = load_fit_config()
-    optimized, _ = fit_keypoints(inputs, config, body=body, mode="optimize")
-    default, timings = fit_keypoints(inputs, config, body=body, mode="network+refine", model=untrained)
+    optimized, _ = fit_result(inputs, config, body=body, mode="optimize")
+    default, timings = fit_result(inputs, config, body=body, mode="network+refine", model=untrained)
     assert timings["chosen"] == "optimize"
     assert set(timings["start_losses"]) == {"network+refine", "optimize"}
     assert timings["start_losses"]["optimize"] < timings["start_losses"]["network+refine"]
-    alone, _ = fit_keypoints(inputs, dataclasses.replace(config, refine=dataclasses.replace(config.refine, optimizer_start=False)),
+    alone, _ = fit_result(inputs, dataclasses.replace(config, refine=dataclasses.replace(config.refine, optimizer_start=False)),
                              body=body, mode="network+refine", model=untrained)
     assert np.nanmean(default.iev_reproj_px) <= np.nanmean(alone.iev_reproj_px)
     assert np.nanmean(default.iev_reproj_px) == pytest.approx(np.nanmean(optimized.iev_reproj_px), rel=0.05)

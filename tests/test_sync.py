@@ -16,7 +16,7 @@ from core.bench.capture import TIME_MARGIN, common_frames
 from core.body import load_body_model
 from core.fit.capture import CaptureInfo, fit_captured
 from core.fit.config import load_fit_config
-from core.fit.sequence import FitInputs, camera_intrinsics, fit_keypoints
+from core.fit.sequence import FitInputs, camera_intrinsics, fit_result
 from core.fit.sync import Rig, estimate_offsets
 from core.io.results import FitResult
 from core.io.timeline import shift_in_time
@@ -74,7 +74,7 @@ def test_offsets_found_with_the_true_rig(shifted):
 
 
 def test_fit_synchronises_the_cameras(body, shifted):
-    result, timings = fit_captured(inputs_of(shifted), quick_config(), fit_keypoints, body=body)
+    result, timings = fit_captured(inputs_of(shifted), quick_config(), fit_result, body=body)
     assert np.abs(result.view_time_offsets - OFFSETS).max() < 0.5
     assert timings["sync_s"] > 0
     np.testing.assert_array_equal(result.view_distortions, np.zeros((4, 5)))
@@ -83,10 +83,10 @@ def test_fit_synchronises_the_cameras(body, shifted):
 def test_known_offsets_are_kept_and_sync_can_be_off(body, shifted):
     capture = dataclasses.replace(CaptureInfo.default(4, shifted.fps), offset_known=np.array([True, True, True, True]),
                                   shift=OFFSETS.copy())
-    result, timings = fit_captured(inputs_of(shifted), quick_config(), fit_keypoints, capture, body=body)
+    result, timings = fit_captured(inputs_of(shifted), quick_config(), fit_result, capture, body=body)
     np.testing.assert_allclose(result.view_time_offsets, OFFSETS)
     assert "sync_s" not in timings  # nothing left to estimate: one fit
-    off, timings = fit_captured(inputs_of(shifted), quick_config(enabled=False), fit_keypoints, body=body)
+    off, timings = fit_captured(inputs_of(shifted), quick_config(enabled=False), fit_result, body=body)
     np.testing.assert_array_equal(off.view_time_offsets, np.zeros(4))
     assert "sync_s" not in timings
 

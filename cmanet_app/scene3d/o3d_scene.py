@@ -8,6 +8,7 @@ import open3d as o3d
 from open3d.visualization import rendering
 
 from cmanet_app.scene3d.geometry import LineSet, Mesh, SceneData
+from core.render.shading import shade, sky
 
 BACKGROUND = (0.11, 0.115, 0.13, 1.0)  # sRGB; see linear_background()
 
@@ -23,13 +24,12 @@ GAMMA_LUT = np.round(255.0 * (np.arange(256) / 255.0) ** (1 / 2.2)).astype(np.ui
 
 # Shading is baked into vertex colours and drawn unlit: Filament's lit shaders need its
 # post-processing (tone mapping) to look right, which costs ~15 s a frame on a software renderer.
-# A key light from the front-left above plus a sky term (brighter where normals face up).
+# A key light from the front-left above plus a sky fill (brighter where normals face up): core.render.shading.
 _KEY = np.array([0.4, -0.6, 0.7]) / np.linalg.norm([0.4, -0.6, 0.7])
 
 
 def shaded_colours(normals: np.ndarray, colour) -> np.ndarray:
-    shade = 0.28 + 0.5 * np.clip(normals @ _KEY, 0.0, 1.0) + 0.22 * (0.5 + 0.5 * normals[:, 2])
-    return np.clip(np.outer(shade, colour), 0.0, 1.0)
+    return np.clip(np.outer(shade(normals, _KEY, ambient=0.28, key=0.5, fill=0.22, fill_factor=sky(normals)), colour), 0.0, 1.0)
 
 
 def triangle_mesh(mesh: Mesh, faces: np.ndarray) -> o3d.geometry.TriangleMesh:

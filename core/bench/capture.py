@@ -26,7 +26,7 @@ from core.canonical.pose_prior import default_pose_prior
 from core.eval import evaluate
 from core.fit.capture import CaptureInfo, fit_captured
 from core.fit.config import FitConfig, load_fit_config
-from core.fit.sequence import FitInputs, camera_intrinsics, fit_keypoints
+from core.fit.sequence import FitInputs, camera_intrinsics, fit_result
 from core.geometry import metrics
 from core.synth import generate_sequence
 
@@ -66,7 +66,7 @@ def _fit(seq, config: FitConfig, body, prior, sync: bool):
     capture = CaptureInfo.default(seq.num_views, seq.fps)
     if seq.distortions is not None:
         capture = dataclasses.replace(capture, distortions=seq.distortions)
-    return fit_captured(_inputs(seq), config, fit_keypoints, capture, body=body, prior=prior)
+    return fit_captured(_inputs(seq), config, fit_result, capture, body=body, prior=prior)
 
 
 def bench_sync(seeds=range(10), views: int = 4, frames: int = 60, config: FitConfig | None = None) -> list[dict]:

@@ -34,7 +34,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,15 +41,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.body import load_body_model
-from core.canonical.pose_prior import default_pose_prior
+from core.bench.runner import Case, Column, Fitter, Run, format_row, format_table, run_cases
 from core.config import RESOURCES_DIR
 from core.detect.cache import cache_base_dir, default_cache_dir
 from core.errors import InputError
-from core.fit.capture import CaptureInfo, fit_captured
+from core.fit.capture import CaptureInfo
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.modes import default_mode
-from core.fit.sequence import fit_keypoints, inputs_from_sequence
+from core.fit.sequence import inputs_from_sequence
 from core.geometry import metrics
 from core.geometry.distortion import undistort_pixels
 from core.geometry.triangulation import reprojection_px, triangulate_robust
@@ -61,7 +59,7 @@ from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 from core.io.timeline import shift_in_time
 from core.keypoints import COCO17_NAMES
-from core.nets.checkpoint import DEFAULT_MODEL, installed_model, load_model
+from core.nets.checkpoint import installed_model
 
 log = logging.getLogger(__name__)
 
@@ -324,14 +322,16 @@ DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(
                 RealRun(None, known_offsets=True), RealRun("optimize", known_offsets=True), RealRun("optimize", sync=True))
 
 
-def _model_for(mode: str, device: str):
-    return None if mode == "optimize" else load_model(DEFAULT_MODEL, device)
+def with_true_focal(inputs, calibration: RigCalibration):
+    """``inputs`` with the calibration's focal lengths given (known, as sequence.yaml gives them)."""
+    return dataclasses.replace(inputs, focal=np.array([c.focal_px for c in calibration.cameras], dtype=np.float32),
+                               focal_known=np.ones(len(calibration.cameras), dtype=bool))
 
 
 def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
               config: FitConfig | None = None, show_progress_bar: bool = False) -> dict:
     """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures."""
-    config = config or load_fit_config()
+    fitter = Fitter(config or load_fit_config())
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
     with MultiViewSequence.open(seq_dir) as seq:
@@ -342,68 +342,54 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     if keypoints is not None:
         given = read_keypoints(keypoints).for_views(inputs.view_names)
         inputs = dataclasses.replace(inputs, keypoints2d=given[inputs.frame_indices])
-    body = load_body_model(config.body_model)
-    prior = default_pose_prior(body)
-    report = {"trial": trial.name, "description": trial.description, "frames": int(inputs.keypoints2d.shape[0]),
-              "views": len(inputs.view_names), "reference_residual_px": round(reference.residual_px, 2),
-              "reference_offsets": reference.offsets, "detect_s": round(inputs.timings.get("detect_s", 0.0), 2),
-              "rows": []}
-    models: dict[str, object] = {}
-    for run in runs:
-        mode = run.mode or default_mode(installed_model())
-        if mode not in models:
-            models[mode] = _model_for(mode, config.device)
-        fit_inputs = inputs
-        if run.true_focal:
-            fit_inputs = dataclasses.replace(inputs, focal=np.array([c.focal_px for c in calibration.cameras], dtype=np.float32),
-                                             focal_known=np.ones(len(calibration.cameras), dtype=bool))
-        run_config = dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=run.sync))
-        capture = CaptureInfo.default(len(inputs.view_names), inputs.fps)
-        if run.known_offsets:
-            given = np.array([reference.offsets.get(name, 0.0) for name in inputs.view_names])
-            capture = dataclasses.replace(capture, offset_known=np.ones(len(given), dtype=bool), shift=given)
-        start = time.perf_counter()
-        result, _ = fit_captured(fit_inputs, run_config, fit_keypoints, capture, body=body, prior=prior, mode=mode,
-                                 model=models[mode])
-        elapsed = time.perf_counter() - start
-        figures = score(result, reference, standing_height(body, np.median(result.shape, axis=0)))
+    def score_trial(result: FitResult) -> dict:
+        figures = score(result, reference, standing_height(fitter.body, np.median(result.shape, axis=0)))
         offsets = result.view_time_offsets
         figures["time_offsets_frames"] = {str(n): round(float(o), 2) for n, o in zip(result.view_names, offsets)}
         truth = np.array([reference.offsets.get(str(n), 0.0) for n in result.view_names])
         figures["offset_err_max"] = round(float(np.abs(offsets - truth).max()), 2)
         if not trial.score_body:
             figures = {k: v for k, v in figures.items() if not k.startswith(("body_", "seq_", "segment"))}
-        report["rows"].append({"run": run.label, "mode": mode, "true_focal": run.true_focal, "sync": run.sync,
-                               "known_offsets": run.known_offsets,
-                               "fit_s": round(elapsed, 2),
-                               **figures})
-        log.info("%s", format_row(trial.name, report["rows"][-1]))
+        return figures
+
+    def known_offsets(case: Case) -> CaptureInfo:
+        given = np.array([reference.offsets.get(name, 0.0) for name in case.inputs.view_names])
+        capture = CaptureInfo.default(len(given), case.inputs.fps)
+        return dataclasses.replace(capture, offset_known=np.ones(len(given), dtype=bool), shift=given)
+
+    report = {"trial": trial.name, "description": trial.description, "frames": int(inputs.keypoints2d.shape[0]),
+              "views": len(inputs.view_names), "reference_residual_px": round(reference.residual_px, 2),
+              "reference_offsets": reference.offsets, "detect_s": round(inputs.timings.get("detect_s", 0.0), 2)}
+    true_focal = lambda case: with_true_focal(case.inputs, calibration)  # noqa: E731
+    bench_runs = [Run(run.label, run.mode or default_mode(installed_model()), inputs=true_focal if run.true_focal else None,
+                      config=dataclasses.replace(fitter.config, sync=dataclasses.replace(fitter.config.sync, enabled=run.sync)),
+                      capture=known_offsets if run.known_offsets else None,
+                      info={"true_focal": run.true_focal, "sync": run.sync, "known_offsets": run.known_offsets})
+                  for run in runs]
+    rows = run_cases([Case(trial.name, inputs, score_trial)], bench_runs, fitter,
+                     on_row=lambda row: log.info("%s", format_row(_table_row(row, trial.name), COLUMNS)))
+    report["rows"] = [{k: v for k, v in row.items() if k != "case"} for row in rows]
     return report
 
 
-HEADER = (f"{'trial':7s} {'run':36s} {'body PA':>8s} {'seq MPJPE':>9s} {'cam mean':>8s} {'cam max':>7s} "
-          f"{'focal %':>7s} {'thigh':>6s} {'shank':>6s} {'u.arm':>6s} {'should.':>7s} {'height':>6s} {'fit s':>6s} "
-          f"{'sync err':>8s}  offsets")
+def _table_row(row: dict, trial: str) -> dict:
+    """A row as the table prints it: with its trial and the estimated time offsets that are not 0."""
+    offsets = " ".join(f"{n} {o:+.2f}" for n, o in (row.get("time_offsets_frames") or {}).items() if o)
+    return {**row, "trial": trial, "offsets_text": offsets}
 
 
-def format_row(trial: str, row: dict) -> str:
-    def cell(value, fmt, width):
-        return f"{fmt.format(value):>{width}s}" if value is not None else f"{'-':>{width}s}"
-
-    ratio = row.get("segment_ratio", {})
-    offsets = " ".join(f"{n} {o:+.2f}" for n, o in row.get("time_offsets_frames", {}).items() if o)
-    return (f"{trial:7s} {row['run']:36s} {cell(row.get('body_pa_mpjpe_mm'), '{:.1f}', 8)} "
-            f"{cell(row.get('seq_mpjpe_mm'), '{:.1f}', 9)} {cell(row['camera_err_deg_mean'], '{:.2f}', 8)} "
-            f"{cell(row['camera_err_deg_max'], '{:.2f}', 7)} {cell(row['focal_err_pct_mean'], '{:.1f}', 7)} "
-            f"{cell(ratio.get('thigh'), '{:.2f}', 6)} {cell(ratio.get('shank'), '{:.2f}', 6)} "
-            f"{cell(ratio.get('upper_arm'), '{:.2f}', 6)} {cell(ratio.get('shoulder_width'), '{:.2f}', 7)} "
-            f"{cell(row.get('body_height_m'), '{:.2f}', 6)} {cell(row['fit_s'], '{:.2f}', 6)} "
-            f"{cell(row.get('offset_err_max'), '{:.2f}', 8)}  {offsets}")
+COLUMNS = (
+    Column("trial", "trial", "{}", 7, left=True), Column("run", "run", "{}", 36, left=True),
+    Column("body PA", "body_pa_mpjpe_mm", "{:.1f}", 8), Column("seq MPJPE", "seq_mpjpe_mm", "{:.1f}", 9),
+    Column("cam mean", "camera_err_deg_mean", "{:.2f}", 8), Column("cam max", "camera_err_deg_max", "{:.2f}", 7),
+    Column("focal %", "focal_err_pct_mean", "{:.1f}", 7), Column("thigh", "segment_ratio.thigh", "{:.2f}", 6),
+    Column("shank", "segment_ratio.shank", "{:.2f}", 6), Column("u.arm", "segment_ratio.upper_arm", "{:.2f}", 6),
+    Column("should.", "segment_ratio.shoulder_width", "{:.2f}", 7), Column("height", "body_height_m", "{:.2f}", 6),
+    Column("fit s", "fit_s", "{:.2f}", 6), Column("sync err", "offset_err_max", "{:.2f}", 8),
+    Column("offsets", "offsets_text", "{}", 0, left=True),
+)
 
 
 def format_report(reports: list[dict]) -> str:
     """The plain-text table of every trial's rows (segment columns: fitted / reference length)."""
-    lines = [HEADER]
-    for report in reports:
-        lines += [format_row(report["trial"], row) for row in report["rows"]]
-    return "\n".join(lines)
+    return format_table((_table_row(row, report["trial"]) for report in reports for row in report["rows"]), COLUMNS)

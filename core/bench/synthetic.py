@@ -16,20 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from core.eval import evaluate, load_ground_truth
+from core.bench.runner import Column, Fitter, Run, format_header, format_row, format_table, run_cases, synthetic_case
 from core.fit.config import load_fit_config
 from core.fit.modes import FIT_MODES
-from core.fit.sequence import fit_keypoints, inputs_from_sequence
-from core.io import MultiViewSequence
-from core.nets.checkpoint import DEFAULT_MODEL, load_model
-from core.synth import make_synthetic_sequence
 from core.synth.detections import FAULT_PRESETS
-
-
-def _synth(out: Path, views: int, frames: int, seed: int, render: bool = False, noise_px: float | None = None,
-           faults=None) -> Path:
-    kwargs = {} if noise_px is None else {"noise_px": noise_px}
-    return Path(make_synthetic_sequence(out, views=views, frames=frames, seed=seed, render=render, faults=faults, **kwargs))
 
 
 def bench_speed(views: int = 4, frames: int = 100, seed: int = 0, workdir: Path | None = None) -> dict:
@@ -37,76 +27,83 @@ def bench_speed(views: int = 4, frames: int = 100, seed: int = 0, workdir: Path 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(workdir or tmp)
         start = time.perf_counter()
-        seq_dir = _synth(root / "seq", views, frames, seed, render=True)
-        render_s = time.perf_counter() - start
-        (seq_dir / "keypoints.npz").rename(seq_dir / "keypoints.simulated.npz")  # force the real detector
-        with MultiViewSequence.open(seq_dir) as seq:
-            inputs = inputs_from_sequence(seq, root / "res", show_progress_bar=True)
-        config = load_fit_config()
-        result, timings = fit_keypoints(inputs, config, show_progress_bar=True)
-        report = evaluate(result, load_ground_truth(seq_dir / "gt.npz"))
-    fit_s = timings["irv_s"] + timings["iev_s"]
+        case = synthetic_case(root / "seq", views, frames, seed, render=True, cache_dir=root / "res")
+        render_s = time.perf_counter() - start - case.inputs.timings["detect_s"]
+        row = run_cases([case], [Run("optimize")], Fitter(load_fit_config()), show_progress_bar=True)[0]
+    detect_s = case.inputs.timings["detect_s"]
+    fit_s = row["irv_s"] + row["iev_s"]
     return {
         "views": views, "frames": frames, "render_s": round(render_s, 1),
-        "detect_s": round(timings["detect_s"], 2), "irv_s": round(timings["irv_s"], 2), "iev_s": round(timings["iev_s"], 2),
-        "detect_s_per_frame": round(timings["detect_s"] / frames, 4),
-        "irv_s_per_frame": round(timings["irv_s"] / frames, 4),
-        "iev_s_per_frame": round(timings["iev_s"] / frames, 4),
-        "fit_share_of_detection": round(fit_s / timings["detect_s"], 3),
-        "iev_pa_mpjpe_mm_real_detector": round(report["iev"]["pa_mpjpe_mm"], 1),
-        "camera_rel_rot_deg_real_detector": round(report["iev"]["camera_rel_rot_deg"], 2),
+        "detect_s": round(detect_s, 2), "irv_s": round(row["irv_s"], 2), "iev_s": round(row["iev_s"], 2),
+        "detect_s_per_frame": round(detect_s / frames, 4),
+        "irv_s_per_frame": round(row["irv_s"] / frames, 4),
+        "iev_s_per_frame": round(row["iev_s"] / frames, 4),
+        "fit_share_of_detection": round(fit_s / detect_s, 3),
+        "iev_pa_mpjpe_mm_real_detector": round(row["iev_pa_mpjpe_mm"], 1),
+        "camera_rel_rot_deg_real_detector": round(row["iev_camera_rel_rot_deg"], 2),
+    }
+
+
+ACCURACY_COLUMNS = (
+    Column("views", "views", "{}", 5), Column("noise", "noise_px", "{:.0f}", 5), Column("mode", "mode", "{}", 9),
+    Column("IRV PA", "irv_pa_mpjpe_mm", "{:.1f}", 7), Column("IEV PA", "iev_pa_mpjpe_mm", "{:.1f}", 7),
+    Column("IEV MPJPE", "iev_mpjpe_mm", "{:.1f}", 9), Column("PCK150", "iev_pck150", "{:.1f}", 7),
+    Column("AUC", "iev_auc", "{:.1f}", 6), Column("cam deg", "camera_rel_rot_deg", "{:.2f}", 7),
+    Column("fit s", "fit_s", "{:.2f}", 6),
+)
+ACCURACY_HEADER = format_header(ACCURACY_COLUMNS)
+
+
+def format_accuracy_row(row: dict) -> str:
+    return format_row(row, ACCURACY_COLUMNS)
+
+
+def _accuracy_row(views: int, noise: float, mode: str, seeds, rows: list[dict]) -> dict:
+    """The figures of one (views, noise, mode) over its seeds: means, and IEV's per seed."""
+    mean = lambda f: float(np.mean([f(r) for r in rows]))  # noqa: E731
+    return {
+        "views": views, "noise_px": noise, "mode": mode, "seeds": len(rows),
+        "irv_pa_mpjpe_mm": round(mean(lambda r: r["irv_pa_mpjpe_mm"]), 1),
+        "iev_pa_mpjpe_mm": round(mean(lambda r: r["iev_pa_mpjpe_mm"]), 1),
+        "iev_mpjpe_mm": round(mean(lambda r: r["iev_mpjpe_mm"]), 1),
+        "iev_pck150": round(mean(lambda r: r["iev_pck150"]), 1),
+        "iev_auc": round(mean(lambda r: r["iev_auc"]), 1),
+        "camera_rel_rot_deg": round(mean(lambda r: r["iev_camera_rel_rot_deg"]), 2),
+        "fit_s": round(mean(lambda r: r["irv_s"] + r["iev_s"]), 2),
+        "per_seed": [{"seed": seed, "iev_pa_mpjpe_mm": round(r["iev_pa_mpjpe_mm"], 1),
+                      "camera_rel_rot_deg": round(r["iev_camera_rel_rot_deg"], 2)} for seed, r in zip(seeds, rows)],
     }
 
 
 def bench_accuracy(views_list=(2, 3, 4, 6, 8), noise_list=(2.0, 4.0, 8.0), seeds=(0, 1, 2), frames: int = 30,
                    per_frame: bool = True) -> list[dict]:
-    """One row per (views, noise, mode): means over seeds of IRV and IEV metrics."""
+    """One row per (views, noise, mode): means over seeds of IRV and IEV metrics (fit s: the IRV
+    and IEV stages); each printed as it is done."""
     base = load_fit_config()
-    rows = []
+    fitter = Fitter(base)
+    runs = [Run("static", config=dataclasses.replace(base, static_rig=True))]
+    if per_frame:
+        runs.append(Run("per-frame", config=dataclasses.replace(base, static_rig=False)))
+    out = []
     with tempfile.TemporaryDirectory() as tmp:
         for views in views_list:
             for noise in noise_list:
-                runs: dict[str, list[dict]] = {"static": [], "per-frame": []}
-                for seed in seeds:
-                    seq_dir = _synth(Path(tmp) / f"v{views}_n{noise}_s{seed}", views, frames, seed, noise_px=noise)
-                    gt = load_ground_truth(seq_dir / "gt.npz")
-                    with MultiViewSequence.open(seq_dir) as seq:
-                        inputs = inputs_from_sequence(seq, Path(tmp) / "cache", show_progress_bar=False)
-                    for name, static in (("static", True), ("per-frame", False)):
-                        if name == "per-frame" and not per_frame:
-                            continue
-                        config = dataclasses.replace(base, static_rig=static)
-                        result, timings = fit_keypoints(inputs, config)
-                        report = evaluate(result, gt)
-                        runs[name].append({"report": report, "timings": timings})
-                for name, items in runs.items():
-                    if not items:
-                        continue
-                    mean = lambda f: float(np.mean([f(i) for i in items]))
-                    rows.append({
-                        "views": views, "noise_px": noise, "mode": name, "seeds": len(items),
-                        "irv_pa_mpjpe_mm": round(mean(lambda i: i["report"]["irv"]["mean"]["pa_mpjpe_mm"]), 1),
-                        "iev_pa_mpjpe_mm": round(mean(lambda i: i["report"]["iev"]["pa_mpjpe_mm"]), 1),
-                        "iev_mpjpe_mm": round(mean(lambda i: i["report"]["iev"]["mpjpe_mm"]), 1),
-                        "iev_pck150": round(mean(lambda i: i["report"]["iev"]["pck150"]), 1),
-                        "iev_auc": round(mean(lambda i: i["report"]["iev"]["auc"]), 1),
-                        "camera_rel_rot_deg": round(mean(lambda i: i["report"]["iev"]["camera_rel_rot_deg"]), 2),
-                        "fit_s": round(mean(lambda i: i["timings"]["irv_s"] + i["timings"]["iev_s"]), 2),
-                        "per_seed": [{"seed": seed, "iev_pa_mpjpe_mm": round(i["report"]["iev"]["pa_mpjpe_mm"], 1),
-                                      "camera_rel_rot_deg": round(i["report"]["iev"]["camera_rel_rot_deg"], 2)}
-                                     for seed, i in zip(seeds, items)],
-                    })
-                    print(format_accuracy_row(rows[-1]), flush=True)
-    return rows
+                cases = (synthetic_case(Path(tmp) / f"v{views}_n{noise}_s{seed}", views, frames, seed, noise_px=noise,
+                                        cache_dir=Path(tmp) / "cache") for seed in seeds)
+                rows = run_cases(cases, runs, fitter)
+                for run in runs:
+                    out.append(_accuracy_row(views, noise, run.label, seeds, [r for r in rows if r["run"] == run.label]))
+                    print(format_accuracy_row(out[-1]), flush=True)
+    return out
 
 
-ACCURACY_HEADER = f"{'views':>5} {'noise':>5} {'mode':>9} {'IRV PA':>7} {'IEV PA':>7} {'IEV MPJPE':>9} {'PCK150':>7} {'AUC':>6} {'cam deg':>7} {'fit s':>6}"
-
-
-def format_accuracy_row(row: dict) -> str:
-    return (f"{row['views']:>5} {row['noise_px']:>5.0f} {row['mode']:>9} {row['irv_pa_mpjpe_mm']:>7.1f} "
-            f"{row['iev_pa_mpjpe_mm']:>7.1f} {row['iev_mpjpe_mm']:>9.1f} {row['iev_pck150']:>7.1f} {row['iev_auc']:>6.1f} "
-            f"{row['camera_rel_rot_deg']:>7.2f} {row['fit_s']:>6.2f}")
+MODES_COLUMNS = (
+    Column("mode", "mode", "{}", 15, left=True), Column("median mm", "median_mm", "{:.1f}", 9),
+    Column("worst mm", "worst_mm", "{:.1f}", 8), Column("w/m", "worst_over_median_mm", "{:.2f}", 5),
+    Column("median deg", "median_deg", "{:.2f}", 10), Column("worst deg", "worst_deg", "{:.2f}", 9),
+    Column("w/m", "worst_over_median_deg", "{:.2f}", 5), Column(">30mm|3deg", "rigs_over_30mm_or_3deg", "{:d}", 10),
+    Column("fit s", "fit_s_mean", "{:.2f}", 6),
+)
 
 
 def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults: str = "harsh",
@@ -115,24 +112,20 @@ def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults:
     per rig and summarised: median and worst IEV PA-MPJPE and camera error, worst / median, and
     the rigs over 30 mm or 3 deg (the real-footage issue's bar for the harshest settings)."""
     preset = FAULT_PRESETS[faults]
-    config = load_fit_config()
-    model = load_model(DEFAULT_MODEL, config.device) if any(m != "optimize" for m in modes) else None
+    fitter = Fitter(load_fit_config())
     rows = {mode: [] for mode in modes}
+
+    def show(row: dict) -> None:
+        item = {"seed": row["seed"], "pa_mpjpe_mm": round(row["iev_pa_mpjpe_mm"], 1),
+                "camera_deg": round(row["iev_camera_rel_rot_deg"], 2), "fit_s": row["fit_s"], "chosen": row["chosen"]}
+        rows[row["mode"]].append(item)
+        print(f"seed {item['seed']:4d} {row['mode']:15s} {item['pa_mpjpe_mm']:7.1f} mm {item['camera_deg']:6.2f} deg "
+              f"{item['fit_s']:6.2f} s  ({item['chosen']})", flush=True)
+
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in seeds:
-            seq_dir = _synth(Path(tmp) / f"s{seed}", views, frames, seed, noise_px=preset.noise_px, faults=preset)
-            gt = load_ground_truth(seq_dir / "gt.npz")
-            with MultiViewSequence.open(seq_dir) as seq:
-                inputs = inputs_from_sequence(seq, Path(tmp) / "cache", show_progress_bar=False)
-            for mode in modes:
-                start = time.perf_counter()
-                result, timings = fit_keypoints(inputs, config, mode=mode, model=model)
-                report = evaluate(result, gt)
-                rows[mode].append({"seed": seed, "pa_mpjpe_mm": round(report["iev"]["pa_mpjpe_mm"], 1),
-                                   "camera_deg": round(report["iev"]["camera_rel_rot_deg"], 2),
-                                   "fit_s": round(time.perf_counter() - start, 2), "chosen": timings.get("chosen", mode)})
-                print(f"seed {seed:4d} {mode:15s} {rows[mode][-1]['pa_mpjpe_mm']:7.1f} mm {rows[mode][-1]['camera_deg']:6.2f} deg "
-                      f"{rows[mode][-1]['fit_s']:6.2f} s  ({rows[mode][-1]['chosen']})", flush=True)
+        cases = (synthetic_case(Path(tmp) / f"s{seed}", views, frames, seed, noise_px=preset.noise_px, faults=preset,
+                                cache_dir=Path(tmp) / "cache", info={"seed": seed}) for seed in seeds)
+        run_cases(cases, [Run(mode, mode) for mode in modes], fitter, on_row=show)
     summary = {}
     for mode, items in rows.items():
         pa = np.array([r["pa_mpjpe_mm"] for r in items])
@@ -147,10 +140,4 @@ def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults:
 
 
 def format_modes_summary(report: dict) -> str:
-    lines = [f"{'mode':15s} {'median mm':>9s} {'worst mm':>8s} {'w/m':>5s} {'median deg':>10s} {'worst deg':>9s} "
-             f"{'w/m':>5s} {'>30mm|3deg':>10s} {'fit s':>6s}"]
-    for mode, s in report["summary"].items():
-        lines.append(f"{mode:15s} {s['median_mm']:9.1f} {s['worst_mm']:8.1f} {s['worst_over_median_mm']:5.2f} "
-                     f"{s['median_deg']:10.2f} {s['worst_deg']:9.2f} {s['worst_over_median_deg']:5.2f} "
-                     f"{s['rigs_over_30mm_or_3deg']:10d} {s['fit_s_mean']:6.2f}")
-    return "\n".join(lines)
+    return format_table(({"mode": mode, **s} for mode, s in report["summary"].items()), MODES_COLUMNS)

@@ -35,6 +35,9 @@ checks, values and gradients.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import anny
 import anny.utils.interpolation
 import roma
@@ -63,15 +66,17 @@ class UnsupportedAnnyModel(ValueError):
 # Entry (i, j) of the cofactor matrix (det(X) X^-T) is X[a] X[b] - X[c] X[d], (a, b, c, d) the
 # rows of _COF at position 3 i + j.
 _COF = ((4, 5, 3, 7, 8, 6, 1, 2, 0), (8, 6, 7, 2, 0, 1, 5, 3, 4), (5, 3, 4, 8, 6, 7, 2, 0, 1), (7, 8, 6, 1, 2, 0, 4, 5, 3))
-_COF_INDEX: dict[torch.device, tuple[torch.Tensor, ...]] = {}
+
+
+@functools.cache
+def cofactor_index(device: torch.device) -> tuple[torch.Tensor, ...]:
+    """The rows of _COF as index tensors on ``device`` (made once per device)."""
+    return tuple(torch.tensor(i, device=device) for i in _COF)
 
 
 def _cofactor9(X: torch.Tensor) -> torch.Tensor:
     """(9, N) -> (9, N) cofactor matrices, det(X) X^-T."""
-    index = _COF_INDEX.get(X.device)
-    if index is None:
-        index = _COF_INDEX.setdefault(X.device, tuple(torch.tensor(i, device=X.device) for i in _COF))
-    a, b, c, d = (X.index_select(0, i) for i in index)
+    a, b, c, d = (X.index_select(0, i) for i in cofactor_index(X.device))
     return a * b - c * d
 
 
@@ -212,6 +217,231 @@ def _check_supported(model: anny.Anny) -> None:
         raise UnsupportedAnnyModel("the keypoint rig does not support " + ", ".join(problems))
 
 
+class ShapeTermsCache:
+    """The shape terms of the last phenotypes a rig saw (one entry, compared by value, so it can
+    never serve other phenotypes; the same values as a fresh computation up to float rounding of
+    the batch they were computed in)."""
+
+    def __init__(self) -> None:
+        self._entry: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def get(self, phenotypes: torch.Tensor) -> torch.Tensor | None:
+        entry = self._entry
+        if (entry is not None and entry[0].shape == phenotypes.shape and entry[0].device == phenotypes.device
+                and entry[0].dtype == phenotypes.dtype and torch.equal(entry[0], phenotypes)):
+            return entry[1]
+        return None
+
+    def put(self, phenotypes: torch.Tensor, terms: torch.Tensor) -> None:
+        self._entry = (phenotypes.detach().clone(), terms)
+
+
+@dataclass(frozen=True)
+class RigTables:
+    """What :class:`AnnyKeypointRig` computes with, made once from an Anny model by
+    :func:`rig_tables`: its buffers (on the CPU, by name) and their sizes."""
+
+    buffers: dict[str, torch.Tensor]
+    posed_levels: list[tuple[int, int]]
+    num_rot: int
+    num_items: int
+    num_keypoints: int
+    num_posed: int
+    chain_bones: list[int]
+    rot_bones: list[int]
+    posed_bones: list[int]
+    extrapolate: bool
+    rows_per_product: int
+
+
+def rig_tables(model: anny.Anny, vertex_idx: torch.Tensor, vertex_weights: torch.Tensor, pose_bones: list[int]) -> RigTables:
+    """The keypoint rig's tables of an Anny model (the arguments: see :class:`AnnyKeypointRig`):
+    a pure function of the model's data, computed in float64 and stored in float32 (a few
+    hundred kB, ~0.1 s)."""
+    _check_supported(model)
+    f64 = torch.float64
+    cpu = torch.device("cpu")
+
+    def data(tensor: torch.Tensor) -> torch.Tensor:
+        return tensor.detach().to(cpu, f64)
+
+    buffers: dict[str, torch.Tensor] = {}
+
+    def buffer(name: str, tensor: torch.Tensor) -> None:
+        buffers[name] = tensor.float() if tensor.is_floating_point() else tensor
+
+    parents = [int(p) for p in model.bone_parents]
+    bone_count = len(parents)
+    vertex_idx = vertex_idx.to(cpu)
+    vertex_weights = data(vertex_weights)
+    num_kp, support = vertex_idx.shape
+    if 0 in pose_bones or len(set(pose_bones)) != len(pose_bones):
+        raise ValueError("pose_bones must be distinct non-root bones")
+
+    # Skinning of each keypoint: a[k, s, j] = w_ks omega_sj, and its (keypoint, bone) pairs.
+    on_model = vertex_idx.to(model.device)
+    omega = torch.zeros(num_kp, support, bone_count, dtype=f64)
+    omega.scatter_add_(2, model.vertex_bone_indices[on_model].to(cpu), data(model.vertex_bone_weights[on_model]))
+    a = vertex_weights[:, :, None] * omega
+    pair_k, pair_j = (a != 0).any(dim=1).nonzero(as_tuple=True)
+    pairs = list(zip(pair_k.tolist(), pair_j.tolist()))
+    p4 = a.sum(dim=1)[pair_k, pair_j]
+
+    # Bones that matter: the touched ones and their ancestors ("chain").
+    chain: set[int] = set()
+    for bone in pair_j.tolist():
+        while bone not in chain:
+            chain.add(bone)
+            if bone == 0:
+                break
+            bone = parents[bone]
+    children = [c for c in sorted(chain) if c != 0]
+
+    # Posed bones (the root, then the pose bones), sorted by depth in their own tree, and each
+    # bone's nearest posed ancestor-or-self.
+    posed_input = [0, *pose_bones]  # the order of the rotations given to posed_rotations()
+
+    def nearest_posed(bone: int) -> int:
+        while bone not in posed_input:
+            bone = parents[bone]
+        return bone
+
+    posed_parent = {b: nearest_posed(parents[b]) for b in posed_input if b != 0}
+
+    def posed_depth(bone: int) -> int:
+        return 0 if bone == 0 else 1 + posed_depth(posed_parent[bone])
+
+    posed = sorted(posed_input, key=lambda b: (posed_depth(b), posed_input.index(b)))
+    posed_pos = {b: i for i, b in enumerate(posed)}
+    depths = [posed_depth(b) for b in posed]
+    posed_levels: list[tuple[int, int]] = []
+    level_parent: list[int] = []
+    for depth in range(1, max(depths) + 1):
+        first, last = depths.index(depth), len(depths) - depths[::-1].index(depth)
+        parent_first = depths.index(depth - 1)
+        posed_levels.append((first, last))
+        level_parent += [posed_pos[posed_parent[b]] - parent_first for b in posed[first:last]]
+    buffer("posed_order", torch.tensor([posed_input.index(b) for b in posed]))
+    buffer("posed_level_parent", torch.tensor(level_parent, dtype=torch.long))
+
+    # Shape-only vectors ("items"), each E_(item) @ vec_(item) with E_j = U_j R_j^T:
+    #   a pair (k, j):   E_j (p_kj - p4_kj h_j)
+    #   a chain bone c:  E~_p (h_c - h_p), p its parent, E~_0 = I.
+    # Rest orientations R are needed for the touched bones and the non-root parents.
+    item_bone = [j for _, j in pairs] + [parents[c] if parents[c] != 0 else None for c in children]
+    rot_bones = sorted({b for b in item_bone if b is not None})
+    num_rot = len(rot_bones)
+    item_rot = [num_rot if b is None else rot_bones.index(b) for b in item_bone]  # num_rot: I
+    num_items = len(item_bone)
+
+    # Linear shape model, blendshape coefficients -> [M of the rot bones (9, rot), item vectors
+    # (3, items)], in component-major order: everything below keeps the shape batch last.
+    orient0 = data(model.bone_template_orientation_matrices)[rot_bones]
+    orient_c = data(model.bone_orientation_blendshapes)[:, rot_bones]
+    if 0 in rot_bones and model.root_identity_orientation:
+        orient0[rot_bones.index(0)] = torch.eye(3, dtype=f64)
+        orient_c[:, rot_bones.index(0)] = 0.0
+    heads = torch.cat([data(model.template_bone_heads)[None], data(model.bone_heads_blendshapes)])  # (1+C, bones, 3)
+    touched = sorted(set(pair_j.tolist()))
+    verts = torch.cat([data(model.template_vertices[on_model])[None], data(model.blendshapes[:, on_model])])
+    p = torch.einsum("ksj,cksd->ckjd", a[:, :, touched], verts)  # (1+C, K, touched, 3)
+    p = p[:, pair_k, [touched.index(j) for _, j in pairs]]  # (1+C, pairs, 3)
+    vec_pairs = p - p4[:, None] * heads[:, [j for _, j in pairs]]
+    vec_children = heads[:, children] - heads[:, [parents[c] for c in children]]
+    vectors = torch.cat([vec_pairs, vec_children], dim=1)  # (1+C, items, 3)
+    orient = torch.cat([orient0[None], orient_c])  # (1+C, rot, 3, 3)
+    lin = torch.cat([orient.flatten(2).transpose(1, 2).flatten(1), vectors.transpose(1, 2).flatten(1)], dim=1)
+    buffer("shape_lin0", lin[0, :, None])
+    buffer("shape_lin", lin[1:].T)  # (outputs, C)
+    buffer("item_rot", torch.tensor(item_rot))
+
+    # y[k, P] = sum over items of weight * U_item (R_item^T vec_item), U_item the reference
+    # orientation of the item's bone (I for the root's children), as one sparse matrix
+    # (rows * 3, 3 * items) over the (k, P) rows that are not always 0. A pair item goes to the
+    # posed bone that moves its bone; a chain bone's offset, to the posed bone that moves its
+    # parent, for every keypoint with pairs below it, weighted by their p4.
+    num_posed = len(posed)
+    reference = data(model.reference_bone_orientations)
+    entries: dict[tuple[int, int], float] = {}
+    for i, (k, j) in enumerate(pairs):
+        key = (k * num_posed + posed_pos[nearest_posed(j)], i)
+        entries[key] = entries.get(key, 0.0) + 1.0
+        bone = j
+        while bone != 0:
+            parent = parents[bone]
+            key = (k * num_posed + posed_pos[nearest_posed(parent)], len(pairs) + children.index(bone))
+            entries[key] = entries.get(key, 0.0) + float(p4[i])
+            bone = parent
+    row, item = torch.tensor(list(entries)).T
+    weight = torch.tensor(list(entries.values()), dtype=f64)
+    # Only ~100 of the K x posed (keypoint, posed bone) rows are used: keep those.
+    used_rows, row = torch.unique(row, return_inverse=True)
+    item_reference = torch.cat([reference, torch.eye(3, dtype=f64)[None]])  # the last one: I
+    U = item_reference[[bone_count if b is None else b for b in item_bone]][item]  # (entries, 3, 3)
+    x, z = torch.meshgrid(torch.arange(3), torch.arange(3), indexing="ij")
+    gather = torch.sparse_coo_tensor(
+        torch.stack([(row[:, None, None] * 3 + x).flatten(), (z * num_items + item[:, None, None]).flatten()]),
+        (weight[:, None, None] * U).flatten(),
+        (len(used_rows) * 3, num_items * 3),
+        check_invariants=True,
+    ).coalesce()
+    buffer("item_gather", gather)
+    buffer("used_rows", used_rows)  # k * posed + P
+    buffer("used_posed", used_rows % num_posed)
+    buffer("used_sum", torch.nn.functional.one_hot(used_rows // num_posed, num_kp).T.to(f64))  # (K, rows)
+    buffer("translation_weight", torch.zeros(num_kp, dtype=f64).index_add_(0, pair_k, p4)[:, None])
+    buffer("root_reference", reference[0])
+
+    # Phenotypes -> blendshape coefficients, as anny.models.phenotype.phenotype_blendshape_weights:
+    # each row of the mask is a product of interpolation weights, one per selected variation.
+    # Fixed phenotypes (not parameters: cupsize, firmness at 0.5; races at 1/3) fold into a
+    # constant per row; rows whose constant is 0 are dropped.
+    mask = data(model.stacked_phenotype_blend_shapes_mask) != 0
+    labels = list(model.phenotype_labels)
+    fixed = torch.ones(mask.shape[1], dtype=f64)
+    free_columns: list[list[int]] = []
+    shape_columns: list[int] = []
+    anchors: list[torch.Tensor] = []
+    column = 0
+    for feature, variations in PHENOTYPE_VARIATIONS.items():
+        span = list(range(column, column + len(variations)))
+        column += len(variations)
+        if feature == "race":
+            fixed[span] = 1.0 / len(variations)  # 0.5 / (3 * 0.5)
+        elif feature in labels:
+            free_columns.append(span)
+            shape_columns.append(labels.index(feature))
+            anchors.append(data(model.anchors[feature]))
+        else:
+            fixed[span] = anny.utils.interpolation.linear_interpolation_coefficients(
+                torch.full((1,), 0.5, dtype=f64), data(model.anchors[feature]), extrapolate=model.extrapolate_phenotypes
+            )[0]
+    if column != mask.shape[1] or not labels or sorted(shape_columns) != list(range(len(labels))):
+        raise UnsupportedAnnyModel("unexpected phenotype layout")
+    width = max(len(x) for x in anchors)
+    padded = torch.full((len(anchors), width), float("inf"), dtype=f64)
+    for i, x in enumerate(anchors):
+        padded[i, : len(x)] = x
+    # Free weights are laid out (feature, width) then one constant 1 (the product's padding).
+    slot = {col: i * width + v for i, span in enumerate(free_columns) for v, col in enumerate(span)}
+    constant = torch.where(mask, fixed, torch.ones_like(fixed)).prod(dim=1)
+    keep = (constant != 0).nonzero()[:, 0]
+    used = [[slot[c] for c in row.nonzero()[:, 0].tolist() if c in slot] for row in mask[keep]]
+    per_row = max([1, *(len(u) for u in used)])
+    row_slots = torch.tensor([u + [len(anchors) * width] * (per_row - len(u)) for u in used], dtype=torch.long)
+    projection = model.phenotype_blendshape_projection
+    projection = data(projection) if projection is not None else torch.eye(mask.shape[0], dtype=f64)
+    buffer("row_slots", row_slots.T.flatten())  # factor-major
+    buffer("coefficient_map_t", (constant[keep, None] * projection[keep]).T)  # (C, rows)
+    buffer("feature_columns", torch.tensor(shape_columns))
+    buffer("feature_anchors", padded)
+    buffer("feature_first", torch.stack([x[0] for x in anchors]))
+    buffer("feature_last", torch.stack([x[-1] for x in anchors]))
+    buffer("feature_top", torch.tensor([len(x) - 1 for x in anchors]))
+    return RigTables(buffers, posed_levels, num_rot, num_items, num_kp, num_posed, sorted(chain), rot_bones, posed,
+                     bool(model.extrapolate_phenotypes), per_row)
+
+
 class AnnyKeypointRig(torch.nn.Module):
     """COCO-style keypoints of an ``anny.Anny`` model, straight from its pose and phenotypes.
 
@@ -232,190 +462,14 @@ class AnnyKeypointRig(torch.nn.Module):
         pose_bones: list[int],
     ) -> None:
         super().__init__()
-        self._shape_terms_cache: tuple[torch.Tensor, torch.Tensor] | None = None  # see constant_shape_terms
-        _check_supported(model)
-        f64 = torch.float64
-        cpu = torch.device("cpu")
-
-        def data(tensor: torch.Tensor) -> torch.Tensor:
-            return tensor.detach().to(cpu, f64)
-
-        def buffer(name: str, tensor: torch.Tensor) -> None:
-            self.register_buffer(name, tensor.float() if tensor.is_floating_point() else tensor, persistent=False)
-
-        parents = [int(p) for p in model.bone_parents]
-        bone_count = len(parents)
-        vertex_idx = vertex_idx.to(cpu)
-        vertex_weights = data(vertex_weights)
-        num_kp, support = vertex_idx.shape
-        if 0 in pose_bones or len(set(pose_bones)) != len(pose_bones):
-            raise ValueError("pose_bones must be distinct non-root bones")
-
-        # Skinning of each keypoint: a[k, s, j] = w_ks omega_sj, and its (keypoint, bone) pairs.
-        on_model = vertex_idx.to(model.device)
-        omega = torch.zeros(num_kp, support, bone_count, dtype=f64)
-        omega.scatter_add_(2, model.vertex_bone_indices[on_model].to(cpu), data(model.vertex_bone_weights[on_model]))
-        a = vertex_weights[:, :, None] * omega
-        pair_k, pair_j = (a != 0).any(dim=1).nonzero(as_tuple=True)
-        pairs = list(zip(pair_k.tolist(), pair_j.tolist()))
-        p4 = a.sum(dim=1)[pair_k, pair_j]
-
-        # Bones that matter: the touched ones and their ancestors ("chain").
-        chain: set[int] = set()
-        for bone in pair_j.tolist():
-            while bone not in chain:
-                chain.add(bone)
-                if bone == 0:
-                    break
-                bone = parents[bone]
-        children = [c for c in sorted(chain) if c != 0]
-
-        # Posed bones (the root, then the pose bones), sorted by depth in their own tree, and each
-        # bone's nearest posed ancestor-or-self.
-        posed_input = [0, *pose_bones]  # the order of the rotations given to posed_rotations()
-
-        def nearest_posed(bone: int) -> int:
-            while bone not in posed_input:
-                bone = parents[bone]
-            return bone
-
-        posed_parent = {b: nearest_posed(parents[b]) for b in posed_input if b != 0}
-
-        def posed_depth(bone: int) -> int:
-            return 0 if bone == 0 else 1 + posed_depth(posed_parent[bone])
-
-        posed = sorted(posed_input, key=lambda b: (posed_depth(b), posed_input.index(b)))
-        posed_pos = {b: i for i, b in enumerate(posed)}
-        depths = [posed_depth(b) for b in posed]
-        self.posed_levels: list[tuple[int, int]] = []
-        level_parent: list[int] = []
-        for depth in range(1, max(depths) + 1):
-            first, last = depths.index(depth), len(depths) - depths[::-1].index(depth)
-            parent_first = depths.index(depth - 1)
-            self.posed_levels.append((first, last))
-            level_parent += [posed_pos[posed_parent[b]] - parent_first for b in posed[first:last]]
-        buffer("posed_order", torch.tensor([posed_input.index(b) for b in posed]))
-        buffer("posed_level_parent", torch.tensor(level_parent, dtype=torch.long))
-
-        # Shape-only vectors ("items"), each E_(item) @ vec_(item) with E_j = U_j R_j^T:
-        #   a pair (k, j):   E_j (p_kj - p4_kj h_j)
-        #   a chain bone c:  E~_p (h_c - h_p), p its parent, E~_0 = I.
-        # Rest orientations R are needed for the touched bones and the non-root parents.
-        item_bone = [j for _, j in pairs] + [parents[c] if parents[c] != 0 else None for c in children]
-        rot_bones = sorted({b for b in item_bone if b is not None})
-        num_rot = len(rot_bones)
-        item_rot = [num_rot if b is None else rot_bones.index(b) for b in item_bone]  # num_rot: I
-        num_items = len(item_bone)
-
-        # Linear shape model, blendshape coefficients -> [M of the rot bones (9, rot), item vectors
-        # (3, items)], in component-major order: everything below keeps the shape batch last.
-        orient0 = data(model.bone_template_orientation_matrices)[rot_bones]
-        orient_c = data(model.bone_orientation_blendshapes)[:, rot_bones]
-        if 0 in rot_bones and model.root_identity_orientation:
-            orient0[rot_bones.index(0)] = torch.eye(3, dtype=f64)
-            orient_c[:, rot_bones.index(0)] = 0.0
-        heads = torch.cat([data(model.template_bone_heads)[None], data(model.bone_heads_blendshapes)])  # (1+C, bones, 3)
-        touched = sorted(set(pair_j.tolist()))
-        verts = torch.cat([data(model.template_vertices[on_model])[None], data(model.blendshapes[:, on_model])])
-        p = torch.einsum("ksj,cksd->ckjd", a[:, :, touched], verts)  # (1+C, K, touched, 3)
-        p = p[:, pair_k, [touched.index(j) for _, j in pairs]]  # (1+C, pairs, 3)
-        vec_pairs = p - p4[:, None] * heads[:, [j for _, j in pairs]]
-        vec_children = heads[:, children] - heads[:, [parents[c] for c in children]]
-        vectors = torch.cat([vec_pairs, vec_children], dim=1)  # (1+C, items, 3)
-        orient = torch.cat([orient0[None], orient_c])  # (1+C, rot, 3, 3)
-        lin = torch.cat([orient.flatten(2).transpose(1, 2).flatten(1), vectors.transpose(1, 2).flatten(1)], dim=1)
-        buffer("shape_lin0", lin[0, :, None])
-        buffer("shape_lin", lin[1:].T)  # (outputs, C)
-        buffer("item_rot", torch.tensor(item_rot))
-        self.num_rot, self.num_items = num_rot, num_items
-
-        # y[k, P] = sum over items of weight * U_item (R_item^T vec_item), U_item the reference
-        # orientation of the item's bone (I for the root's children), as one sparse matrix
-        # (rows * 3, 3 * items) over the (k, P) rows that are not always 0. A pair item goes to the
-        # posed bone that moves its bone; a chain bone's offset, to the posed bone that moves its
-        # parent, for every keypoint with pairs below it, weighted by their p4.
-        num_posed = len(posed)
-        reference = data(model.reference_bone_orientations)
-        entries: dict[tuple[int, int], float] = {}
-        for i, (k, j) in enumerate(pairs):
-            key = (k * num_posed + posed_pos[nearest_posed(j)], i)
-            entries[key] = entries.get(key, 0.0) + 1.0
-            bone = j
-            while bone != 0:
-                parent = parents[bone]
-                key = (k * num_posed + posed_pos[nearest_posed(parent)], len(pairs) + children.index(bone))
-                entries[key] = entries.get(key, 0.0) + float(p4[i])
-                bone = parent
-        row, item = torch.tensor(list(entries)).T
-        weight = torch.tensor(list(entries.values()), dtype=f64)
-        # Only ~100 of the K x posed (keypoint, posed bone) rows are used: keep those.
-        used_rows, row = torch.unique(row, return_inverse=True)
-        item_reference = torch.cat([reference, torch.eye(3, dtype=f64)[None]])  # the last one: I
-        U = item_reference[[bone_count if b is None else b for b in item_bone]][item]  # (entries, 3, 3)
-        x, z = torch.meshgrid(torch.arange(3), torch.arange(3), indexing="ij")
-        gather = torch.sparse_coo_tensor(
-            torch.stack([(row[:, None, None] * 3 + x).flatten(), (z * num_items + item[:, None, None]).flatten()]),
-            (weight[:, None, None] * U).flatten(),
-            (len(used_rows) * 3, num_items * 3),
-            check_invariants=True,
-        ).coalesce()
-        buffer("item_gather", gather)
-        buffer("used_rows", used_rows)  # k * posed + P
-        buffer("used_posed", used_rows % num_posed)
-        buffer("used_sum", torch.nn.functional.one_hot(used_rows // num_posed, num_kp).T.to(f64))  # (K, rows)
-        buffer("translation_weight", torch.zeros(num_kp, dtype=f64).index_add_(0, pair_k, p4)[:, None])
-        buffer("root_reference", reference[0])
-        self.num_keypoints, self.num_posed = num_kp, num_posed
-        self.chain_bones, self.rot_bones, self.posed_bones = sorted(chain), rot_bones, posed
-
-        # Phenotypes -> blendshape coefficients, as anny.models.phenotype.phenotype_blendshape_weights:
-        # each row of the mask is a product of interpolation weights, one per selected variation.
-        # Fixed phenotypes (not parameters: cupsize, firmness at 0.5; races at 1/3) fold into a
-        # constant per row; rows whose constant is 0 are dropped.
-        mask = data(model.stacked_phenotype_blend_shapes_mask) != 0
-        labels = list(model.phenotype_labels)
-        fixed = torch.ones(mask.shape[1], dtype=f64)
-        free_columns: list[list[int]] = []
-        shape_columns: list[int] = []
-        anchors: list[torch.Tensor] = []
-        column = 0
-        for feature, variations in PHENOTYPE_VARIATIONS.items():
-            span = list(range(column, column + len(variations)))
-            column += len(variations)
-            if feature == "race":
-                fixed[span] = 1.0 / len(variations)  # 0.5 / (3 * 0.5)
-            elif feature in labels:
-                free_columns.append(span)
-                shape_columns.append(labels.index(feature))
-                anchors.append(data(model.anchors[feature]))
-            else:
-                fixed[span] = anny.utils.interpolation.linear_interpolation_coefficients(
-                    torch.full((1,), 0.5, dtype=f64), data(model.anchors[feature]), extrapolate=model.extrapolate_phenotypes
-                )[0]
-        if column != mask.shape[1] or not labels or sorted(shape_columns) != list(range(len(labels))):
-            raise UnsupportedAnnyModel("unexpected phenotype layout")
-        width = max(len(x) for x in anchors)
-        padded = torch.full((len(anchors), width), float("inf"), dtype=f64)
-        for i, x in enumerate(anchors):
-            padded[i, : len(x)] = x
-        # Free weights are laid out (feature, width) then one constant 1 (the product's padding).
-        slot = {col: i * width + v for i, span in enumerate(free_columns) for v, col in enumerate(span)}
-        constant = torch.where(mask, fixed, torch.ones_like(fixed)).prod(dim=1)
-        keep = (constant != 0).nonzero()[:, 0]
-        used = [[slot[c] for c in row.nonzero()[:, 0].tolist() if c in slot] for row in mask[keep]]
-        per_row = max([1, *(len(u) for u in used)])
-        row_slots = torch.tensor([u + [len(anchors) * width] * (per_row - len(u)) for u in used], dtype=torch.long)
-        projection = model.phenotype_blendshape_projection
-        projection = data(projection) if projection is not None else torch.eye(mask.shape[0], dtype=f64)
-        buffer("row_slots", row_slots.T.flatten())  # factor-major
-        buffer("coefficient_map_t", (constant[keep, None] * projection[keep]).T)  # (C, rows)
-        buffer("feature_columns", torch.tensor(shape_columns))
-        buffer("feature_anchors", padded)
-        buffer("feature_first", torch.stack([x[0] for x in anchors]))
-        buffer("feature_last", torch.stack([x[-1] for x in anchors]))
-        buffer("feature_top", torch.tensor([len(x) - 1 for x in anchors]))
-        self.extrapolate = bool(model.extrapolate_phenotypes)
-        self.rows_per_product = per_row
+        tables = rig_tables(model, vertex_idx, vertex_weights, pose_bones)
+        for name, tensor in tables.buffers.items():
+            self.register_buffer(name, tensor, persistent=False)
+        self.posed_levels, self.num_rot, self.num_items = tables.posed_levels, tables.num_rot, tables.num_items
+        self.num_keypoints, self.num_posed = tables.num_keypoints, tables.num_posed
+        self.chain_bones, self.rot_bones, self.posed_bones = tables.chain_bones, tables.rot_bones, tables.posed_bones
+        self.extrapolate, self.rows_per_product = tables.extrapolate, tables.rows_per_product
+        self.shape_terms_cache = ShapeTermsCache()
 
     # -- shape side -------------------------------------------------------------------------------
 
@@ -467,21 +521,19 @@ class AnnyKeypointRig(torch.nn.Module):
         return y.view(-1, 3, batch)
 
     def constant_shape_terms(self, phenotypes: torch.Tensor) -> torch.Tensor:
-        """:meth:`shape_terms`, reused while the phenotypes do not change and need no gradient.
+        """:meth:`shape_terms`, reused from :attr:`shape_terms_cache` while the phenotypes do not
+        change and need no gradient.
 
         Fits hold the shape fixed for hundreds of steps while the pose moves (a static rig's
         frame phase, IRV's orientation search); the shape side costs as much as the pose side.
-        The cache is one entry, compared by value, so it can never serve other phenotypes.
         """
         if phenotypes.requires_grad and torch.is_grad_enabled():
             return self.shape_terms(phenotypes)
-        cached = self._shape_terms_cache
-        if (cached is not None and cached[0].shape == phenotypes.shape and cached[0].device == phenotypes.device
-                and cached[0].dtype == phenotypes.dtype and torch.equal(cached[0], phenotypes)):
-            return cached[1]
-        with torch.no_grad():
-            terms = self.shape_terms(phenotypes)
-        self._shape_terms_cache = (phenotypes.detach().clone(), terms)
+        terms = self.shape_terms_cache.get(phenotypes)
+        if terms is None:
+            with torch.no_grad():
+                terms = self.shape_terms(phenotypes)
+            self.shape_terms_cache.put(phenotypes, terms)
         return terms
 
     # -- pose side --------------------------------------------------------------------------------

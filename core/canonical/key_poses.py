@@ -14,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial.transform import Rotation
+import roma
+import torch
 
 from core.canonical.joint_limits import POSE_JOINT_NAMES
 
@@ -60,18 +61,24 @@ def _other_side(name: str) -> str:
     return name
 
 
-def _rotation_between(a: np.ndarray, b: np.ndarray) -> Rotation:
-    """The smallest rotation taking direction ``a`` onto direction ``b``."""
+def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The smallest rotation taking direction ``a`` onto direction ``b``, axis-angle (3,)."""
     a = a / np.linalg.norm(a)
     b = b / np.linalg.norm(b)
     axis = np.cross(a, b)
     s, c = np.linalg.norm(axis), float(a @ b)
     if s < 1e-9:
         if c > 0:
-            return Rotation.identity()
+            return np.zeros(3)
         perp = np.cross(a, [1.0, 0.0, 0.0] if abs(a[0]) < 0.9 else [0.0, 1.0, 0.0])
-        return Rotation.from_rotvec(np.pi * perp / np.linalg.norm(perp))
-    return Rotation.from_rotvec(axis / s * np.arctan2(s, c))
+        return np.pi * perp / np.linalg.norm(perp)
+    return axis / s * np.arctan2(s, c)
+
+
+def _then(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Axis-angle of rotating by ``first``, then by ``second`` (the product second @ first)."""
+    return roma.rotvec_composition([torch.as_tensor(second, dtype=torch.float64),
+                                    torch.as_tensor(first, dtype=torch.float64)]).numpy()
 
 
 def arm(elevation: float, azimuth: float, elbow: float, twist: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -85,16 +92,16 @@ def arm(elevation: float, azimuth: float, elbow: float, twist: float = 0.0) -> t
     e, a = np.radians(elevation), np.radians(azimuth)
     direction = np.array([np.cos(e) * np.cos(a), -np.cos(e) * np.sin(a), np.sin(e)])
     swing = _rotation_between(REST_UPPER_ARM, direction)
-    shoulder = Rotation.from_rotvec(-direction * np.radians(twist)) * swing
-    bend = Rotation.from_rotvec(ELBOW_AXIS * np.radians(elbow - REST_ELBOW_FLEX_DEG))
-    return shoulder.as_rotvec(), bend.as_rotvec()
+    shoulder = _then(swing, -direction * np.radians(twist))
+    bend = np.asarray(ELBOW_AXIS * np.radians(elbow - REST_ELBOW_FLEX_DEG), dtype=np.float64)
+    return shoulder, bend
 
 
 def leg(flexion: float, abduction: float = 0.0, knee: float = 0.0, ankle: float = 0.0, rotation: float = 0.0) -> tuple[np.ndarray, ...]:
     """LEFT hip, knee and ankle axis-angles, in degrees: hip flexion (thigh forward), abduction
     (thigh out), internal/external rotation; knee flexion; ankle plantarflexion (+, toes down)."""
-    hip = Rotation.from_euler("zyx", [rotation, -abduction, -flexion], degrees=True)
-    return hip.as_rotvec(), np.radians([knee, 0.0, 0.0]), np.radians([ankle, 0.0, 0.0])
+    hip = roma.euler_to_rotvec("zyx", [rotation, -abduction, -flexion], degrees=True, dtype=torch.float64).numpy()
+    return hip, np.radians([knee, 0.0, 0.0]), np.radians([ankle, 0.0, 0.0])
 
 
 def pose(

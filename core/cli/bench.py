@@ -1,4 +1,4 @@
-"""``cmanet bench speed|accuracy|real``: print the figures (see core/bench/)."""
+"""``cmanet bench speed|accuracy|modes|network|real``: print the figures (see core/bench/)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ def add_parser(subparsers) -> None:
                               "triangulation of the same detections, per fit mode (with and without camera synchronisation). "
                               "modes: every fit mode on the same synthetic rigs (harsh detector faults by default), median and "
                               "worst rig. capture: synthetic rigs out of sync (-5 to +5 frames) and with lens distortion (k1 "
-                              "-0.2), each against its twin in sync without distortion.")
-    p.add_argument("what", choices=("speed", "accuracy", "real", "modes", "capture"))
+                              "-0.2), each against its twin in sync without distortion. network: a trained network "
+                              "(--model) on sequences with ground truth (--data), per frame and through cmanet fit's "
+                              "pipeline, against the optimizer.")
+    p.add_argument("what", choices=("speed", "accuracy", "real", "modes", "capture", "network"))
     p.add_argument("--views", type=int, nargs="+", default=None, help="speed: one number (default 4); accuracy: a list (default 2 3 4 6 8)")
     p.add_argument("--frames", type=int, default=None, help="frames per sequence (speed: 100, accuracy: 30, real: all)")
     p.add_argument("--noise", type=float, nargs="+", default=[2.0, 4.0, 8.0], help="accuracy: detection noise sigmas, px at 1000 px height")
@@ -29,11 +31,20 @@ def add_parser(subparsers) -> None:
     p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(DEFAULT_REAL_TRIALS),
                    help="real: which recordings (default: walk multi static; balance: the balancing trial fitted from its "
                    "OpenPose JSON; shipped: the demo in resources/, no download)")
+    p.add_argument("--model", type=Path, default=None, help="network: the checkpoint (default: the shipped default model)")
+    p.add_argument("--data", nargs="+", type=Path, default=[], metavar="SEQ", help="network: sequences with gt.npz (cmanet synth)")
+    p.add_argument("--refine", action="store_true", help="network: also network+refine")
+    p.add_argument("--refine-rig-iterations", nargs="+", type=int, default=None, metavar="N",
+                   help="network: also network+refine with these rig-phase lengths (fit.yaml's refine.rig_iterations)")
+    p.add_argument("--optimize", action="store_true", help="network: also the optimizer alone (cmanet fit --mode optimize)")
+    p.add_argument("--speed", action="store_true", help="network: also the network's throughput")
+    p.add_argument("--threads", type=int, default=1, help="network: torch CPU threads")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.bench.runner import write_json
     from core.errors import InputError
 
     if args.what == "capture":
@@ -48,8 +59,17 @@ def run(args: argparse.Namespace) -> int:
         distortion_rows = capture.bench_distortion(seeds, views, args.frames or 100)
         distortion = capture.summarize_distortion(distortion_rows)
         print(distortion)
-        _write_json(args.json, {"sync": {"rows": sync_rows, "summary": sync},
-                                "distortion": {"rows": distortion_rows, "summary": distortion}})
+        write_json(args.json, {"sync": {"rows": sync_rows, "summary": sync},
+                               "distortion": {"rows": distortion_rows, "summary": distortion}})
+        return 0
+    if args.what == "network":
+        from core.bench import network
+        from core.nets.checkpoint import DEFAULT_MODEL
+
+        report = network.bench_network(args.model or DEFAULT_MODEL, args.data, args.refine, args.optimize, args.speed,
+                                       args.threads, args.refine_rig_iterations)
+        print(network.format_report(report))
+        write_json(args.json, report)
         return 0
     if args.what == "real":
         from core.bench import real
@@ -59,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             trial = real.shipped_walk_trial() if name == "shipped" else real.TRIALS[name]
             reports.append(real.run_trial(trial, frames=args.frames, show_progress_bar=True))
         print(real.format_report(reports))
-        _write_json(args.json, reports)
+        write_json(args.json, reports)
         return 0
 
     from core.bench import synthetic
@@ -71,23 +91,16 @@ def run(args: argparse.Namespace) -> int:
         figures = synthetic.bench_speed(views=views, frames=args.frames or 100)
         for key, value in figures.items():
             print(f"{key:36s} {value}")
-        _write_json(args.json, figures)
+        write_json(args.json, figures)
         return 0
     if args.what == "modes":
         report = synthetic.bench_modes(tuple(args.seeds or range(8)), (args.views or [4])[0], args.frames or 30, args.faults)
         print(synthetic.format_modes_summary(report))
-        _write_json(args.json, report)
+        write_json(args.json, report)
         return 0
     print(synthetic.ACCURACY_HEADER)
     rows = synthetic.bench_accuracy(tuple(args.views or (2, 3, 4, 6, 8)), tuple(args.noise), tuple(args.seeds or (0, 1, 2)),
                                     args.frames or 30, per_frame=not args.no_per_frame)
-    _write_json(args.json, rows)
+    write_json(args.json, rows)
     return 0
 
-
-def _write_json(path: Path | None, data) -> None:
-    if path is not None:
-        from core.io import atomic_write_json
-
-        atomic_write_json(path, data)
-        print(f"wrote {path}")

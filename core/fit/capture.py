@@ -87,7 +87,7 @@ class CaptureInfo:
         return dataclasses.replace(info, offset_known=known, shift=shift)
 
 
-# fit(inputs, config, **kwargs) -> (result, timings): core.fit.sequence.fit_keypoints.
+# fit(inputs, config, **kwargs) -> (result, timings): core.fit.sequence.fit_result.
 FitFn = Callable[..., tuple[FitResult, dict[str, float]]]
 
 

@@ -56,6 +56,13 @@ class IEVFit:
     reproj_px: torch.Tensor
     keypoints2d: torch.Tensor
 
+    def canonical(self) -> CanonicalParams:
+        """The fit in the canonical space (F, V): the body seen by each camera is that camera's
+        pose composed with the body's (independent of the world frame)."""
+        orient = self.cam_rot @ self.body_rot[:, None]
+        transl = (self.cam_rot @ self.body_transl[:, None, :, None])[..., 0] + self.cam_t
+        return CanonicalParams(orient, transl, self.body_pose, self.shape)
+
 
 def initial_canonical(irv: IRVFit, frames: int, views: int) -> CanonicalParams:
     """The paper's IEV initialisation from IRV fits laid out as (F*V,): every view's orientation

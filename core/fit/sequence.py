@@ -1,7 +1,8 @@
 """Fitting a whole multi-view sequence: detections -> IRV -> IEV -> world frame -> FitResult.
 
-The command line (``cmanet fit``) and the app call :func:`fit_sequence`; tests and benchmarks that
-already hold keypoints call :func:`fit_keypoints`.
+The command line (``cmanet fit``) and the app call :func:`fit_sequence`; tests, benchmarks and the
+training's teacher that already hold keypoints call :func:`fit_keypoints` (the fits themselves)
+and, for the result a user gets, :func:`to_result`.
 """
 
 from __future__ import annotations
@@ -100,34 +101,6 @@ def torch_threads(count: int):
         torch.set_num_threads(previous)
 
 
-def fit_keypoints(
-    inputs: FitInputs,
-    config: FitConfig,
-    body: BodyModel | None = None,
-    prior: PosePrior | None = None,
-    progress: StageProgress | None = None,
-    should_cancel: Callable[[], bool] | None = None,
-    show_progress_bar: bool = False,
-    mode: FitMode = "optimize",
-    model=None,
-) -> tuple[FitResult, dict[str, float]]:
-    """IRV then IEV on given detections; returns the result and the timings (seconds).
-
-    mode: ``optimize`` (SMPLify teachers from scratch), ``network`` (the trained CMANet ``model``
-    alone), ``network+refine`` (the optimizers, shortened, started from the network; with
-    ``refine.optimizer_start`` also the optimizers' own start, the fit that explains all views
-    better kept).
-    """
-    with torch_threads(config.cpu_threads):
-        return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model)
-
-
-def mode_config(config: FitConfig, mode: FitMode) -> FitConfig:
-    """The optimizer settings a fit mode runs with: ``config`` itself (optimize), shortened
-    (network+refine), or no iterations (network)."""
-    return {"optimize": config, "network+refine": refine_config(config), "network": network_only_config(config)}[mode]
-
-
 @dataclass
 class StagedFit:
     """One complete fit of a sequence's detections: IRV and IEV, the (V,) focal lengths IRV was
@@ -138,6 +111,62 @@ class StagedFit:
     iev: IEVFit
     irv_focal: torch.Tensor
     loss: float
+
+
+@dataclass
+class SequenceFit:
+    """What :func:`fit_keypoints` returns: the chosen fit of a sequence (IEV in the fitter's
+    world: view 0's camera, or the known cameras' world when ``known_world``), the fit mode, and
+    the body model it was fitted with."""
+
+    best: StagedFit
+    mode: FitMode
+    body: BodyModel
+    known_world: bool
+
+    @property
+    def irv(self) -> IRVFit:
+        return self.best.irv
+
+    @property
+    def iev(self) -> IEVFit:
+        return self.best.iev
+
+
+def fit_keypoints(
+    inputs: FitInputs,
+    config: FitConfig,
+    body: BodyModel | None = None,
+    prior: PosePrior | None = None,
+    progress: StageProgress | None = None,
+    should_cancel: Callable[[], bool] | None = None,
+    show_progress_bar: bool = False,
+    mode: FitMode = "optimize",
+    model=None,
+) -> tuple[SequenceFit, dict[str, float]]:
+    """IRV then IEV on given detections; returns the chosen fit (:func:`to_result` makes the
+    result a user gets of it) and the timings (seconds).
+
+    mode: ``optimize`` (SMPLify teachers from scratch), ``network`` (the trained CMANet ``model``
+    alone), ``network+refine`` (the optimizers, shortened, started from the network; with
+    ``refine.optimizer_start`` also the optimizers' own start, the fit that explains all views
+    better kept).
+    """
+    with torch_threads(config.cpu_threads):
+        return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model)
+
+
+def fit_result(inputs: FitInputs, config: FitConfig, **kwargs) -> tuple[FitResult, dict[str, float]]:
+    """:func:`fit_keypoints` and the result a user gets of the fit (:func:`to_result`); what
+    :func:`core.fit.capture.fit_captured` fits with."""
+    fit, timings = fit_keypoints(inputs, config, **kwargs)
+    return to_result(fit, inputs), timings
+
+
+def mode_config(config: FitConfig, mode: FitMode) -> FitConfig:
+    """The optimizer settings a fit mode runs with: ``config`` itself (optimize), shortened
+    (network+refine), or no iterations (network)."""
+    return {"optimize": config, "network+refine": refine_config(config), "network": network_only_config(config)}[mode]
 
 
 def explained_loss(iev: IEVFit, config: FitConfig) -> float:
@@ -287,16 +316,17 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
     timings["candidates"] = {c.label: round(c.loss, 8) for c in candidates}
     timings["start_losses"] = {k: round(v, 6) for k, v in start_losses.items()}
     timings["chosen"] = best.label
-    return _to_result(best, inputs, body, mode, known_cams is None), timings
+    return SequenceFit(best, mode, body, known_cams is not None), timings
 
 
-def _to_result(fit: StagedFit, inputs: FitInputs, body: BodyModel, mode: str, reframe: bool) -> FitResult:
-    """A fit as ``result.npz`` lays it out: in the Z-up world (``reframe``; else the world of the
-    known cameras), numpy arrays, rotations as axis-angle."""
+def to_result(fit: SequenceFit, inputs: FitInputs) -> FitResult:
+    """A fit of ``inputs`` as ``result.npz`` lays it out: in the Z-up world (unless the cameras'
+    world is known), numpy arrays, rotations as axis-angle."""
+    body, mode = fit.body, fit.mode
     irv, iev = fit.irv, fit.iev
     frames, views = iev.keypoints2d.shape[:2]
     joints, body_rot, body_t, cam_rot, cam_t = iev.joints3d, iev.body_rot, iev.body_transl, iev.cam_rot, iev.cam_t
-    if reframe:
+    if not fit.known_world:
         frame = world_frame(joints, body_rot, cam_rot, body.up_axis, body.forward_axis, rest_ankle_height(body))
         joints, body_rot, body_t, cam_rot, cam_t = apply_world_frame(frame, joints, body_rot, body_t, cam_rot, cam_t)
     np_ = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
@@ -317,7 +347,7 @@ def _to_result(fit: StagedFit, inputs: FitInputs, body: BodyModel, mode: str, re
         irv_reproj_px=np_(irv.reproj_px.reshape(irv_shape)), iev_reproj_px=np_(iev.reproj_px),
         keypoints2d=np_(iev.keypoints2d), image_sizes=np.asarray(inputs.image_sizes, dtype=np.int64),
         fps=float(inputs.fps), body_model=body.name, pose_joint_names=np.array(body.pose_joint_names),
-        mode=mode, irv_cam_f=np_(fit.irv_focal[None].expand(frames, views)),
+        mode=mode, irv_cam_f=np_(fit.best.irv_focal[None].expand(frames, views)),
     )
 
 
@@ -387,7 +417,7 @@ def fit_sequence(
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
     if rig is not None:
         inputs, capture = apply_calibration(inputs, rig, capture, Path(calibration))
-    result, timings = fit_captured(inputs, config, fit_keypoints, capture, progress=progress, should_cancel=should_cancel,
+    result, timings = fit_captured(inputs, config, fit_result, capture, progress=progress, should_cancel=should_cancel,
                                    show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)
     summary = summarize(result, timings, config)

@@ -24,21 +24,13 @@ def rot6d_to_rotmat(rot6d: torch.Tensor) -> torch.Tensor:
 
 
 def slerp_rotvec(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Per-element spherical interpolation of axis-angle rotations (..., 3), shortest arc.
+    """Per-element spherical interpolation of axis-angle rotations (..., 3), shortest arc:
+    ``a`` composed with ``weight`` times the rotation from ``a`` to ``b``.
 
     weight: broadcastable to a's leading shape; 0 gives ``a``, 1 gives ``b``.
     """
-    qa = roma.rotvec_to_unitquat(torch.tensor(np.asarray(a), dtype=torch.float64))
-    qb = roma.rotvec_to_unitquat(torch.tensor(np.asarray(b), dtype=torch.float64))
-    # Shortest arc: flip b's quaternion where it lies in the other hemisphere.
-    qb = torch.where(((qa * qb).sum(-1, keepdim=True) < 0), -qb, qb)
+    qa = torch.tensor(np.asarray(a), dtype=torch.float64)
+    qb = torch.tensor(np.asarray(b), dtype=torch.float64)
     w = torch.tensor(np.broadcast_to(weight, qa.shape[:-1]), dtype=torch.float64)[..., None]
-    dot = (qa * qb).sum(-1, keepdim=True).clamp(-1.0, 1.0)
-    theta = torch.arccos(dot)
-    sin = torch.sin(theta)
-    small = sin < 1e-6
-    wa = torch.where(small, 1.0 - w, torch.sin((1.0 - w) * theta) / torch.where(small, 1.0, sin))
-    wb = torch.where(small, w, torch.sin(w * theta) / torch.where(small, 1.0, sin))
-    q = wa * qa + wb * qb
-    q = q / q.norm(dim=-1, keepdim=True)
-    return roma.unitquat_to_rotvec(q).numpy()
+    relative = roma.rotvec_composition([roma.rotvec_inverse(qa), qb])  # angle <= pi: the shortest arc
+    return roma.rotvec_composition([qa, w * relative]).numpy()

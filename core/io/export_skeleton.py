@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import roma
 import torch
-from scipy.spatial.transform import Rotation
 
 from core.body import BodyModel
 from core.io.export_axes import rotations_to_y_up, sample_rate, to_y_up
@@ -79,7 +78,7 @@ def bvh_text(result: FitResult, body: BodyModel) -> str:
     write(0, 0)
     rotations = rotations_to_y_up(world_rotations(result))
     root_pos = to_y_up(root_positions(result, rest_body[0]))
-    euler = Rotation.from_matrix(rotations.reshape(-1, 3, 3)).as_euler("ZXY", degrees=True)
+    euler = roma.rotmat_to_euler("ZXY", torch.as_tensor(rotations.reshape(-1, 3, 3), dtype=torch.float64), degrees=True).numpy()
     euler = euler.reshape(result.num_frames, -1, 3)[:, order]
     lines += ["MOTION", f"Frames: {result.num_frames}", f"Frame Time: {1.0 / sample_rate(result.fps, result.frame_indices)!r}"]
     for f in range(result.num_frames):

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.render.shading import diffuse, shade
+
 # Ray offset along the normal for shadow rays, metres (keeps a surface from shadowing itself).
 SHADOW_EPS_M = 2e-3
 # Default key light: from above, slightly in front and to the side (world, Z up).
@@ -357,7 +359,7 @@ class MeshRenderer:
         geometry = hits["geometry_ids"].numpy()
         triangle = hits["primitive_ids"].numpy()
 
-        shade = np.zeros((hit.size, 3), dtype=np.float32)
+        shade_rgb = np.zeros((hit.size, 3), dtype=np.float32)
         key_part = np.zeros((hit.size, 3), dtype=np.float32)
         on_mesh = np.zeros(hit.size, dtype=bool)
         idx = np.nonzero(hit)[0]
@@ -385,17 +387,18 @@ class MeshRenderer:
             # Two-sided surfaces: a normal facing away from the camera is flipped.
             facing = np.einsum("ij,ij->i", normal, view)
             normal[facing > 0] *= -1.0
-            key = np.clip(normal @ self.light_dir.astype(np.float32), 0.0, None)
+            light = self.light_dir.astype(np.float32)
+            visibility = np.ones(idx.size, dtype=np.float32)
             if shadows and mesh is not None:
                 points = rays[idx, :3] + rays[idx, 3:] * t_hit[idx, None]
                 lo, hi = self._shadow_volume(mesh, float(points[:, 2].min()))
-                near = np.nonzero((key > 0) & np.all((points >= lo) & (points <= hi), axis=1))[0]
+                near = np.nonzero((diffuse(normal, light) > 0) & np.all((points >= lo) & (points <= hi), axis=1))[0]
                 if near.size:
                     blocked = self._blocked(mesh, points[near] + normal[near] * SHADOW_EPS_M)
-                    key[near[blocked]] *= 0.25
-            key_part[idx] = albedo * (self.key * key)[:, None]
-            shade[idx] = albedo * (self.ambient + self.fill * np.abs(facing))[:, None] + key_part[idx]
+                    visibility[near[blocked]] = 0.25
+            key_part[idx] = albedo * shade(normal, light, 0.0, self.key, key_visibility=visibility)[:, None]
+            shade_rgb[idx] = albedo * shade(normal, light, self.ambient, self.key, self.fill, np.abs(facing), visibility)[:, None]
         depth = np.where(hit, t_hit, np.inf).astype(np.float32)
         return _Traced(
-            shade.reshape(h, w, 3), key_part.reshape(h, w, 3), hit.reshape(h, w), depth.reshape(h, w), on_mesh.reshape(h, w)
+            shade_rgb.reshape(h, w, 3), key_part.reshape(h, w, 3), hit.reshape(h, w), depth.reshape(h, w), on_mesh.reshape(h, w)
         )

@@ -21,6 +21,8 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import roma
+import torch
 
 from core.body.anny_body import ANNY_POSE_BONES, shared_anny_model
 from core.canonical.walk_cycle import WALK_CYCLE_FILE, WalkCycle
@@ -111,14 +113,8 @@ def sample_cyclic(frames: np.ndarray, values: np.ndarray, period: int = CYCLE_FR
 
 
 def blender_euler_xyz(angles: np.ndarray) -> np.ndarray:
-    """(..., 3) Blender ``XYZ`` Euler angles -> (..., 3, 3) matrices, ``Rz @ Ry @ Rx``."""
-    x, y, z = angles[..., 0], angles[..., 1], angles[..., 2]
-    cx, sx, cy, sy, cz, sz = np.cos(x), np.sin(x), np.cos(y), np.sin(y), np.cos(z), np.sin(z)
-    one, zero = np.ones_like(x), np.zeros_like(x)
-    rx = np.stack([one, zero, zero, zero, cx, -sx, zero, sx, cx], -1).reshape(*x.shape, 3, 3)
-    ry = np.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).reshape(*x.shape, 3, 3)
-    rz = np.stack([cz, -sz, zero, sz, cz, zero, zero, zero, one], -1).reshape(*x.shape, 3, 3)
-    return rz @ ry @ rx
+    """(..., 3) Blender ``XYZ`` Euler angles -> (..., 3, 3) matrices, ``Rz @ Ry @ Rx`` (extrinsic xyz)."""
+    return roma.euler_to_rotmat("xyz", torch.as_tensor(angles, dtype=torch.float64)).numpy()
 
 
 # --- conversion (needs Anny) ------------------------------------------------------------------
@@ -135,8 +131,6 @@ def convert_anny_walk_cycle(path: str | Path | None = None, iterations: int = 40
     space (spine04/02, neck02/03) into their canonical neighbours.
     """
     import anny
-    import roma
-    import torch
     from anny.utils.pose import transfer_pose_parameters
 
     path = Path(path) if path is not None else anny_walk_cycle_path()

@@ -17,9 +17,9 @@ import torch
 from tqdm import tqdm
 
 from core.detect.cache import default_cache_dir
-from core.detect.sequence import detect_sequence
 from core.errors import InputError
-from core.fit.sequence import camera_intrinsics
+from core.fit.inputs import FitInputs
+from core.fit.sequence import inputs_from_sequence
 from core.io import MultiViewSequence
 from core.nets.crops import person_crops
 from core.nets.inputs import ViewInputs, make_view_inputs
@@ -29,16 +29,30 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class SequenceArrays:
-    """One sequence's inputs. keypoints2d: (F, V, 17, 3); focal: (V,); principal: (V, 2);
-    image_sizes: (V, 2); crops: (F, V, 3, S, S) uint8 or None."""
+    """One sequence's inputs: what ``cmanet fit`` would fit (``inputs``: detections, intrinsics
+    and which focal lengths are known) and, for image encoders, crops: (F, V, 3, S, S) uint8.
+    keypoints2d: (F, V, 17, 3); focal: (V,); principal: (V, 2); image_sizes: (V, 2) float."""
 
     name: str
     path: Path
-    keypoints2d: np.ndarray
-    focal: np.ndarray
-    principal: np.ndarray
-    image_sizes: np.ndarray
+    inputs: FitInputs
     crops: np.ndarray | None = None
+
+    @property
+    def keypoints2d(self) -> np.ndarray:
+        return self.inputs.keypoints2d
+
+    @property
+    def focal(self) -> np.ndarray:
+        return self.inputs.focal
+
+    @property
+    def principal(self) -> np.ndarray:
+        return self.inputs.principal
+
+    @property
+    def image_sizes(self) -> np.ndarray:
+        return self.inputs.image_sizes.astype(np.float32)
 
     @property
     def num_frames(self) -> int:
@@ -73,14 +87,14 @@ class FrameSet:
 
 
 def load_sequence(path: str | Path, threshold: float, crop_size: int | None = None, show_progress: bool = False) -> SequenceArrays:
-    """Read one sequence folder; detections come from its keypoints.npz, the detection cache, or
-    (for videos never detected before) MediaPipe, whose result is cached as ``cmanet detect`` does."""
+    """Read one sequence folder as ``cmanet fit`` does (:func:`core.fit.sequence.inputs_from_sequence`);
+    detections come from its keypoints.npz, the detection cache, or (for videos never detected
+    before) MediaPipe, whose result is cached as ``cmanet detect`` does."""
     path = Path(path)
     with MultiViewSequence.open(path) as seq:
-        keypoints = detect_sequence(seq, default_cache_dir(seq.root), show_progress_bar=show_progress)
-        focal, principal = camera_intrinsics(
-            seq.image_sizes, [c.focal_px for c in seq.cameras], [c.principal_point for c in seq.cameras]
-        )
+        inputs = inputs_from_sequence(seq, default_cache_dir(seq.root), show_progress_bar=show_progress)
+        inputs.keypoints2d = inputs.keypoints2d.astype(np.float32)
+        keypoints = inputs.keypoints2d
         crops = None
         if crop_size is not None:
             if not seq.has_images:
@@ -89,8 +103,7 @@ def load_sequence(path: str | Path, threshold: float, crop_size: int | None = No
                 person_crops(seq.read_frame(i), keypoints[i], threshold, crop_size)
                 for i in tqdm(range(seq.num_frames), desc=f"crops {path.name}", disable=not show_progress, leave=False)
             ])
-        return SequenceArrays(path.name, seq.root, keypoints.astype(np.float32), focal, principal,
-                              np.asarray(seq.image_sizes, dtype=np.float32), crops)
+        return SequenceArrays(path.name, seq.root, inputs, crops)
 
 
 def load_sequences(paths: list[str | Path], threshold: float, crop_size: int | None = None, show_progress: bool = False) -> list[SequenceArrays]:

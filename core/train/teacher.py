@@ -9,12 +9,13 @@ import dataclasses
 import torch
 
 from core.body import BodyModel
-from core.canonical.params import CanonicalParams, Intrinsics, ViewBodies
+from core.canonical.params import CanonicalParams, Intrinsics, ViewBodies, detach
 from core.canonical.pose_prior import PosePrior
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.iev import fit_iev_per_frame
+from core.fit.inputs import FitInputs
 from core.fit.irv import fit_irv
-from core.fit.sequence import FitInputs, fit_keypoints
+from core.fit.sequence import fit_keypoints
 from core.nets.inputs import ViewInputs
 
 
@@ -63,12 +64,7 @@ def iev_teacher(
     config = dataclasses.replace(config, iev=dataclasses.replace(config.iev, iterations=iterations))
     start = CanonicalParams(*(getattr(init, f.name).detach() for f in dataclasses.fields(init)))
     fit = fit_iev_per_frame(body, prior, inputs.keypoints2d, Intrinsics(inputs.focal, inputs.principal), start, config)
-    # Back from IEV's output (world = view 0's camera) to the canonical space: the body seen by
-    # each camera is that camera's pose composed with the body's.
-    orient = fit.cam_rot @ fit.body_rot[:, None]
-    transl = (fit.cam_rot @ fit.body_transl[:, None, :, None])[..., 0] + fit.cam_t
-    params = CanonicalParams(orient, transl, fit.body_pose, fit.shape)
-    return params, _mean_finite(_finite_error(fit.reproj_px))
+    return fit.canonical(), _mean_finite(_finite_error(fit.reproj_px))
 
 
 def _mean_finite(error: torch.Tensor) -> torch.Tensor:
@@ -79,30 +75,15 @@ def _mean_finite(error: torch.Tensor) -> torch.Tensor:
     return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, float("inf")))
 
 
-def sequence_teacher(body: BodyModel, prior: PosePrior, keypoints2d, focal, principal, image_sizes,
-                     config: FitConfig) -> tuple[CanonicalParams, torch.Tensor]:
-    """The optimizer's estimate of a whole sequence (``cmanet fit --mode optimize``: multi-start
-    IRV, then multi-view SMPLify, on the static rig unless the config says otherwise) in the
-    canonical space: per-frame CanonicalParams (F,) and each frame's error (F,), the mean
-    reprojection error over its views (pixels; inf when no view has detections).
-
-    keypoints2d: (F, V, 17, 3) numpy; focal (V,), principal (V, 2), image_sizes (V, 2).
-    """
-    import numpy as np
-    import roma
-
-    frames, views = keypoints2d.shape[:2]
-    inputs = FitInputs(np.asarray(keypoints2d), np.asarray(focal), np.asarray(principal), np.asarray(image_sizes),
-                       [f"view{v}" for v in range(views)], np.arange(frames))
-    result, _ = fit_keypoints(inputs, config, body=body, prior=prior)
-    device = body.device
-    t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa: E731
-    body_rot = roma.rotvec_to_rotmat(t(result.global_orient))  # (F, 3, 3) body -> world
-    cam_rot, cam_t = t(result.cam_R), t(result.cam_t)  # (F, V, ...) world -> camera
-    orient = cam_rot @ body_rot[:, None]
-    transl = (cam_rot @ t(result.transl)[:, None, :, None])[..., 0] + cam_t
-    params = CanonicalParams(orient, transl, roma.rotvec_to_rotmat(t(result.body_pose)), t(result.shape))
-    return params, _mean_finite(_finite_error(t(result.iev_reproj_px)))
+def sequence_teacher(body: BodyModel, prior: PosePrior, inputs: FitInputs, config: FitConfig
+                     ) -> tuple[CanonicalParams, torch.Tensor]:
+    """The optimizer's estimate of a whole sequence (``cmanet fit --mode optimize`` on the same
+    inputs, the focal lengths the sequence gives kept: multi-start IRV, then multi-view SMPLify,
+    on the static rig unless the config says otherwise) in the canonical space: per-frame
+    CanonicalParams (F,) and each frame's error (F,), the mean reprojection error over its views
+    (pixels; inf when no view has detections)."""
+    fit, _ = fit_keypoints(inputs, config, body=body, prior=prior)
+    return detach(fit.iev.canonical()), _mean_finite(_finite_error(fit.iev.reproj_px))
 
 
 def canonical_view_bodies(params: CanonicalParams) -> ViewBodies:

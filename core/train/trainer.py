@@ -38,6 +38,7 @@ from core.canonical.pose_prior import PosePrior, default_pose_prior
 from core.config import from_dict, to_dict
 from core.device import resolve_device
 from core.errors import InputError
+from core.eval import GT_FILE, evaluate_canonical, flat, load_ground_truth
 from core.geometry.camera import project
 from core.io import atomic_write_text
 from core.io.folders import check_outside_inputs
@@ -263,8 +264,7 @@ class Trainer:
     def _sequence_labels(self, index: int) -> list[tuple]:
         """Initial labels of sequence ``index``'s training frames: [(bank, set, rows, labels, error)]."""
         seq = self.sequences[index]
-        params, error = sequence_teacher(self.body, self.prior, seq.keypoints2d, seq.focal, seq.principal,
-                                         seq.image_sizes, self.fit_config)
+        params, error = sequence_teacher(self.body, self.prior, seq.inputs, self.fit_config)
         updates = []
         for set_index, frame_set in enumerate(self.train_sets):
             rows = (frame_set.sequence == index).nonzero()[:, 0]
@@ -415,8 +415,6 @@ class Trainer:
 
     def _gt_metrics(self, parts) -> dict[str, float]:
         """Evaluation only (--eval-gt): ground-truth metrics of the held-out frames."""
-        from core.train.evaluate import pose_metrics
-
         rows_out: dict[str, list[float]] = {}
         for frame_set, rows, irv, iev in parts:
             seq_idx, frames = frame_set.sequence[rows], frame_set.frame[rows]
@@ -425,13 +423,8 @@ class Trainer:
                 if gt is None:
                     continue
                 pick = (seq_idx == s).nonzero()[:, 0]
-                f = frames[pick]
-                rot = torch.as_tensor(gt["cam_R"], dtype=torch.float32)
-                t = torch.as_tensor(gt["cam_t"], dtype=torch.float32)
-                rot, t = (rot[f], t[f]) if rot.dim() == 4 else (rot[None].expand(len(f), -1, -1, -1), t[None].expand(len(f), -1, -1))
-                joints = torch.as_tensor(gt["joints3d"], dtype=torch.float32)[f]
                 sub = lambda p: type(p)(**{k: v[pick.to(v.device)] for k, v in vars(p).items()})  # noqa: E731
-                for k, v in pose_metrics(self.body, sub(irv), sub(iev), joints, rot, t).items():
+                for k, v in flat(evaluate_canonical(self.body, sub(irv), sub(iev), gt, frames[pick])).items():
                     rows_out.setdefault(f"val_gt_{k}", []).append(v)
         return {k: sum(v) / len(v) for k, v in rows_out.items()}
 
@@ -543,12 +536,10 @@ def _threads(config: TrainConfig, env: dist_utils.DistEnv) -> None:
 
 
 def _load_gt(sequences) -> dict[int, dict]:
-    from core.train.evaluate import load_gt
-
     out = {}
     for i, seq in enumerate(sequences):
-        if (seq.path / "gt.npz").is_file():
-            out[i] = load_gt(seq.path)
+        if (seq.path / GT_FILE).is_file():
+            out[i] = load_ground_truth(seq.path)
     return out
 
 
