@@ -320,7 +320,6 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
               config: FitConfig | None = None, show_progress_bar: bool = False) -> dict:
     """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures."""
     from core.body import load_body_model
-    from core.detect.cache import default_cache_dir
     from core.fit.priors import default_pose_prior
     from core.nets.checkpoint import DEFAULT_MODEL
 
@@ -328,7 +327,7 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
     with MultiViewSequence.open(seq_dir) as seq:
-        inputs = inputs_from_sequence(seq, default_cache_dir(seq_dir), show_progress_bar=show_progress_bar)
+        inputs = inputs_from_sequence(seq, show_progress_bar=show_progress_bar)
     calibration = calibration.by_name(inputs.view_names)
     reference = build_reference(inputs.keypoints2d, calibration, trial.reference_offsets)
     body = load_body_model(config.body_model)

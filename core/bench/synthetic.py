@@ -38,7 +38,7 @@ def bench_speed(views: int = 4, frames: int = 100, seed: int = 0, workdir: Path 
         render_s = time.perf_counter() - start
         (seq_dir / "keypoints.npz").rename(seq_dir / "keypoints.simulated.npz")  # force the real detector
         with MultiViewSequence.open(seq_dir) as seq:
-            inputs = inputs_from_sequence(seq, root / "res", show_progress_bar=True)
+            inputs = inputs_from_sequence(seq, show_progress_bar=True)
         config = load_fit_config()
         result, timings = fit_keypoints(inputs, config, show_progress_bar=True)
         report = evaluate(result, load_ground_truth(seq_dir / "gt.npz"))
@@ -68,7 +68,7 @@ def bench_accuracy(views_list=(2, 3, 4, 6, 8), noise_list=(2.0, 4.0, 8.0), seeds
                     seq_dir = _synth(Path(tmp) / f"v{views}_n{noise}_s{seed}", views, frames, seed, noise_px=noise)
                     gt = load_ground_truth(seq_dir / "gt.npz")
                     with MultiViewSequence.open(seq_dir) as seq:
-                        inputs = inputs_from_sequence(seq, Path(tmp) / "cache", show_progress_bar=False)
+                        inputs = inputs_from_sequence(seq, show_progress_bar=False)
                     for name, static in (("static", True), ("per-frame", False)):
                         if name == "per-frame" and not per_frame:
                             continue

@@ -42,6 +42,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--noise", type=float, default=4.0, metavar="PX",
         help="detection noise, pixels at a 1000 px image height, scaled with each image's height (default 4)",
     )  # fmt: skip
+    parser.add_argument(
+        "--people", type=int, default=1,
+        help="number of people, 1-4 (default 1); more than one cross and hide each other, keypoints.npz then "
+        "holds every person per image (F, V, P, 17, 3) and gt.npz people_joints3d (P, F, 17, 3)",
+    )  # fmt: skip
     parser.add_argument("--render", action="store_true", help="also render images of the person (slower)")
     parser.add_argument(
         "--known-intrinsics", action="store_true",
@@ -67,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--fps must be a positive number, got {args.fps}")
     if not args.noise >= 0 or args.noise == float("inf"):
         raise InputError(f"--noise must be a non-negative number of pixels, got {args.noise}")
+    if not 1 <= args.people <= 4:
+        raise InputError(f"--people must be between 1 and 4, got {args.people}")
+    if args.people > 1 and args.render:
+        raise InputError("--render draws one person; several people (--people) are keypoints only for now")
     out = Path(args.out)
     check_output_folder(out)
 
@@ -77,8 +86,10 @@ def run(args: argparse.Namespace) -> int:
         make_synthetic_sequence(
             out, views=args.views, frames=args.frames, seed=args.seed, render=args.render, fps=args.fps,
             noise_px=args.noise, known_intrinsics=args.known_intrinsics, image_size=args.image_size, progress=args.render,
+            people=args.people,
         )  # fmt: skip
     except OSError as exc:  # unwritable folder, full disk: the user's to fix, not a bug
         raise InputError(f"cannot write the sequence: {exc.strerror or exc}", exc.filename or out) from None
-    print(f"wrote {out} ({args.views} views x {args.frames} frames, seed {args.seed}) in {time.perf_counter() - start:.1f} s")
+    who = f", {args.people} people" if args.people > 1 else ""
+    print(f"wrote {out} ({args.views} views x {args.frames} frames{who}, seed {args.seed}) in {time.perf_counter() - start:.1f} s")
     return 0

@@ -11,8 +11,8 @@ built from those subgraphs drive it for several people:
   that follows that person into the next frame (``PoseLandmarksToRoi``).
 
 The detector misses people it sees small or half hidden behind someone it has found (its boxes
-come from faces, and its input is 224 px), so each image is searched in rounds: the people found
-so far are masked out (grey) and the detector runs again. With ``tracking`` the people of the
+come from faces, and its input is 224 px), so each image is searched in rounds: the bodies found
+so far are painted grey and the detector runs again. With ``tracking`` the people of the
 previous image are followed by their regions first (as the legacy graph follows its one person),
 which finds people the detector misses (seen from behind, partly hidden).
 """
@@ -21,16 +21,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from core.detect.box import person_box
-from core.detect.mediapipe_pose import _import_mediapipe, ensure_model, landmarks_to_coco17
-from core.keypoints import NUM_KEYPOINTS
+from core.detect.mediapipe_pose import import_mediapipe, ensure_model, landmarks_to_coco17
+from core.keypoints import COCO17_EDGES, COCO17_NAMES, NUM_KEYPOINTS
 
 # A region of interest: centre x, centre y, width, height (normalized to the image), rotation (rad).
 ROI_SIZE = 5
 # The search stops after this many detector rounds (each masks the people found before).
 MAX_ROUNDS = 3
+GREY = (127, 127, 127)
+# A pose whose box lies this much within another person's box is a ghost of that person.
+GHOST_INSIDE = 0.8
+TORSO = tuple(COCO17_NAMES.index(n) for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip"))
 
 _DETECT_GRAPH = r"""
 input_stream: "image"
@@ -129,6 +134,13 @@ def _extent(keypoints: np.ndarray, conf_threshold: float) -> float:
     return float(np.linalg.norm(confident.max(0) - confident.min(0)))
 
 
+def _inside(box: np.ndarray, other: np.ndarray) -> float:
+    """Share of ``box``'s area (x0, y0, x1, y1) that lies inside ``other``."""
+    low, high = np.maximum(box[:2], other[:2]), np.minimum(box[2:], other[2:])
+    area = float(np.prod(np.maximum(box[2:] - box[:2], 0.0)))
+    return float(np.prod(np.maximum(high - low, 0.0))) / area if area > 0 else 1.0
+
+
 def _rect_to_array(rect) -> np.ndarray:
     return np.array([rect.x_center, rect.y_center, rect.width, rect.height, rect.rotation], dtype=np.float32)
 
@@ -145,7 +157,7 @@ class PeopleDetector:
     def __init__(self, model_complexity: int = 1, tracking: bool = False, min_detection_score: float = 0.5,
                  min_person_score: float = 0.3, max_people: int = 6):
         ensure_model(model_complexity)
-        _import_mediapipe()
+        import_mediapipe()
         from google.protobuf import text_format
         from mediapipe.framework import calculator_pb2
         from mediapipe.python.solution_base import SolutionBase
@@ -212,26 +224,50 @@ class PeopleDetector:
         return keypoints, next_roi
 
     def _add(self, found: list, keypoints: np.ndarray | None, roi: np.ndarray | None) -> None:
-        """Keep a new person unless weak or already found (then the stronger of the two stays)."""
+        """Keep a new person unless weak, already found (then the stronger of the two stays), or a
+        ghost: a pose whose box lies within a found person's box (the landmark model, given a region
+        on someone's leftover limbs, makes a second body out of them); the ghost is whichever of
+        the two boxes lies within the other."""
         if keypoints is None or keypoints[:, 2].mean() < self.min_person_score:
             return
+        box = person_box(keypoints, padding=0.0, square=False)
         for i, (other, _) in enumerate(found):
-            if same_person(keypoints, other):
+            other_box = person_box(other, padding=0.0, square=False)
+            new_inside, other_inside = _inside(box, other_box), _inside(other_box, box)
+            if same_person(keypoints, other) or (new_inside > GHOST_INSIDE and other_inside > GHOST_INSIDE):
                 if keypoints[:, 2].mean() > other[:, 2].mean():
                     found[i] = (keypoints, roi)
+                return
+            if new_inside > GHOST_INSIDE:
+                return
+            if other_inside > GHOST_INSIDE:
+                found[i] = (keypoints, roi)
                 return
         found.append((keypoints, roi))
 
     @staticmethod
     def _mask(image: np.ndarray, people: list[np.ndarray]) -> np.ndarray:
-        """A copy of ``image`` with each person's box (a little enlarged) filled grey."""
+        """A copy of ``image`` with each person's body painted grey (torso, thick limbs, head), so
+        that the detector looks for someone else while a person standing behind stays visible."""
         masked = image.copy()
-        height, width = image.shape[:2]
         for keypoints in people:
-            x0, y0, x1, y1 = person_box(keypoints, padding=0.1, square=False)
-            if x1 <= x0:
+            confident = keypoints[:, 2] > 0.3
+            x0, y0, x1, y1 = person_box(keypoints, padding=0.0, square=False)
+            size = float(np.hypot(x1 - x0, y1 - y0))
+            if size <= 0:
                 continue
-            masked[max(0, int(y0)):min(height, int(np.ceil(y1))), max(0, int(x0)):min(width, int(np.ceil(x1)))] = 127
+            thickness = max(4, int(0.1 * size))
+            points = np.round(keypoints[:, :2]).astype(np.int32)
+            torso = [k for k in TORSO if confident[k]]
+            if len(torso) >= 3:
+                cv2.fillPoly(masked, [points[torso]], GREY)
+            for a, b in COCO17_EDGES:
+                if confident[a] and confident[b]:
+                    cv2.line(masked, tuple(map(int, points[a])), tuple(map(int, points[b])), GREY, thickness)
+            head = [k for k in range(5) if confident[k]]
+            if head:
+                centre = points[head].mean(0).astype(int)
+                cv2.circle(masked, (int(centre[0]), int(centre[1])), max(4, int(0.08 * size)), GREY, -1)
         return masked
 
     def _pack(self, found: list) -> ImagePeople:

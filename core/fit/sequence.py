@@ -38,6 +38,7 @@ from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
 from core.geometry.camera import default_focal_px, default_principal_point
 from core.io.results import FitResult
 from core.keypoints import COCO17_NAMES
+from core.people import Scene, sequence_scene
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class FitInputs:
 
     keypoints2d: (F, V, 17, 3); focal: (V,) pixels; principal: (V, 2); image_sizes: (V, 2) w, h;
     focal_known: (V,) bool, the focal lengths given by the user (not estimated); None: none given.
+    scene: every person detected and who is who (keypoints2d are its person 0's); None: not known.
     """
 
     keypoints2d: np.ndarray
@@ -71,6 +73,7 @@ class FitInputs:
     fps: float = 30.0
     timings: dict[str, float] = field(default_factory=dict)
     focal_known: np.ndarray | None = None
+    scene: Scene | None = None
 
 
 def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, principal: list | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -83,24 +86,26 @@ def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, princi
     return f, c
 
 
-def inputs_from_sequence(seq, cache_dir: Path, model_complexity: int = 1, progress: StageProgress | None = None,
-                         should_cancel: Callable[[], bool] | None = None, show_progress_bar: bool = True) -> FitInputs:
-    """Detections (given, cached or computed) and intrinsics of a :class:`MultiViewSequence`."""
-    from core.detect.sequence import detect_sequence
-
+def inputs_from_sequence(seq, cache_root: str | Path | None = None, model_complexity: int = 1,
+                         progress: StageProgress | None = None, should_cancel: Callable[[], bool] | None = None,
+                         show_progress_bar: bool = True) -> FitInputs:
+    """The main person's detections (given, cached or computed: every person is detected, and the
+    one seen longest and most centrally is followed through every view and frame) and the
+    intrinsics of a :class:`MultiViewSequence`. ``cache_root``: the detection cache (default: the
+    user cache, see :mod:`core.detect.cache`)."""
     start = time.perf_counter()
-    keypoints = detect_sequence(
-        seq, cache_dir, model_complexity,
+    scene = sequence_scene(
+        seq, model_complexity,
         progress=None if progress is None else (lambda d, t: progress("detect", d, t)),
-        should_cancel=should_cancel, show_progress_bar=show_progress_bar,
+        should_cancel=should_cancel, show_progress_bar=show_progress_bar, cache_root=cache_root,
     )
     elapsed = time.perf_counter() - start
     focal, principal = camera_intrinsics(
         seq.image_sizes, [c.focal_px for c in seq.cameras], [c.principal_point for c in seq.cameras]
     )
-    return FitInputs(keypoints, focal, principal, np.asarray(seq.image_sizes), list(seq.view_names),
+    return FitInputs(scene.keypoints_of(0), focal, principal, np.asarray(seq.image_sizes), list(seq.view_names),
                      np.asarray(seq.frame_indices), float(seq.fps), {"detect_s": elapsed},
-                     np.array([c.focal_px is not None for c in seq.cameras]))
+                     np.array([c.focal_px is not None for c in seq.cameras]), scene)
 
 
 def _bar(stage: str, enabled: bool):
@@ -298,13 +303,17 @@ def fit_sequence(
     progress: StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
+    people: int | None = 1,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
 
-    ``out`` must lie outside the input folder (inputs are never modified; detections are cached
-    in ``out``). Returns the result and the summary.
+    The main person is fitted (see :func:`inputs_from_sequence`); ``people`` > 1 (None: all) also
+    fits the others seen in at least two views, in the main person's rig (``people_*`` keys).
+    ``out`` must lie outside the input folder (inputs are never modified; detections are cached in
+    the user cache). Returns the result and the summary.
     """
+    from core.fit.people import add_people, person_summary
     from core.io import MultiViewSequence, atomic_write_json
     from core.io.results import SUMMARY_FILE
 
@@ -314,11 +323,14 @@ def fit_sequence(
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
     with MultiViewSequence.open(seq_root) as seq:
-        out.mkdir(parents=True, exist_ok=True)
-        inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
+        inputs = inputs_from_sequence(seq, None, model_complexity, progress, should_cancel, show_progress_bar)
     result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
                                     show_progress_bar=show_progress_bar, mode=mode, model=model)
+    result = add_people(result, inputs, config, people, mode=mode, model=model, progress=progress,
+                        should_cancel=should_cancel, show_progress_bar=show_progress_bar, timings=timings)
+    out.mkdir(parents=True, exist_ok=True)
     result.save(out)
     summary = summarize(result, timings, config)
+    summary["person"] = person_summary(result)
     atomic_write_json(out / SUMMARY_FILE, summary)
     return result, summary

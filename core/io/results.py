@@ -20,6 +20,9 @@ from core.keypoints import COCO17_NAMES
 RESULT_FILE = "result.npz"
 SUMMARY_FILE = "summary.json"
 FORMAT_VERSION = 1
+# Keys a result may lack (a one-person fit, or a result written before people were tracked).
+PEOPLE_KEYS = ("person_track", "people_joints3d", "people_global_orient", "people_transl", "people_body_pose",
+               "people_shape", "people_keypoints2d", "people_iev_reproj_px", "people_track")
 
 
 @dataclass
@@ -34,6 +37,13 @@ class FitResult:
         the IRV body of each view, camera frame.
     irv_reproj_px, iev_reproj_px (F,V): mean confidence-weighted reprojection error, pixels.
     keypoints2d (F,V,K,3): the detections used (x, y, confidence), after swap corrections.
+
+    Optional (None when not fitted; see :data:`PEOPLE_KEYS`): person_track (F,V) the per-view track
+    id of the fitted (main) person's detection, -1 where that view does not see them (a gap);
+    people_* (P,F,...): every fitted person, the main person first (people_joints3d[0] is
+    joints3d), each in the same world and rig: people_joints3d (P,F,K,3), people_global_orient
+    (P,F,3), people_transl (P,F,3), people_body_pose (P,F,J,3), people_shape (P,F,S),
+    people_keypoints2d (P,F,V,K,3), people_iev_reproj_px (P,F,V), people_track (P,F,V).
     """
 
     keypoint_names: np.ndarray
@@ -62,6 +72,20 @@ class FitResult:
     pose_joint_names: np.ndarray
     mode: str  # how it was fitted: "optimize", "network", "network+refine"
     format_version: int = FORMAT_VERSION
+    person_track: np.ndarray | None = None
+    people_joints3d: np.ndarray | None = None
+    people_global_orient: np.ndarray | None = None
+    people_transl: np.ndarray | None = None
+    people_body_pose: np.ndarray | None = None
+    people_shape: np.ndarray | None = None
+    people_keypoints2d: np.ndarray | None = None
+    people_iev_reproj_px: np.ndarray | None = None
+    people_track: np.ndarray | None = None
+
+    @property
+    def num_people(self) -> int:
+        """People fitted: 1, or P when the ``people_*`` keys are there."""
+        return 1 if self.people_joints3d is None else int(self.people_joints3d.shape[0])
 
     @property
     def num_frames(self) -> int:
@@ -70,6 +94,26 @@ class FitResult:
     @property
     def num_views(self) -> int:
         return int(self.cam_R.shape[1])
+
+    def person(self, index: int) -> FitResult:
+        """The result of fitted person ``index`` alone (its plain keys; no ``people_*`` keys).
+
+        Person 0 is this result without the people keys; another person gets its own body,
+        joints, detections and reprojection errors, the same cameras, and NaN IRV arrays (IRV is
+        kept for the main person only).
+        """
+        if not 0 <= index < self.num_people:
+            raise IndexError(f"person {index} out of range [0, {self.num_people})")
+        alone = dataclasses.replace(self, **{key: None for key in PEOPLE_KEYS})
+        if self.people_joints3d is None or index == 0:
+            return alone
+        nan = {key: np.full_like(getattr(self, key), np.nan, dtype=np.float32)
+               for key in ("irv_joints3d", "irv_global_orient", "irv_transl", "irv_body_pose", "irv_shape", "irv_reproj_px")}
+        return dataclasses.replace(
+            alone, joints3d=self.people_joints3d[index], global_orient=self.people_global_orient[index],
+            transl=self.people_transl[index], body_pose=self.people_body_pose[index], shape=self.people_shape[index],
+            keypoints2d=self.people_keypoints2d[index], iev_reproj_px=self.people_iev_reproj_px[index],
+            person_track=self.people_track[index], **nan)
 
     def validate(self, where: Path | None = None) -> None:
         """Check the shapes agree with each other; raise InputError naming ``where`` if not."""
@@ -85,6 +129,16 @@ class FitResult:
             "iev_reproj_px": (F, V), "keypoints2d": (F, V, K, 3), "image_sizes": (V, 2),
             "pose_joint_names": (J,),
         }
+        P = self.num_people
+        optional = {
+            "person_track": (F, V), "people_joints3d": (P, F, K, 3), "people_global_orient": (P, F, 3),
+            "people_transl": (P, F, 3), "people_body_pose": (P, F, J, 3), "people_shape": (P, F, S),
+            "people_keypoints2d": (P, F, V, K, 3), "people_iev_reproj_px": (P, F, V), "people_track": (P, F, V),
+        }
+        expected.update({key: shape for key, shape in optional.items() if getattr(self, key) is not None})
+        people = [key for key in PEOPLE_KEYS if key.startswith("people_")]
+        if any(getattr(self, k) is not None for k in people) and any(getattr(self, k) is None for k in people):
+            raise InputError(f"has only some of the people keys ({', '.join(people)})", where)
         for key, shape in expected.items():
             actual = tuple(np.shape(getattr(self, key)))
             if actual != shape:
@@ -96,7 +150,8 @@ class FitResult:
         """Write ``folder/result.npz`` atomically; returns its path."""
         self.validate()
         path = Path(folder) / RESULT_FILE
-        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        arrays = {f.name: np.asarray(getattr(self, f.name)) for f in dataclasses.fields(self)
+                  if getattr(self, f.name) is not None}
         atomic_write_npz_compressed(path, **arrays)
         return path
 
@@ -114,7 +169,7 @@ class FitResult:
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             raise InputError(f"not a readable result file ({exc})", path) from None
         names = {f.name for f in dataclasses.fields(cls)}
-        missing = sorted(names - set(arrays) - {"format_version"})
+        missing = sorted(names - set(arrays) - {"format_version", *PEOPLE_KEYS})
         if missing:
             raise InputError(f"not a CMANet result: missing {', '.join(missing)}", path)
         values = {k: arrays[k] for k in names if k in arrays}
@@ -122,6 +177,8 @@ class FitResult:
             values[key] = float(values[key])
         for key in ("body_model", "mode"):
             values[key] = str(values[key])
+        for key in PEOPLE_KEYS:
+            values.setdefault(key, None)
         if "format_version" in values:
             values["format_version"] = int(values["format_version"])
         result = cls(**values)

@@ -59,7 +59,10 @@ class SyntheticSequence:
     parameters global_orient (F, 3) world axis-angle, body_pose (F, 19, 3), shape (6,), transl
     (F, 3). keypoints2d_clean (F, V, 17, 3): the projected truth with confidence 1.
     keypoints2d (F, V, 17, 3): the simulated detections. vertices: (F, N, 3) world mesh vertices
-    (for rendering; not written). faults: the detector's fault masks.
+    (for rendering; not written). faults: the detector's fault masks. With several people
+    (:mod:`core.synth.people`) the single-person fields are person 0's, ``people`` holds every
+    person's truth (``people_*`` arrays of gt.npz) and ``keypoints2d_people`` (F, V, P, 17, 3) the
+    detections of each image in the detector's order (what keypoints.npz holds).
     """
 
     seed: int
@@ -81,6 +84,8 @@ class SyntheticSequence:
     vertices: np.ndarray | None = None
     faces: np.ndarray | None = None
     clips: list[tuple[int, int, str]] = field(default_factory=list)
+    people: dict[str, np.ndarray] = field(default_factory=dict)
+    keypoints2d_people: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -122,6 +127,7 @@ class SyntheticSequence:
             "fps": np.array(self.fps, dtype=np.float32),
             "seed": np.array(self.seed, dtype=np.int64),
             "generator": np.array(GENERATOR),
+            **self.people,
         }
 
 
@@ -320,7 +326,8 @@ def write_sequence(
     tmp.mkdir()
     try:
         atomic_write_text(tmp / SEQUENCE_YAML, sequence_yaml_text(seq, known_intrinsics))
-        atomic_write_npz(tmp / KEYPOINTS_NPZ, keypoints2d=seq.keypoints2d.astype(np.float32), view_names=np.array(seq.view_names))
+        detections = seq.keypoints2d if seq.keypoints2d_people is None else seq.keypoints2d_people
+        atomic_write_npz(tmp / KEYPOINTS_NPZ, keypoints2d=detections.astype(np.float32), view_names=np.array(seq.view_names))
         atomic_write_npz(tmp / GT_NPZ, **seq.gt_arrays())
         if render:
             from core.synth.scene import render_sequence_images
@@ -348,19 +355,29 @@ def make_synthetic_sequence(
     body_model=None,
     progress: bool = False,
     on_frame: Callable[[int, int], None] | None = None,
+    people: int = 1,
 ) -> Path:
     """Generate a synthetic sequence and write it to ``out`` (see :func:`generate_sequence` and
     :func:`write_sequence`); returns ``out``. ``on_frame`` (images done, total) reports rendering;
-    an exception it raises (e.g. a cancel) stops it and leaves nothing at ``out``."""
+    an exception it raises (e.g. a cancel) stops it and leaves nothing at ``out``. ``people`` > 1:
+    several people crossing each other (:mod:`core.synth.people`; keypoints only)."""
     check_output_folder(Path(out))  # fail before the slow part
+    if people > 1 and render:
+        raise InputError("--render draws one person; several people (--people) are keypoints only for now")
     if body_model is None:
         from core.body import load_body_model
 
         body_model = load_body_model()
-    seq = generate_sequence(
-        views, frames, seed, fps=fps, noise_px=noise_px, faults=faults, image_size=image_size, body_model=body_model,
-        keep_vertices=render,
-    )  # fmt: skip
+    if people > 1:
+        from core.synth.people import generate_people_sequence
+
+        seq = generate_people_sequence(people, views, frames, seed, fps=fps, noise_px=noise_px, faults=faults,
+                                       image_size=image_size, body_model=body_model)
+    else:
+        seq = generate_sequence(
+            views, frames, seed, fps=fps, noise_px=noise_px, faults=faults, image_size=image_size, body_model=body_model,
+            keep_vertices=render,
+        )  # fmt: skip
     return write_sequence(
         seq, out, render=render, known_intrinsics=known_intrinsics, progress=progress, on_frame=on_frame,
         body_model=body_model,

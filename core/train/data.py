@@ -68,16 +68,15 @@ class FrameSet:
 
 
 def load_sequence(path: str | Path, threshold: float, crop_size: int | None = None, show_progress: bool = False) -> SequenceArrays:
-    """Read one sequence folder; detections come from its keypoints.npz, the detection cache, or
-    (for videos never detected before) MediaPipe, whose result is cached as ``cmanet detect`` does."""
-    from core.detect.cache import default_cache_dir
-    from core.detect.sequence import detect_sequence
+    """Read one sequence folder; the main person's detections come from its keypoints.npz, the
+    detection cache, or (for videos never detected before) MediaPipe, cached as ``cmanet detect`` does."""
     from core.fit.sequence import camera_intrinsics
     from core.io import MultiViewSequence
+    from core.people import sequence_scene
 
     path = Path(path)
     with MultiViewSequence.open(path) as seq:
-        keypoints = detect_sequence(seq, default_cache_dir(seq.root), show_progress_bar=show_progress)
+        keypoints = sequence_scene(seq, show_progress_bar=show_progress).keypoints_of(0)  # the main person
         focal, principal = camera_intrinsics(
             seq.image_sizes, [c.focal_px for c in seq.cameras], [c.principal_point for c in seq.cameras]
         )
