@@ -42,6 +42,7 @@ def make_result(body, frames=4, views=2, seed=0) -> FitResult:
         irv_body_pose=z(frames, views, J, 3), irv_shape=z(frames, views, S), irv_reproj_px=z(frames, views),
         iev_reproj_px=z(frames, views), keypoints2d=z(frames, views, 17, 3), image_sizes=np.array([[1000, 1000]] * views),
         fps=30.0, body_model=body.name, pose_joint_names=np.array(body.pose_joint_names), mode="optimize",
+        irv_cam_f=z(frames, views) + 1000,
     )
 
 

@@ -283,7 +283,7 @@ def test_network_start_weights_views_by_how_well_they_reproject(body):
     plain consensus follows the majority; weighted by reprojection, the frames that explain the
     detections decide."""
     from core.fit.config import network_only_config
-    from core.fit.iev import fit_iev_static_rig
+    from core.fit.static_rig import fit_iev_static_rig
     from core.fit.params import CanonicalParams, Intrinsics
 
     inputs, gt = synthetic_rig(body, frames=12, views=4, seed=3, outlier_rate=0.0)

@@ -36,6 +36,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--estimate-focal", action=argparse.BooleanOptionalAction, default=None,
                    help="refine the focal lengths that sequence.yaml does not give (static rig; default on, "
                    "--no-estimate-focal keeps the default guess from the image size)")
+    p.add_argument("--height", type=float, default=None, metavar="METRES",
+                   help="the person's standing height (top of head to floor): fixes the scale of the result, "
+                   "which the cameras cannot (default: an adult of ordinary height, 1.70 m)")
     p.add_argument("--threshold", type=float, default=None, help="lambda: ignore detections at or below this confidence")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: config's, auto)")
     p.add_argument("--people", type=_people, default=1, metavar="N|all",
@@ -68,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["static_rig"] = False
     if args.estimate_focal is not None:
         overrides["estimate_focal"] = args.estimate_focal
+    if args.height is not None:
+        overrides["body_height_m"] = args.height
     if args.threshold is not None:
         overrides["confidence_threshold"] = args.threshold
     if args.device is not None:

@@ -15,8 +15,14 @@ import torch
 
 from core.body import BodyModel
 from core.fit.config import FitConfig
+from core.fit.height import height_prior_loss
 from core.fit.init import RIGID_KEYPOINTS, initial_translation, orientation_starts
-from core.fit.losses import person_scale, reprojection_error_px, reprojection_loss, shape_prior_loss
+from core.fit.losses import (
+    person_scale,
+    reprojection_error_px,
+    reprojection_loss,
+    shape_prior_loss,
+)
 from core.fit.optim import CancelFn, ProgressFn, minimize
 from core.fit.params import ViewBodies, body_frame_keypoints, view_keypoints
 from core.fit.pose_prior import PosePrior
@@ -113,6 +119,7 @@ def fit_irv(
     shape = shape0.detach().clone().requires_grad_()
     lo, hi = (b.to(keypoints2d) for b in body.shape_bounds())
     mean_shape = body.mean_shape().to(keypoints2d)
+    height_m, height_sigma = config.height_target
     scale = person_scale(keypoints2d, threshold)
 
     def current() -> ViewBodies:
@@ -122,7 +129,8 @@ def fit_irv(
         points = view_keypoints(body, current())
         data = reprojection_loss(project(points, focal, principal), keypoints2d, threshold, config.robust_sigma, scale)
         return (data + config.irv.pose_prior_weight * prior(pose)
-                + config.irv.shape_prior_weight * shape_prior_loss(shape, mean_shape))
+                + config.irv.shape_prior_weight * shape_prior_loss(shape, mean_shape)
+                + config.height.weight * height_prior_loss(body, shape, height_m, height_sigma))
 
     def clamp_shape():
         shape.copy_(torch.maximum(torch.minimum(shape, hi), lo))

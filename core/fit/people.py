@@ -35,10 +35,10 @@ def fittable_people(scene, limit: int | None) -> list[int]:
 
 def fixed_rig_inputs(inputs, result: FitResult, keypoints2d: np.ndarray):
     """``inputs`` for another person: their detections, and the main fit's rig as known cameras."""
-    from core.fit.sequence import Extrinsics  # the rig the static fit holds fixed
+    from core.fit.sequence import KnownExtrinsics  # function level: core.fit.sequence imports this module's caller
 
     views = result.num_views
-    extrinsics = Extrinsics(rotation=np.asarray(result.cam_R[0], np.float32), translation=np.asarray(result.cam_t[0], np.float32),
+    extrinsics = KnownExtrinsics(rotation=np.asarray(result.cam_R[0], np.float32), translation=np.asarray(result.cam_t[0], np.float32),
                             known=np.ones(views, dtype=bool))
     return dataclasses.replace(inputs, keypoints2d=keypoints2d, focal=np.asarray(result.cam_f[0], np.float32),
                                principal=np.asarray(result.cam_c[0], np.float32),

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
 import numpy as np
 import roma
 import torch
@@ -20,22 +21,30 @@ from core.body import BodyModel, load_body_model
 from core.errors import InputError
 from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import (
-    RIG_FAILURE_FRACTION,
     IEVFit,
-    estimates_focal,
     fit_iev_per_frame,
-    fit_iev_static_rig,
     initial_canonical,
     unexplained_fraction,
-    wide_focal,
 )
 from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
-from core.fit.modes import FIT_MODES, FitMode  # noqa: F401 - FIT_MODES re-exported
+from core.fit.losses import reprojection_loss
+from core.fit.modes import FitMode
 from core.fit.params import Intrinsics, ViewBodies
 from core.fit.pose_prior import PosePrior
 from core.fit.priors import default_pose_prior
+from core.fit.static_rig import (
+    KnownCameras,
+    estimates_focal,
+    fit_iev_static_rig,
+    focal_of_fov,
+)
 from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
-from core.geometry.camera import default_focal_px, default_principal_point
+from core.geometry.camera import (
+    default_focal_px,
+    default_principal_point,
+    project,
+    transform_points,
+)
 from core.io.results import FitResult
 from core.keypoints import COCO17_NAMES
 from core.people import Scene, sequence_scene
@@ -56,11 +65,23 @@ def resolve_device(name: str) -> torch.device:
 
 
 @dataclass
+class KnownExtrinsics:
+    """Known world->camera poses: rotation (V, 3, 3), translation (V, 3) metres, known (V,) bool
+    (the cameras whose pose is known; the others are estimated in the same world)."""
+
+    rotation: np.ndarray
+    translation: np.ndarray
+    known: np.ndarray
+
+
+@dataclass
 class FitInputs:
     """What fitting needs from a sequence.
 
     keypoints2d: (F, V, 17, 3); focal: (V,) pixels; principal: (V, 2); image_sizes: (V, 2) w, h;
     focal_known: (V,) bool, the focal lengths given by the user (not estimated); None: none given.
+    extrinsics: camera poses given by the user or an earlier fit, held fixed (their focal lengths
+        are then known too); the result stays in their world.
     scene: every person detected and who is who (keypoints2d are its person 0's); None: not known.
     """
 
@@ -73,6 +94,7 @@ class FitInputs:
     fps: float = 30.0
     timings: dict[str, float] = field(default_factory=dict)
     focal_known: np.ndarray | None = None
+    extrinsics: KnownExtrinsics | None = None
     scene: Scene | None = None
 
 
@@ -141,7 +163,9 @@ def fit_keypoints(
     """IRV then IEV on given detections; returns the result and the timings (seconds).
 
     mode: ``optimize`` (SMPLify teachers from scratch), ``network`` (the trained CMANet ``model``
-    alone), ``network+refine`` (the optimizers, shortened, started from the network).
+    alone), ``network+refine`` (the optimizers, shortened, started from the network; with
+    ``refine.optimizer_start`` also the optimizers' own start, the fit that explains all views
+    better kept).
     """
     with torch_threads(config.cpu_threads):
         return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model)
@@ -153,10 +177,35 @@ def mode_config(config: FitConfig, mode: FitMode) -> FitConfig:
     return {"optimize": config, "network+refine": refine_config(config), "network": network_only_config(config)}[mode]
 
 
-def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, model, stage_progress, should_cancel,
-                timings) -> tuple[IRVFit, IEVFit]:
+@dataclass
+class StagedFit:
+    """One complete fit of a sequence's detections: IRV and IEV, the (V,) focal lengths IRV was
+    fitted with, and ``loss``: how well IEV explains all views (mean robust reprojection loss)."""
+
+    label: str
+    irv: IRVFit
+    iev: IEVFit
+    irv_focal: torch.Tensor
+    loss: float
+
+
+def explained_loss(iev: IEVFit, config: FitConfig) -> float:
+    """The mean robust reprojection loss of a fused fit over every frame and view that sees the
+    person: how well one body and one rig explain all the views (lower is better); what candidate
+    fits are compared by."""
+    with torch.no_grad():
+        kp = iev.keypoints2d
+        cam_points = transform_points(iev.joints3d[:, None], iev.cam_rot, iev.cam_t)
+        projected = project(cam_points, iev.focal, iev.principal)
+        loss = reprojection_loss(projected, kp, config.confidence_threshold, config.robust_sigma)
+        seen = (kp[..., 2] > config.confidence_threshold).sum(-1) >= 2
+        return float(loss[seen].mean()) if bool(seen.any()) else float("inf")
+
+
+def _fit_stages(body, prior, kp, intrinsics, known_focal, known_cams, image_sizes, config, mode, model, label,
+                stage_progress, should_cancel, timings) -> StagedFit:
     """IRV then IEV of one fit of (F, V, 17, 3) detections with (V,) focal lengths; stage seconds
-    go into ``timings``."""
+    are added to ``timings``."""
     frames, views = kp.shape[:2]
     focal, principal = intrinsics.focal, intrinsics.principal
     kp_flat = kp.reshape(-1, 17, 3)
@@ -182,7 +231,7 @@ def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, m
                           progress=report, should_cancel=should_cancel)
         else:
             irv = evaluate_view_bodies(body, flat, kp_flat, focal_flat, principal_flat, config)
-    timings["irv_s"] = time.perf_counter() - start
+    timings["irv_s"] = timings.get("irv_s", 0.0) + time.perf_counter() - start
     if bar is not None:
         bar.close()
 
@@ -191,27 +240,32 @@ def _fit_stages(body, prior, kp, intrinsics, known, image_sizes, config, mode, m
     if config.static_rig:
         # network: the starting rig is the result, so the views' frames that the network's fused
         # body explains better count more in it.
-        iev: IEVFit = fit_iev_static_rig(body, prior, kp, intrinsics, init, iev_config, report,
-                                         should_cancel, init_keypoints3d=init3d, focal_known=known,
-                                         weight_start_by_fit=mode == "network")
+        iev: IEVFit = fit_iev_static_rig(body, prior, kp, intrinsics, init, iev_config, report, should_cancel,
+                                         init_keypoints3d=init3d, focal_known=known_focal,
+                                         weight_start_by_fit=mode == "network", known=known_cams)
     else:
         intr = Intrinsics(focal.expand(frames, views), principal.expand(frames, views, 2))
         iev = fit_iev_per_frame(body, prior, kp, intr, init, iev_config, report, should_cancel)
-    timings["iev_s"] = time.perf_counter() - start
+    timings["iev_s"] = timings.get("iev_s", 0.0) + time.perf_counter() - start
     if bar is not None:
         bar.close()
-    return irv, iev
+    return StagedFit(label, irv, iev, focal.clone(), explained_loss(iev, config))
 
 
 def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model):
     device = resolve_device(config.device)
     body = (body or load_body_model(config.body_model)).to(device)
     prior = (prior or default_pose_prior(body)).to(device)
-    kp = torch.as_tensor(inputs.keypoints2d, dtype=torch.float32, device=device)
+    as_tensor = lambda a, dtype=torch.float32: torch.as_tensor(np.asarray(a), dtype=dtype, device=device)  # noqa: E731
+    kp = as_tensor(inputs.keypoints2d)
     frames, views = kp.shape[:2]
-    focal = torch.as_tensor(inputs.focal, dtype=torch.float32, device=device)
-    principal = torch.as_tensor(inputs.principal, dtype=torch.float32, device=device)
-    known = None if inputs.focal_known is None else torch.as_tensor(inputs.focal_known, dtype=torch.bool, device=device)
+    focal, principal = as_tensor(inputs.focal), as_tensor(inputs.principal)
+    known_focal = None if inputs.focal_known is None else as_tensor(inputs.focal_known, torch.bool)
+    known_cams = None
+    if inputs.extrinsics is not None and bool(np.any(inputs.extrinsics.known)):
+        known_cams = KnownCameras(as_tensor(inputs.extrinsics.rotation), as_tensor(inputs.extrinsics.translation),
+                                  as_tensor(inputs.extrinsics.known, torch.bool))
+        known_focal = known_cams.known if known_focal is None else known_focal | known_cams.known
     timings = dict(inputs.timings)
 
     def stage_progress(stage):
@@ -226,29 +280,42 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
                 progress(stage, done, total)
         return report, bar
 
-    def fit(focal):
-        return _fit_stages(body, prior, kp, Intrinsics(focal, principal), known, inputs.image_sizes, config, mode,
-                           model, stage_progress, should_cancel, timings)
+    def fit(start_focal, fit_mode, label) -> StagedFit:
+        return _fit_stages(body, prior, kp, Intrinsics(start_focal, principal), known_focal, known_cams,
+                           inputs.image_sizes, config, fit_mode, model, label, stage_progress, should_cancel, timings)
 
-    irv, iev = fit(focal)
-    unexplained = unexplained_fraction(iev, iev.keypoints2d, config).max()
-    if estimates_focal(mode_config(config, mode), frames, known) and unexplained > RIG_FAILURE_FRACTION:
+    candidates = [fit(focal, mode, mode)]
+    if mode == "network+refine" and config.refine.optimizer_start and config.static_rig:
+        candidates.append(fit(focal, "optimize", "optimize"))
+    best = min(candidates, key=lambda c: c.loss)
+    unexplained = float(unexplained_fraction(best.iev, config).max())
+    if estimates_focal(mode_config(config, mode), frames, known_focal) and unexplained > config.iev.rig_failure_fraction:
         log.info("the rig fit left %.0f %% of a view's frames unexplained: fitting again from wide-angle focal "
-                 "lengths", 100 * float(unexplained))
-        first_timings = dict(timings)
-        retry = fit(wide_focal(Intrinsics(focal, principal), known))
-        if unexplained_fraction(retry[1], retry[1].keypoints2d, config).max() < unexplained:
-            irv, iev = retry
-        for key in ("irv_s", "iev_s"):
-            timings[key] += first_timings[key]
+                 "lengths", 100 * unexplained)
+        wide = focal_of_fov(principal, config.iev.retry_fov_deg)
+        wide = wide if known_focal is None else torch.where(known_focal, focal, wide)
+        retry = fit(wide, "optimize" if best.label == "optimize" else mode, f"{best.label}, wide-angle start")
+        if float(unexplained_fraction(retry.iev, config).max()) < unexplained:
+            candidates.append(retry)
+            best = retry
+    log.debug("candidate fits (mean reprojection loss): %s", ", ".join(f"{c.label} {c.loss:.2e}" for c in candidates))
+    timings["candidates"] = {c.label: round(c.loss, 8) for c in candidates}
+    timings["chosen"] = best.label
+    return _to_result(best, inputs, body, mode, known_cams is None), timings
 
-    frame = world_frame(iev.joints3d, iev.body_rot, iev.cam_rot, body.up_axis, body.forward_axis, rest_ankle_height(body))
-    joints, body_rot, body_t, cam_rot, cam_t = apply_world_frame(
-        frame, iev.joints3d, iev.body_rot, iev.body_transl, iev.cam_rot, iev.cam_t
-    )
+
+def _to_result(fit: StagedFit, inputs: FitInputs, body: BodyModel, mode: str, reframe: bool) -> FitResult:
+    """A fit as ``result.npz`` lays it out: in the Z-up world (``reframe``; else the world of the
+    known cameras), numpy arrays, rotations as axis-angle."""
+    irv, iev = fit.irv, fit.iev
+    frames, views = iev.keypoints2d.shape[:2]
+    joints, body_rot, body_t, cam_rot, cam_t = iev.joints3d, iev.body_rot, iev.body_transl, iev.cam_rot, iev.cam_t
+    if reframe:
+        frame = world_frame(joints, body_rot, cam_rot, body.up_axis, body.forward_axis, rest_ankle_height(body))
+        joints, body_rot, body_t, cam_rot, cam_t = apply_world_frame(frame, joints, body_rot, body_t, cam_rot, cam_t)
     np_ = lambda t: t.detach().cpu().numpy().astype(np.float32)  # noqa: E731
     irv_shape = (frames, views)
-    result = FitResult(
+    return FitResult(
         keypoint_names=np.array(COCO17_NAMES),
         view_names=np.array(inputs.view_names),
         frame_indices=np.asarray(inputs.frame_indices, dtype=np.int64),
@@ -264,9 +331,8 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
         irv_reproj_px=np_(irv.reproj_px.reshape(irv_shape)), iev_reproj_px=np_(iev.reproj_px),
         keypoints2d=np_(iev.keypoints2d), image_sizes=np.asarray(inputs.image_sizes, dtype=np.int64),
         fps=float(inputs.fps), body_model=body.name, pose_joint_names=np.array(body.pose_joint_names),
-        mode=mode,
+        mode=mode, irv_cam_f=np_(fit.irv_focal[None].expand(frames, views)),
     )
-    return result, timings
 
 
 def summarize(result: FitResult, timings: dict[str, float], config: FitConfig) -> dict:
@@ -288,7 +354,9 @@ def summarize(result: FitResult, timings: dict[str, float], config: FitConfig) -
         "irv_reproj_px_mean": mean(result.irv_reproj_px),
         "iev_reproj_px_mean": mean(result.iev_reproj_px),
         "focal_px": {str(v): round(float(result.cam_f[0, i]), 1) for i, v in enumerate(result.view_names)},
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "timings_s": {k: round(v, 3) for k, v in timings.items() if isinstance(v, float)},
+        "candidates": timings.get("candidates", {}),
+        "chosen": timings.get("chosen", result.mode),
         "world": "Z up, metres, floor at z=0, person starts at the origin facing -Y",
     }
 

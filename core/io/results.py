@@ -19,8 +19,11 @@ from core.keypoints import COCO17_NAMES
 
 RESULT_FILE = "result.npz"
 SUMMARY_FILE = "summary.json"
-FORMAT_VERSION = 1
-# Keys a result may lack (a one-person fit, or a result written before people were tracked).
+FORMAT_VERSION = 2
+# Keys a result of an older format may lack (format version that added them): loaded as None.
+ADDED_IN = {"irv_cam_f": 2}
+# Keys a result may lack in any format (a one-person fit, or a result written before people were
+# tracked): loaded as None.
 PEOPLE_KEYS = ("person_track", "people_joints3d", "people_global_orient", "people_transl", "people_body_pose",
                "people_shape", "people_keypoints2d", "people_iev_reproj_px", "people_track")
 
@@ -37,6 +40,8 @@ class FitResult:
         the IRV body of each view, camera frame.
     irv_reproj_px, iev_reproj_px (F,V): mean confidence-weighted reprojection error, pixels.
     keypoints2d (F,V,K,3): the detections used (x, y, confidence), after swap corrections.
+    irv_cam_f (F,V): the focal length each view's IRV body was fitted with (format 2; None in a
+        format-1 result, whose IRV bodies cannot be drawn exactly).
 
     Optional (None when not fitted; see :data:`PEOPLE_KEYS`): person_track (F,V) the per-view track
     id of the fitted (main) person's detection, -1 where that view does not see them (a gap);
@@ -71,6 +76,7 @@ class FitResult:
     body_model: str
     pose_joint_names: np.ndarray
     mode: str  # how it was fitted: "optimize", "network", "network+refine"
+    irv_cam_f: np.ndarray | None = None
     format_version: int = FORMAT_VERSION
     person_track: np.ndarray | None = None
     people_joints3d: np.ndarray | None = None
@@ -108,7 +114,8 @@ class FitResult:
         if self.people_joints3d is None or index == 0:
             return alone
         nan = {key: np.full_like(getattr(self, key), np.nan, dtype=np.float32)
-               for key in ("irv_joints3d", "irv_global_orient", "irv_transl", "irv_body_pose", "irv_shape", "irv_reproj_px")}
+               for key in ("irv_joints3d", "irv_global_orient", "irv_transl", "irv_body_pose", "irv_shape", "irv_reproj_px")
+               + (("irv_cam_f",) if self.irv_cam_f is not None else ())}
         return dataclasses.replace(
             alone, joints3d=self.people_joints3d[index], global_orient=self.people_global_orient[index],
             transl=self.people_transl[index], body_pose=self.people_body_pose[index], shape=self.people_shape[index],
@@ -129,6 +136,11 @@ class FitResult:
             "iev_reproj_px": (F, V), "keypoints2d": (F, V, K, 3), "image_sizes": (V, 2),
             "pose_joint_names": (J,),
         }
+        for key, added in ADDED_IN.items():
+            if self.format_version >= added and getattr(self, key) is None:
+                raise InputError(f"a format-{self.format_version} result needs {key}", where)
+        if self.irv_cam_f is not None:
+            expected["irv_cam_f"] = (F, V)
         P = self.num_people
         optional = {
             "person_track": (F, V), "people_joints3d": (P, F, K, 3), "people_global_orient": (P, F, 3),
@@ -169,7 +181,9 @@ class FitResult:
         except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
             raise InputError(f"not a readable result file ({exc})", path) from None
         names = {f.name for f in dataclasses.fields(cls)}
-        missing = sorted(names - set(arrays) - {"format_version", *PEOPLE_KEYS})
+        version = int(arrays["format_version"]) if "format_version" in arrays else 1
+        optional = {"format_version", *PEOPLE_KEYS} | {k for k, added in ADDED_IN.items() if version < added}
+        missing = sorted(names - set(arrays) - optional)
         if missing:
             raise InputError(f"not a CMANet result: missing {', '.join(missing)}", path)
         values = {k: arrays[k] for k in names if k in arrays}
@@ -177,8 +191,6 @@ class FitResult:
             values[key] = float(values[key])
         for key in ("body_model", "mode"):
             values[key] = str(values[key])
-        for key in PEOPLE_KEYS:
-            values.setdefault(key, None)
         if "format_version" in values:
             values["format_version"] = int(values["format_version"])
         result = cls(**values)
