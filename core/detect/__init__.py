@@ -4,7 +4,7 @@ from core.detect.box import box_to_crop_transform, crop_person, person_box
 from core.detect.cache import cache_base_dir, detections_dir
 from core.detect.mediapipe_pose import landmarks_to_coco17
 from core.detect.people import ImagePeople, PeopleDetector
-from core.detect.sequence import SequencePeople, cached_people, detect_people
+from core.detect.sequence import SequencePeople, cached_people, detect_people, view_cache_dirs
 
 __all__ = [
     "ImagePeople",
@@ -18,4 +18,5 @@ __all__ = [
     "detections_dir",
     "landmarks_to_coco17",
     "person_box",
+    "view_cache_dirs",
 ]

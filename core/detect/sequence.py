@@ -122,16 +122,23 @@ def _cache_root(seq: MultiViewSequence, cache_root: str | Path | None) -> Path:
     return check_outside(detections_dir(cache_root), seq.root)
 
 
+def view_cache_dirs(seq: MultiViewSequence, model_complexity: int = 1, cache_root: str | Path | None = None) -> list[Path]:
+    """The folder of each view's cache entries (keyed by the view's content; they may not exist
+    yet). Keypoints-only sequences have none."""
+    if not seq.has_images:
+        return []
+    root = _cache_root(seq, cache_root)
+    return [_view_dir(seq, v, model_complexity, root) for v in range(seq.num_views)]
+
+
 def cached_people(seq: MultiViewSequence, model_complexity: int = 1, cache_root: str | Path | None = None,
                   partial: bool = False) -> SequencePeople | None:
     """The given or cached people of ``seq`` without running the detector. None when a frame has
     no entry yet, unless ``partial`` (then such images have nobody)."""
     if seq.given_keypoints is not None:
         return SequencePeople.from_keypoints(seq.given_keypoints)
-    root = _cache_root(seq, cache_root)
     images = [[ImagePeople.empty() for _ in range(seq.num_views)] for _ in range(seq.num_frames)]
-    for v in range(seq.num_views):
-        view_dir = _view_dir(seq, v, model_complexity, root)
+    for v, view_dir in enumerate(view_cache_dirs(seq, model_complexity, cache_root)):
         for i, frame in enumerate(seq.frame_indices):
             entry = read_entry(view_dir, int(frame))
             if entry is None and not partial:
@@ -168,14 +175,11 @@ def detect_people(
             progress(total, total)
         return SequencePeople.from_keypoints(seq.given_keypoints)
 
-    root = _cache_root(seq, cache_root)
     frames = [int(f) for f in seq.frame_indices]
     images = [[ImagePeople.empty() for _ in range(seq.num_views)] for _ in range(seq.num_frames)]
     todo: dict[int, list[int]] = {}
-    view_dirs = []
-    for v in range(seq.num_views):
-        view_dir = _view_dir(seq, v, model_complexity, root)
-        view_dirs.append(view_dir)
+    view_dirs = view_cache_dirs(seq, model_complexity, cache_root)
+    for v, view_dir in enumerate(view_dirs):
         for i, frame in enumerate(frames):
             entry = None if force else read_entry(view_dir, frame)
             if entry is None:
