@@ -127,7 +127,7 @@ def inputs_from_sequence(seq, cache_root: str | Path | None = None, model_comple
     )
     return FitInputs(scene.keypoints_of(0), focal, principal, np.asarray(seq.image_sizes), list(seq.view_names),
                      np.asarray(seq.frame_indices), float(seq.fps), {"detect_s": elapsed},
-                     np.array([c.focal_px is not None for c in seq.cameras]), scene)
+                     np.array([c.focal_px is not None for c in seq.cameras]), scene=scene)
 
 
 def _bar(stage: str, enabled: bool):
