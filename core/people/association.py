@@ -6,7 +6,7 @@
    makes the most people agree in the most frames at once wins (one static rig explains everybody;
    a wrong pairing explains one person at best). It is then refitted on all the agreeing pairs.
 3. Tracks of different views that agree with the rig in most of their common frames are the same
-   person; they are merged (strongest agreement first) unless that would put two tracks of one view
+   person; they are merged (closest agreement first) unless that would put two tracks of one view
    at the same time into one person.
 4. Each person's detections are checked frame by frame against their other views: a view that
    disagrees is dropped for that frame; people who are never seen by one view at the same time and
@@ -244,24 +244,33 @@ def associate(keypoints: np.ndarray, present: np.ndarray, boxes: np.ndarray, ima
         frames_of.setdefault((int(v), int(tracks[f, v, s])), set()).add(int(f))
     edges = []
     for (a, b), cost in costs.items():
-        agree = cost <= thresholds[a, b]
-        tally: dict[tuple[int, int], list[int]] = {}
+        tally: dict[tuple[int, int], list[float]] = {}
         for f, sa, sb in zip(*np.nonzero(np.isfinite(cost))):
-            entry = tally.setdefault((int(tracks[f, a, sa]), int(tracks[f, b, sb])), [0, 0])
-            entry[0] += int(agree[f, sa, sb])
-            entry[1] += 1
-        for (ta, tb), (yes, seen) in tally.items():
-            if yes >= MIN_AGREE and yes >= TRACK_AGREE_SHARE * seen:
-                edges.append((yes, yes / seen, (a, ta), (b, tb)))
+            tally.setdefault((int(tracks[f, a, sa]), int(tracks[f, b, sb])), []).append(cost[f, sa, sb] / thresholds[a, b])
+        for (ta, tb), values in tally.items():
+            values = np.array(values)
+            yes = int((values <= 1.0).sum())
+            if yes >= MIN_AGREE and yes >= TRACK_AGREE_SHARE * len(values):
+                edges.append((float(np.median(values)), -yes, (a, ta), (b, tb)))
     clusters = _Clusters(frames_of)
-    for _, _, s, t in sorted(edges, key=lambda e: (-e[0], -e[1])):
+    for _, _, s, t in sorted(edges, key=lambda e: (e[0], e[1])):  # the closest agreement first
         clusters.merge(s, t)
     cluster_of = {t: clusters.find(t) for t in frames_of}
     roots = sorted({r for r in cluster_of.values()})
     person = np.full((frames, views, slots), -1, dtype=np.int64)
     for f, v, s in zip(*np.nonzero(present)):
         person[f, v, s] = roots.index(cluster_of[(int(v), int(tracks[f, v, s]))])
+    for f in range(frames):  # tracks that overlap a little: one detection per view and person
+        for k in np.unique(person[f][person[f] >= 0]):
+            _keep_one_per_view(person, f, k, costs, thresholds)
 
+    # Each pair's geometry again, from every person the views agree on (a pair that sees one person
+    # only can be fitted to the wrong pairing; the other views' agreement settles it).
+    for (a, b) in list(costs):
+        matrix = _refit_from_people(keypoints, person, a, b, thresholds[a, b])
+        if matrix is not None:
+            fundamental[a, b], fundamental[b, a] = matrix, matrix.T
+            costs[a, b] = _frame_costs(matrix, keypoints, present, a, b)
     person = _check_frames(person, costs, thresholds)
     person = _merge_people(person, costs, thresholds)
     for _ in range(2):
@@ -272,6 +281,20 @@ def associate(keypoints: np.ndarray, present: np.ndarray, boxes: np.ndarray, ima
         log.warning("no person is seen consistently by two views; following each view's most central track")
         person = _best_tracks(tracks, present, boxes, image_sizes)
     return Scene(keypoints, tracks, person, fundamental)
+
+
+def _refit_from_people(keypoints: np.ndarray, person: np.ndarray, a: int, b: int, threshold: float) -> np.ndarray | None:
+    """The fundamental matrix of views a, b fitted to every person seen by both (None when too
+    few joints or too few agree)."""
+    pairs = []
+    for f in range(person.shape[0]):
+        for k in np.unique(person[f, a][person[f, a] >= 0]):
+            in_b = np.flatnonzero(person[f, b] == k)
+            if in_b.size:
+                pairs.append((f, int(np.flatnonzero(person[f, a] == k)[0]), int(in_b[0])))
+    pa, pb = _correspondences(keypoints, pairs, a, b)
+    matrix, inliers = fit_fundamental(pa, pb, threshold)
+    return matrix if matrix is not None and inliers.mean() >= MIN_INLIER_SHARE else None
 
 
 def _pair_cost(costs, thresholds, f, v, sv, u, su) -> float:
