@@ -14,7 +14,8 @@ The detector misses people it sees small or half hidden behind someone it has fo
 come from faces, and its input is 224 px), so each image is searched in rounds: the bodies found
 so far are painted grey and the detector runs again. With ``tracking`` the people of the
 previous image are followed by their regions first (as the legacy graph follows its one person),
-which finds people the detector misses (seen from behind, partly hidden).
+which finds people the detector misses (seen from behind, partly hidden); where the detector, on
+the whole image, finds one of them again, its region wins (a followed region can drift).
 """
 
 from __future__ import annotations
@@ -186,15 +187,17 @@ class PeopleDetector:
         if self.tracking:
             for roi in self._follow:
                 self._add(found, *self._person(image, roi))
-        masked = image
-        for _ in range(MAX_ROUNDS):
-            if len(found) >= self.max_people:
+        # The detector on the whole image first: where it finds someone already followed, its
+        # region replaces the followed one (a followed region can drift into a wrong pose).
+        tracked = len(found)
+        for roi in self._detections(image):
+            self._add(found, *self._person(image, roi), replace=tracked > 0)
+        for _ in range(MAX_ROUNDS - 1):
+            if not found or len(found) >= self.max_people:
                 break
-            if found:
-                masked = self._mask(image, [k for k, _ in found])
-            rois = self._detections(masked)
+            masked = self._mask(image, [k for k, _ in found])
             before = len(found)
-            for roi in rois:
+            for roi in self._detections(masked):
                 self._add(found, *self._person(image, roi))
             if len(found) == before:
                 break
@@ -223,17 +226,20 @@ class PeopleDetector:
         next_roi = _rect_to_array(out.next_roi) if out.next_roi is not None else roi
         return keypoints, next_roi
 
-    def _add(self, found: list, keypoints: np.ndarray | None, roi: np.ndarray | None) -> None:
-        """Keep a new person unless weak, already found (then the stronger of the two stays), or a
-        ghost: a pose whose box lies within a found person's box (the landmark model, given a region
-        on someone's leftover limbs, makes a second body out of them); the ghost is whichever of
-        the two boxes lies within the other."""
+    def _add(self, found: list, keypoints: np.ndarray | None, roi: np.ndarray | None, replace: bool = False) -> None:
+        """Keep a new person unless weak, already found (then the stronger of the two stays, or
+        the new one with ``replace``), or a ghost: a pose whose box lies within a found person's
+        box (the landmark model, given a region on someone's leftover limbs, makes a second body
+        out of them); the ghost is whichever of the two boxes lies within the other."""
         if keypoints is None or keypoints[:, 2].mean() < self.min_person_score:
             return
         box = person_box(keypoints, padding=0.0, square=False)
         for i, (other, _) in enumerate(found):
             other_box = person_box(other, padding=0.0, square=False)
             new_inside, other_inside = _inside(box, other_box), _inside(other_box, box)
+            if replace and (same_person(keypoints, other) or new_inside > GHOST_INSIDE or other_inside > GHOST_INSIDE):
+                found[i] = (keypoints, roi)
+                return
             if same_person(keypoints, other) or (new_inside > GHOST_INSIDE and other_inside > GHOST_INSIDE):
                 if keypoints[:, 2].mean() > other[:, 2].mean():
                     found[i] = (keypoints, roi)
