@@ -18,18 +18,10 @@ from core.io.results import FitResult
 
 log = logging.getLogger(__name__)
 
-# A person is fitted when at least this many frames see them in two views or more.
-MIN_FRAMES_IN_TWO_VIEWS = 2
-
-
 def fittable_people(scene, limit: int | None) -> list[int]:
-    """The people of ``scene`` to fit, main person first: those seen by two views or more in at
-    least MIN_FRAMES_IN_TWO_VIEWS frames, at most ``limit`` of them (None: all)."""
-    chosen = []
-    for k in range(scene.num_people):
-        two_views = ((scene.slot_of(k) >= 0).sum(-1) >= 2).sum()
-        if k == 0 or two_views >= MIN_FRAMES_IN_TWO_VIEWS:
-            chosen.append(k)
+    """The people of ``scene`` to fit, main person first (the scene keeps only people seen by two
+    views at once), at most ``limit`` of them (None: all)."""
+    chosen = list(range(scene.num_people))
     return chosen if limit is None else chosen[:limit]
 
 

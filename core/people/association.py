@@ -59,9 +59,9 @@ class Scene:
 
     keypoints: (F, V, P, 17, 3) every detection (x, y pixels, confidence; zeros in empty slots).
     tracks: (F, V, P) int per-view track id of each detection (-1: empty slot).
-    person: (F, V, P) int which person each detection is (-1: nobody, or a person seen in one view
-        only). People are numbered 0..N-1, the main person 0, then by how long and how centrally
-        they are seen.
+    person: (F, V, P) int which person each detection is (-1: nobody, or someone not seen by two
+        views at once in at least MIN_AGREE frames). People are numbered 0..N-1, the main person
+        0, then by how long and how centrally they are seen.
     fundamental: (V, V, 3, 3) the rig's fundamental matrices (view a -> view b lines; NaN where
         no trusted fit).
     """
@@ -223,47 +223,8 @@ def associate(keypoints: np.ndarray, present: np.ndarray, boxes: np.ndarray, ima
     """
     frames, views, slots = present.shape
     tracks = np.stack([link_tracks(keypoints[:, v], present[:, v]) for v in range(views)], axis=1)
-    diagonal = _diagonal(image_sizes)
-    fundamental = np.full((views, views, 3, 3), np.nan)
-    costs: dict[tuple[int, int], np.ndarray] = {}
-    thresholds: dict[tuple[int, int], float] = {}
-    for a in range(views):
-        for b in range(a + 1, views):
-            threshold = AGREE_FRACTION * 0.5 * (diagonal[a] + diagonal[b])
-            matrix = pair_geometry(keypoints, present, tracks, a, b, threshold)
-            if matrix is None:
-                log.info("views %d and %d: no rig geometry agreed on by the people seen in both", a, b)
-                continue
-            fundamental[a, b], fundamental[b, a] = matrix, matrix.T
-            costs[a, b] = _frame_costs(matrix, keypoints, present, a, b)
-            thresholds[a, b] = threshold
-
-    # Tracks -> people.
-    frames_of: dict[tuple[int, int], set[int]] = {}
-    for f, v, s in zip(*np.nonzero(present)):
-        frames_of.setdefault((int(v), int(tracks[f, v, s])), set()).add(int(f))
-    edges = []
-    for (a, b), cost in costs.items():
-        tally: dict[tuple[int, int], list[float]] = {}
-        for f, sa, sb in zip(*np.nonzero(np.isfinite(cost))):
-            tally.setdefault((int(tracks[f, a, sa]), int(tracks[f, b, sb])), []).append(cost[f, sa, sb] / thresholds[a, b])
-        for (ta, tb), values in tally.items():
-            values = np.array(values)
-            yes = int((values <= 1.0).sum())
-            if yes >= MIN_AGREE and yes >= TRACK_AGREE_SHARE * len(values):
-                edges.append((float(np.median(values)), -yes, (a, ta), (b, tb)))
-    clusters = _Clusters(frames_of)
-    for _, _, s, t in sorted(edges, key=lambda e: (e[0], e[1])):  # the closest agreement first
-        clusters.merge(s, t)
-    cluster_of = {t: clusters.find(t) for t in frames_of}
-    roots = sorted({r for r in cluster_of.values()})
-    person = np.full((frames, views, slots), -1, dtype=np.int64)
-    for f, v, s in zip(*np.nonzero(present)):
-        person[f, v, s] = roots.index(cluster_of[(int(v), int(tracks[f, v, s]))])
-    for f in range(frames):  # tracks that overlap a little: one detection per view and person
-        for k in np.unique(person[f][person[f] >= 0]):
-            _keep_one_per_view(person, f, k, costs, thresholds)
-
+    fundamental, costs, thresholds = _rig_geometry(keypoints, present, tracks, image_sizes)
+    person = _people_from_tracks(tracks, present, costs, thresholds)
     # Each pair's geometry again, from every person the views agree on (a pair that sees one person
     # only can be fitted to the wrong pairing; the other views' agreement settles it).
     for (a, b) in list(costs):
@@ -281,6 +242,57 @@ def associate(keypoints: np.ndarray, present: np.ndarray, boxes: np.ndarray, ima
         log.warning("no person is seen consistently by two views; following each view's most central track")
         person = _best_tracks(tracks, present, boxes, image_sizes)
     return Scene(keypoints, tracks, person, fundamental)
+
+
+def _rig_geometry(keypoints, present, tracks, image_sizes):
+    """Per view pair (a < b) with a trusted fit: the fundamental matrix (V, V, 3, 3; NaN where
+    none), the (F, P, P) epipolar costs of every pair of detections, and the agreement threshold."""
+    views = present.shape[1]
+    diagonal = _diagonal(image_sizes)
+    fundamental = np.full((views, views, 3, 3), np.nan)
+    costs: dict[tuple[int, int], np.ndarray] = {}
+    thresholds: dict[tuple[int, int], float] = {}
+    for a in range(views):
+        for b in range(a + 1, views):
+            threshold = AGREE_FRACTION * 0.5 * (diagonal[a] + diagonal[b])
+            matrix = pair_geometry(keypoints, present, tracks, a, b, threshold)
+            if matrix is None:
+                log.info("views %d and %d: no rig geometry agreed on by the people seen in both", a, b)
+                continue
+            fundamental[a, b], fundamental[b, a] = matrix, matrix.T
+            costs[a, b] = _frame_costs(matrix, keypoints, present, a, b)
+            thresholds[a, b] = threshold
+    return fundamental, costs, thresholds
+
+
+def _people_from_tracks(tracks, present, costs, thresholds) -> np.ndarray:
+    """(F, V, P) person of each detection: tracks of different views that agree in most of their
+    common frames merged, closest agreement first (see _Clusters)."""
+    frames_of: dict[tuple[int, int], set[int]] = {}
+    for f, v, s in zip(*np.nonzero(present)):
+        frames_of.setdefault((int(v), int(tracks[f, v, s])), set()).add(int(f))
+    edges = []
+    for (a, b), cost in costs.items():
+        tally: dict[tuple[int, int], list[float]] = {}
+        for f, sa, sb in zip(*np.nonzero(np.isfinite(cost))):
+            tally.setdefault((int(tracks[f, a, sa]), int(tracks[f, b, sb])), []).append(cost[f, sa, sb] / thresholds[a, b])
+        for (ta, tb), values in tally.items():
+            values = np.array(values)
+            yes = int((values <= 1.0).sum())
+            if yes >= MIN_AGREE and yes >= TRACK_AGREE_SHARE * len(values):
+                edges.append((float(np.median(values)), -yes, (a, ta), (b, tb)))
+    clusters = _Clusters(frames_of)
+    for _, _, s, t in sorted(edges, key=lambda e: (e[0], e[1])):
+        clusters.merge(s, t)
+    cluster_of = {t: clusters.find(t) for t in frames_of}
+    roots = sorted(set(cluster_of.values()))
+    person = np.full(tracks.shape, -1, dtype=np.int64)
+    for f, v, s in zip(*np.nonzero(present)):
+        person[f, v, s] = roots.index(cluster_of[(int(v), int(tracks[f, v, s]))])
+    for f in range(tracks.shape[0]):  # tracks that overlap a little: one detection per view and person
+        for k in np.unique(person[f][person[f] >= 0]):
+            _keep_one_per_view(person, f, k, costs, thresholds)
+    return person
 
 
 def _refit_from_people(keypoints: np.ndarray, person: np.ndarray, a: int, b: int, threshold: float) -> np.ndarray | None:
@@ -354,7 +366,7 @@ def _keep_one_per_view(person: np.ndarray, f: int, k: int, costs, thresholds) ->
 
 
 def _merge_people(person: np.ndarray, costs, thresholds) -> np.ndarray:
-    """Merge people that are one: never in one view at the same time (but for a few frames) and
+    """Merge people that are one: seldom in one view at the same time (a double detection) and
     agreeing with each other's other views whenever both are seen (the pieces of a track that
     jumped to a double detection and back)."""
     person = person.copy()
@@ -365,7 +377,7 @@ def _merge_people(person: np.ndarray, costs, thresholds) -> np.ndarray:
         for a_i, k in enumerate(ids):
             for j in ids[a_i + 1:]:
                 in_k, in_j = (person == k).any(-1), (person == j).any(-1)  # (F, V)
-                if (in_k & in_j).sum() > MAX_SHARED_FRAMES:
+                if (in_k & in_j).sum() > max(MAX_SHARED_FRAMES, MAX_SHARED_SHARE * min(in_k.sum(), in_j.sum())):
                     continue
                 yes = seen = 0
                 for f in np.flatnonzero(in_k.any(-1) & in_j.any(-1)):
@@ -422,13 +434,13 @@ def _reassign_frames(person: np.ndarray, present: np.ndarray, tracks: np.ndarray
 
 
 def _number_people(person: np.ndarray, boxes: np.ndarray, image_sizes: np.ndarray) -> np.ndarray:
-    """Keep the people seen in at least two views, numbered by score (presence x centrality
-    summed over images): the main person is 0."""
+    """Keep the people seen by two views at once in at least MIN_AGREE frames, numbered by score
+    (presence x centrality summed over images): the main person is 0."""
     weight = centrality(boxes, image_sizes)
     kept = []
     for k in np.unique(person[person >= 0]):
         hit = person == k
-        if hit.any(-1).any(0).sum() < 2:
+        if (hit.any(-1).sum(-1) >= 2).sum() < MIN_AGREE:
             continue
         kept.append((float((weight * hit).sum()), int(k)))
     order = [k for _, k in sorted(kept, key=lambda x: -x[0])]

@@ -25,7 +25,7 @@ import numpy as np
 from core.synth.detections import DetectionFaults, occlusion_by, simulate_detections
 from core.synth.motion import generate_motion
 from core.synth.rig import random_rig
-from core.synth.sequence import _FRAMING_STRIDE, SyntheticSequence, _pose_body, random_shape
+from core.synth.sequence import _FRAMING_STRIDE, SyntheticSequence, posed_on_floor, random_shape
 
 MAX_PEOPLE = 4
 # Half the length of each person's path across the scene (metres), and the largest sideways
@@ -84,12 +84,7 @@ def generate_people_sequence(
         shift = np.zeros((frames, 3))
         shift[:, :2] = paths[p] - motion.transl[:, :2].mean(axis=0)
         motion = dataclasses.replace(motion, transl=motion.transl + shift)
-        j, vtx = _pose_body(body_model, motion, shape)
-        lift = -vtx[..., 2].min(axis=1)
-        j[..., 2] += lift[:, None]
-        vtx[..., 2] += lift[:, None].astype(vtx.dtype)
-        t = motion.transl.copy()
-        t[:, 2] += lift
+        j, vtx, t = posed_on_floor(body_model, motion, shape)
         shapes.append(shape), motions.append(motion), joints.append(j), vertices.append(vtx), transl.append(t)
     joints = np.stack(joints)  # (P, F, 17, 3)
 

@@ -158,6 +158,18 @@ def _pose_body(body_model, motion: Motion, shape: np.ndarray, batch: int = 32) -
     return np.concatenate(keypoints).astype(np.float64), np.concatenate(vertices)
 
 
+def posed_on_floor(body_model, motion: Motion, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(F, 17, 3) keypoints, (F, N, 3) vertices and (F, 3) translations of the posed body with its
+    feet on the floor: every frame lifted (or lowered) so that its lowest vertex touches z = 0."""
+    joints, vertices = _pose_body(body_model, motion, shape)
+    lift = -vertices[..., 2].min(axis=1)
+    joints[..., 2] += lift[:, None]
+    vertices[..., 2] += lift[:, None].astype(vertices.dtype)
+    transl = motion.transl.copy()
+    transl[:, 2] += lift
+    return joints, vertices, transl
+
+
 def generate_sequence(
     views: int = 4,
     frames: int = 30,
@@ -200,13 +212,7 @@ def generate_sequence(
 
     shape = random_shape(rng_body)
     motion = generate_motion(frames, fps, rng_motion)
-    joints, vertices = _pose_body(body_model, motion, shape)
-    # Feet on the floor: lift (or lower) every frame so its lowest vertex touches z = 0.
-    lift = -vertices[..., 2].min(axis=1)
-    joints[..., 2] += lift[:, None]
-    vertices[..., 2] += lift[:, None].astype(vertices.dtype)
-    transl = motion.transl.copy()
-    transl[:, 2] += lift
+    joints, vertices, transl = posed_on_floor(body_model, motion, shape)
 
     framing = np.concatenate([joints.reshape(-1, 3), vertices[:, ::_FRAMING_STRIDE].reshape(-1, 3)])
     rig = random_rig(views, rng_rig, framing, image_size=image_size)
