@@ -34,6 +34,10 @@ ROI_SIZE = 5
 # The search stops after this many detector rounds (each masks the people found before).
 MAX_ROUNDS = 3
 GREY = (127, 127, 127)
+# A followed region moves fully once its centre moves this share of its size; a still one takes
+# this share of each new region.
+STEADY_SHIFT = 0.1
+STEADY_MIN_WEIGHT = 0.2
 # A pose whose box lies this much within another person's box is a ghost of that person.
 GHOST_INSIDE = 0.8
 TORSO = tuple(COCO17_NAMES.index(n) for n in ("left_shoulder", "right_shoulder", "right_hip", "left_hip"))
@@ -142,6 +146,18 @@ def _inside(box: np.ndarray, other: np.ndarray) -> float:
     return float(np.prod(np.maximum(high - low, 0.0))) / area if area > 0 else 1.0
 
 
+def steady_roi(previous: np.ndarray, new: np.ndarray, aspect: float) -> np.ndarray:
+    """The region that follows a person into the next frame: the new one where the person moved,
+    mostly the previous one where they hardly did (as MediaPipe's legacy graph steadies its
+    region, so that the crops of a still person, and their joints, do not jitter)."""
+    shift = np.hypot((new[0] - previous[0]) * aspect, new[1] - previous[1])
+    size = max(float(previous[3]), 1e-6)  # the region's height, in image heights
+    weight = float(np.clip(shift / (STEADY_SHIFT * size), STEADY_MIN_WEIGHT, 1.0))
+    out = previous + weight * (new - previous)
+    out[4] = previous[4] + weight * np.arctan2(np.sin(new[4] - previous[4]), np.cos(new[4] - previous[4]))
+    return out.astype(np.float32)
+
+
 def _rect_to_array(rect) -> np.ndarray:
     return np.array([rect.x_center, rect.y_center, rect.width, rect.height, rect.rotation], dtype=np.float32)
 
@@ -224,11 +240,11 @@ class PeopleDetector:
         height, width = image.shape[:2]
         keypoints = landmarks_to_coco17(out.landmarks.landmark, width, height)
         next_roi = _rect_to_array(out.next_roi) if out.next_roi is not None else roi
-        return keypoints, next_roi
+        return keypoints, steady_roi(roi, next_roi, width / height)
 
     def _add(self, found: list, keypoints: np.ndarray | None, roi: np.ndarray | None, replace: bool = False) -> None:
-        """Keep a new person unless weak, already found (then the stronger of the two stays, or
-        the new one with ``replace``), or a ghost: a pose whose box lies within a found person's
+        """Keep a new person unless weak, already found (then the stronger of the two stays; with
+        ``replace``, the found one if the two agree, else the new one), or a ghost: a pose whose box lies within a found person's
         box (the landmark model, given a region on someone's leftover limbs, makes a second body
         out of them); the ghost is whichever of the two boxes lies within the other."""
         if keypoints is None or keypoints[:, 2].mean() < self.min_person_score:
@@ -237,8 +253,10 @@ class PeopleDetector:
         for i, (other, _) in enumerate(found):
             other_box = person_box(other, padding=0.0, square=False)
             new_inside, other_inside = _inside(box, other_box), _inside(other_box, box)
-            if replace and (same_person(keypoints, other) or new_inside > GHOST_INSIDE or other_inside > GHOST_INSIDE):
-                found[i] = (keypoints, roi)
+            if replace and same_person(keypoints, other):
+                return  # the followed person, where the detector sees them too: keep the steadier one
+            if replace and (new_inside > GHOST_INSIDE or other_inside > GHOST_INSIDE):
+                found[i] = (keypoints, roi)  # the followed region drifted into another pose
                 return
             if same_person(keypoints, other) or (new_inside > GHOST_INSIDE and other_inside > GHOST_INSIDE):
                 if keypoints[:, 2].mean() > other[:, 2].mean():

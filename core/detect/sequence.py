@@ -36,7 +36,7 @@ from core.keypoints import NUM_KEYPOINTS
 log = logging.getLogger(__name__)
 
 # Changes whenever the way people are found changes, so that older entries are not reused.
-DETECTOR_VERSION = "people-4"
+DETECTOR_VERSION = "people-6"
 
 
 @dataclass
