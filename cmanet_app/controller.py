@@ -18,6 +18,9 @@ from cmanet_app.settings import AppSettings
 from cmanet_app.state import AppState, SequenceInfo
 from cmanet_app.tasks import Task, TaskRunner
 from core.errors import InputError
+from core.fit.config import load_fit_config
+from core.fit.modes import resolve_mode
+from core.nets.checkpoint import installed_model
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +155,7 @@ class Controller(QObject):
     def fit_config(self):
         overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device}
         overrides.update(self.fit_overrides)
-        return jobs.fit_config(self.state.fit_config_path or None, **overrides)
+        return load_fit_config(self.state.fit_config_path or None, **overrides)
 
     def _require_sequence(self) -> SequenceInfo | None:
         if self.state.sequence is None:
@@ -173,7 +176,7 @@ class Controller(QObject):
             return None
         try:
             config = self.fit_config()
-            mode, checkpoint = jobs.resolve_mode(self.state.mode, self.state.checkpoint or None)
+            mode, checkpoint = resolve_mode(self.state.mode, self.state.checkpoint or None, installed_model())
         except InputError as exc:
             self.reporter.exception("Bad fit settings", exc)
             return None
@@ -183,8 +186,42 @@ class Controller(QObject):
             if self.state.sequence is not None and self.state.sequence.root == info.root:
                 self.state.set_result(result, out)
 
-        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint), done,
+        imports = {"keypoints": self.state.keypoints_path or None, "keypoint_format": self.state.keypoint_format or None,
+                   "calibration": self.state.calibration_path or None}
+        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint, **imports), done,
                            title="Fitting failed")
+
+    def import_keypoints(self, path: str | Path, keypoint_format: str = "") -> Task | None:
+        """File > Import keypoints: another detector's (OpenPose folder or COCO file), shown now and
+        fitted instead of MediaPipe's."""
+        info = self._require_sequence()
+        if info is None:
+            return None
+
+        def done(keypoints):
+            if self.state.sequence is not None and self.state.sequence.root == info.root:
+                self.state.set_run_options(keypoints_path=str(path), keypoint_format=keypoint_format)
+                self.state.set_keypoints(keypoints)
+
+        fmt = keypoint_format or None
+        return self._start("import keypoints", lambda p, c: jobs.imported_keypoints(info.root, Path(path), fmt), done,
+                           exclusive=False, title="Importing keypoints failed")
+
+    def import_calibration(self, path: str | Path) -> None:
+        """File > Import calibration: known cameras for the next fit (read now, to report a bad file)."""
+        from core.io.calibration import read_calibration
+
+        if self._require_sequence() is None:
+            return
+        try:
+            rig = read_calibration(Path(path))
+        except InputError as exc:
+            self.reporter.exception("Importing the calibration failed", exc)
+            return
+        self.state.set_run_options(calibration_path=str(path))
+        posed = sum(c.has_extrinsics for c in rig.cameras)
+        self.reporter.info("Calibration imported", f"{len(rig.cameras)} cameras ({posed} with extrinsics) from {path}: "
+                           "used by the next fit.")
 
     # ---------------------------------------------------------------- evaluation
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from cmanet_app import jobs
 from cmanet_app.paths import demo_dir
 from core.errors import CancelledError
+from core.fit.config import load_fit_config
 from core.io.results import RESULT_FILE
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,6 @@ def build_demo(progress, should_cancel, config=None) -> tuple[Path, Path]:
     progress("synth", 1, 1)
     if should_cancel():
         raise CancelledError("demo cancelled")
-    jobs.fit(seq, res, config or jobs.fit_config(), progress, should_cancel, mode=None)  # cmanet fit's default mode
+    jobs.fit(seq, res, config or load_fit_config(), progress, should_cancel, mode=None)  # cmanet fit's default mode
     atomic_write_json(base / STAMP_FILE, {"version": DEMO_VERSION, "render": DEMO_RENDER})
     return seq, res

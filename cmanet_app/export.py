@@ -1,5 +1,5 @@
 """File > Export, run in a worker thread: the result file itself, the fused body as one OBJ per
-frame, and the other formats of ``cmanet export`` (BVH, TRC, JSON) -- all through
+frame, and any formats of ``cmanet export`` (calibration, TRC, BVH, glTF, ...) -- all through
 :mod:`core.io.export` (atomic writes), with the app's already loaded body model."""
 
 from __future__ import annotations
@@ -35,19 +35,19 @@ def _cancellable(progress, should_cancel, stage: str):
 
 def export_meshes(result: FitResult, folder: Path, body_config: BodyModelConfig | None, progress,
                   should_cancel) -> list[Path]:
-    """``folder/mesh_<frame>.obj`` of the fused body per frame (world frame, Z up, metres)."""
+    """``folder/mesh_<frame>.obj`` of the fused body per frame (Y up, metres, feet on the floor)."""
     from cmanet_app.bodies import body_provider
-    from core.io.export import export_obj
+    from core.io.export_mesh import export_meshes as write_meshes
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with body_provider().use(result.body_model, body_config) as body:
-        return export_obj(result, body, folder, _cancellable(progress, should_cancel, "export"))
+        return write_meshes(result, body, folder, "obj", _cancellable(progress, should_cancel, "export"))
 
 
 def export_formats(result_dir: Path, result: FitResult, out: Path, formats: tuple[str, ...],
                    body_config: BodyModelConfig | None, progress, should_cancel) -> list[Path]:
-    """``cmanet export RES --out OUT --formats ...`` (bvh, trc, json, obj, npz)."""
+    """``cmanet export RES --out OUT --format ...`` (any of core.io.export_formats.FORMATS)."""
     from cmanet_app.bodies import body_provider
     from core.io.export import export_result
 

@@ -7,7 +7,6 @@ touches Qt widgets: these run in worker threads.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +15,12 @@ import numpy as np
 
 from cmanet_app.state import SequenceInfo
 from core.errors import InputError
-from core.fit.config import FitConfig, load_fit_config
+from core.fit.config import FitConfig
+from core.fit.modes import resolve_mode
 from core.io import MultiViewSequence
+from core.io.folders import check_outside_inputs
 from core.io.results import RESULT_FILE, FitResult
+from core.nets.checkpoint import installed_model
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +48,7 @@ def result_matches(result: FitResult, info: SequenceInfo) -> str:
 
 def check_result_dir(result_dir: Path, seq_root: Path) -> Path:
     """The result folder must lie outside the input (inputs are never written), like ``cmanet fit``."""
-    out = Path(result_dir).expanduser().resolve()
-    root = Path(seq_root).resolve()
-    if out == root or root in out.parents:
-        raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
+    out = check_outside_inputs(result_dir, seq_root)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
     return out
@@ -89,18 +88,6 @@ def open_sequence(path: Path, result_dir: Path | None, progress=None, should_can
     return OpenedSequence(info, out, result, keypoints, stale)
 
 
-def fit_config(path: str | Path | None = None, **overrides) -> FitConfig:
-    """The fit config file (default: the shipped one) with the GUI's choices applied; a bad value
-    is an InputError, as on the command line."""
-    config = load_fit_config(path or None)
-    try:
-        config = dataclasses.replace(config, **overrides)
-        config.validate()
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
-    return config
-
-
 def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
     """``cmanet detect``: every person given, cached or detected (cached per sequence in the user
     cache, never in ``out``); returns the main person's (F, V, 17, 3) keypoints."""
@@ -114,35 +101,15 @@ def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
         ).keypoints_of(0)
 
 
-def default_model() -> Path | None:
-    """The shipped network (resources/models/cmanet_default.pt) when it is installed."""
-    try:
-        from core.nets.checkpoint import DEFAULT_MODEL
-    except ImportError:
-        return None
-    return DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None
-
-
-def resolve_mode(mode: str | None, checkpoint: str | Path | None) -> tuple[str, Path | None]:
-    """``cmanet fit``'s rule: the given checkpoint, else the shipped model; the mode defaults to
-    network+refine when there is a model, else optimize. InputError when a network mode has none."""
-    model = Path(checkpoint).expanduser() if checkpoint else default_model()
-    mode = mode or ("network+refine" if model is not None else "optimize")
-    if mode != "optimize":
-        if model is None:
-            raise InputError(f"mode {mode} needs a network: choose a model checkpoint (no default model is installed)")
-        if not model.is_file():
-            raise InputError("no such checkpoint file", model)
-    return mode, (model if mode != "optimize" else None)
-
-
 def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, mode: str | None = "optimize",
-        checkpoint: str | Path | None = None) -> FitResult:
-    """``cmanet fit SEQ --out OUT [--mode M --checkpoint C]``: keypoints, IRV, IEV, then
-    ``result.npz`` and ``summary.json`` (core.fit.sequence.fit_sequence, as the command line)."""
+        checkpoint: str | Path | None = None, **imports) -> FitResult:
+    """``cmanet fit SEQ --out OUT [--mode M --checkpoint C --keypoints K --keypoint-format L
+    --calibration C]``: keypoints, IRV, IEV, then ``result.npz`` and ``summary.json``
+    (core.fit.sequence.fit_sequence, as the command line; ``imports``: its keypoints,
+    keypoint_format and calibration arguments)."""
     from core.fit.sequence import fit_sequence
 
-    mode, model_path = resolve_mode(mode, checkpoint)  # a bad checkpoint is reported before any work
+    mode, model_path = resolve_mode(mode, checkpoint, installed_model())  # a bad checkpoint is reported before any work
     out = check_result_dir(out, seq_root)
     model = None
     if model_path is not None:
@@ -150,8 +117,17 @@ def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, m
 
         model = load_model(model_path, config.device)
     result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress,
-                                    should_cancel=should_cancel)
+                                    should_cancel=should_cancel, **imports)
     return result
+
+
+def imported_keypoints(seq_root: Path, path: Path, keypoint_format: str | None = None):
+    """The (F, V, 17, 3) keypoints ``cmanet fit --keypoints PATH`` would fit, on the sequence's
+    frames (File > Import keypoints shows them before fitting)."""
+    from core.io.keypoint_import import read_keypoints
+
+    with MultiViewSequence.open(seq_root, imported=read_keypoints(path, keypoint_format).for_views) as seq:
+        return np.array(seq.given_keypoints)
 
 
 def evaluate(result: FitResult, gt_path: Path) -> tuple[dict, str]:

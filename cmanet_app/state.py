@@ -16,7 +16,6 @@ from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 
 GT_FILE = "gt.npz"
-FIT_MODES = ("optimize", "network", "network+refine")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -106,6 +105,11 @@ class AppState(QObject):
         self.mode = "optimize"
         self.checkpoint = ""
         self.fit_config_path = ""  # "" = the shipped resources/configs/fit.yaml
+        # Imports for the open sequence (File > Import): another detector's keypoints (an OpenPose
+        # folder or COCO file, and its layout), and a known calibration; "" = none.
+        self.keypoints_path = ""
+        self.keypoint_format = ""
+        self.calibration_path = ""
         self.eval_report: dict | None = None
         self.eval_table = ""
         self.busy = ""
@@ -114,6 +118,7 @@ class AppState(QObject):
 
     def set_sequence(self, info: SequenceInfo | None, result_dir: Path | None = None) -> None:
         self.sequence = info
+        self.keypoints_path = self.keypoint_format = self.calibration_path = ""
         self.result_dir = result_dir
         self.result = None
         self.keypoints = None
@@ -184,10 +189,11 @@ class AppState(QObject):
             self.threshold_changed.emit(value)
 
     def set_run_options(self, **options) -> None:
-        """device, mode, checkpoint, fit_config_path."""
+        """device, mode, checkpoint, fit_config_path, keypoints_path, keypoint_format, calibration_path."""
         changed = False
         for key, value in options.items():
-            if key not in ("device", "mode", "checkpoint", "fit_config_path"):
+            if key not in ("device", "mode", "checkpoint", "fit_config_path", "keypoints_path", "keypoint_format",
+                           "calibration_path"):
                 raise KeyError(key)
             if getattr(self, key) != value:
                 setattr(self, key, value)

@@ -14,7 +14,6 @@ and loss terms or validation metrics), ``last.pt`` and ``best.pt``.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import sys
@@ -23,9 +22,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
+from core.train.metrics_log import METRICS_FILE, MetricsReader
+
 log = logging.getLogger(__name__)
 
-METRICS_FILE = "metrics.jsonl"
 CHECKPOINT_NAMES = ("best.pt", "last.pt")
 POLL_MS = 500
 NOT_PLOTTED = {"kind", "step", "epoch", "stage", "best", "seconds", "lr"}
@@ -79,49 +79,6 @@ class MetricSeries:
             xs, ys = target.setdefault(key, ([], []))
             xs.append(float(step))
             ys.append(float(value))
-
-
-class MetricsReader:
-    """Reads the lines appended to a metrics.jsonl since the last call."""
-
-    def __init__(self, path: Path):
-        self.path = Path(path)
-        self._offset = 0
-        self._partial = b""
-        self._index = 0
-        self._size_seen = 0
-
-    def reset(self) -> None:
-        self._offset, self._partial, self._index = 0, b"", 0
-
-    def poll(self) -> list[dict]:
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return []
-        if size < self._offset:  # rewritten (a resume drops the redone steps): read it again
-            self.reset()
-        if size == self._offset:
-            return []
-        with open(self.path, "rb") as f:
-            f.seek(self._offset)
-            data = f.read(size - self._offset)
-        self._offset = size
-        data = self._partial + data
-        lines = data.split(b"\n")
-        self._partial = lines.pop()  # no newline yet: maybe still being written
-        records = []
-        for line in lines:
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                log.debug("skipping a malformed metrics line: %r", line[:80])
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-        return records
 
 
 class TrainingRun(QObject):

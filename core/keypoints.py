@@ -47,6 +47,3 @@ COCO17_EDGES: tuple[tuple[int, int], ...] = (
 # nose 0, eyes 2/5 (centre), ears 7/8, shoulders 11/12, elbows 13/14, wrists 15/16, hips 23/24,
 # knees 25/26, ankles 27/28.
 MEDIAPIPE33_TO_COCO17: tuple[int, ...] = (0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28)
-
-# Torso keypoints: their 2D extent initialises the camera distance.
-TORSO_INDICES: tuple[int, ...] = (5, 6, 11, 12)

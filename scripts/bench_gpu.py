@@ -32,10 +32,11 @@ def _sync(device: str) -> None:
 
 def bench_device(device: str, data: list[Path], config, fit_config, work: Path) -> dict:
     from core.body import load_body_model
-    from core.fit.priors import default_pose_prior
+    from core.canonical.pose_prior import default_pose_prior
     from core.fit.sequence import fit_sequence
     from core.nets import build_model
     from core.train.benchmark import throughput
+    from core.train.metrics_log import read_metrics
     from core.train.trainer import train
 
     out: dict = {"device": device}
@@ -50,7 +51,7 @@ def bench_device(device: str, data: list[Path], config, fit_config, work: Path) 
         train(data, run, config, stage=stage, device=device, show_progress=False, init=init)
         _sync(device)
         seconds = time.perf_counter() - start
-        records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+        records = read_metrics(run)
         logged = [r for r in records if r.get("kind") == "train"]
         batch = (config.stage1 if stage == "1" else config.stage2).batch_frames
         loop_s = sum(r["seconds"] for r in logged)

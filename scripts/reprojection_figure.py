@@ -2,7 +2,6 @@
 on one frame of every view, side by side: ``python scripts/reprojection_figure.py SEQ RES OUT.png [FRAME]``."""
 
 import sys
-from pathlib import Path
 
 import cv2
 import numpy as np

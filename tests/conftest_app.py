@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from core.fit.config import IEVConfig, IRVConfig
+from core.fit.config import IEVConfig, IRVConfig, load_fit_config
 
 FAST_FIT = {
     "irv": IRVConfig(orientation_starts=2, orientation_iterations=4, iterations=8),
@@ -37,7 +37,7 @@ def session_fitted(tmp_path_factory) -> tuple[Path, Path]:
     base = tmp_path_factory.mktemp("app-seq")
     seq = make_small_sequence(base / "seq")
     result = base / "result"
-    config = jobs.fit_config(None, **FAST_FIT)
+    config = load_fit_config(None, **FAST_FIT)
     jobs.fit(seq, result, config, lambda *a: None, lambda: False)
     return seq, result
 

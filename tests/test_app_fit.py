@@ -8,6 +8,7 @@ import pytest
 
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait
+from core.fit.config import load_fit_config
 from core.io.results import FitResult
 
 
@@ -58,10 +59,8 @@ def test_fit_shows_progress_saves_and_compares(qtbot, window, small_sequence):
 
 
 def test_cancel_stops_the_fit_without_an_error(qtbot, window, small_sequence):
-    from cmanet_app import jobs
-
     open_and_wait(qtbot, window, small_sequence)
-    window.controller.fit_overrides["irv"] = jobs.fit_config().irv  # long enough to cancel
+    window.controller.fit_overrides["irv"] = load_fit_config().irv  # long enough to cancel
     task = window.controller.fit()
     qtbot.waitUntil(lambda: task.state == "running", timeout=10000)
     window.run_panel.cancel_button.click()

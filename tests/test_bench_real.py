@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 
 from core.bench import real
-from core.geometry.triangulation import distort_pixels, triangulate_robust, undistort_pixels
+from core.geometry.triangulation import (
+    distort_pixels,
+    triangulate_robust,
+    undistort_pixels,
+)
 from core.io.calibration import read_qca
 
 

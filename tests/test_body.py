@@ -1,8 +1,6 @@
 """Body models: the real Anny model, and SMPL through smplx on a model file the test writes."""
 
-import time
 
-import numpy as np
 import pytest
 import roma
 import torch
@@ -180,10 +178,16 @@ def test_anny_fallback_keypoint_path(monkeypatch):
     assert torch.allclose(body(**params, vertices=False).keypoints, body(**params).keypoints, atol=1e-5)
 
 
-def test_anny_construction_is_fast(anny_body):
-    start = time.perf_counter()
-    AnnyBody()
-    assert time.perf_counter() - start < 2.0  # ~0.1 s once Anny is loaded
+def test_anny_construction_reuses_the_loaded_model(anny_body):
+    """A second AnnyBody copies the process's loaded Anny, regressor and keypoint rig (about 0.1 s)
+    instead of building them again, and owns its copies (so that it can move them)."""
+    from core.body.anny_body import shared_anny_model, shared_coco_regressor, shared_keypoint_rig
+
+    caches = (shared_anny_model, shared_coco_regressor, shared_keypoint_rig)
+    misses = [cache.cache_info().misses for cache in caches]
+    body = AnnyBody()
+    assert [cache.cache_info().misses for cache in caches] == misses
+    assert body.full_model is not shared_anny_model() and body.keypoint_rig is not shared_keypoint_rig()
 
 
 def test_anny_global_rotation_and_translation(anny_body):

@@ -82,7 +82,7 @@ def test_benchmark_compares_refine_lengths(sequence, tmp_path):
     mean = json.loads(out.read_text())["mean"]
     short, long = mean["network+refine (0 rig it.)"], mean["network+refine (40 rig it.)"]
     assert "network" in mean and "optimize" not in mean
-    assert long["seconds"] > short["seconds"]
+    assert long["iev_pa_mpjpe_mm"] != short["iev_pa_mpjpe_mm"]  # the rig phase ran in one and not the other
     assert np.isfinite(long["iev_pa_mpjpe_mm"]) and long["iev_pa_mpjpe_mm"] < 80.0
     proc = subprocess.run(argv + ["--refine-rig-iterations", "-1"], capture_output=True, text=True)
     assert proc.returncode == 2 and "--refine-rig-iterations" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -14,14 +14,12 @@ import torch
 import yaml
 
 from core.body import load_body_model
+from core.canonical.params import ViewBodies, body_frame_keypoints, camera_facing_rotation, view_keypoints
+from core.canonical.pose_prior import default_pose_prior
 from core.eval import evaluate, load_ground_truth
 from core.fit.config import load_fit_config
-from core.fit.init import camera_facing_rotation
 from core.fit.irv import fit_irv
-from core.fit.params import ViewBodies, body_frame_keypoints, view_keypoints
-from core.fit.priors import default_pose_prior
 from core.fit.sequence import FitInputs, camera_intrinsics, fit_keypoints
-from core.geometry import metrics
 from core.geometry.camera import project, transform_points
 from core.io.results import FitResult
 
@@ -199,7 +197,7 @@ def test_fit_and_eval_bad_input(tmp_path, args, message):
 @pytest.fixture(scope="module")
 def tiny_network(body, tmp_path_factory):
     """An untrained network of the tiny config, saved as a model file."""
-    from core.fit.priors import default_pose_prior
+    from core.canonical.pose_prior import default_pose_prior
     from core.nets import build_model, save_model
     from core.train.config import load_train_config
 
@@ -282,9 +280,9 @@ def test_network_start_weights_views_by_how_well_they_reproject(body):
     view's bodies are turned 35 deg in most frames (a network fooled by that viewpoint), the
     plain consensus follows the majority; weighted by reprojection, the frames that explain the
     detections decide."""
+    from core.canonical.params import CanonicalParams, Intrinsics
     from core.fit.config import network_only_config
     from core.fit.static_rig import fit_iev_static_rig
-    from core.fit.params import CanonicalParams, Intrinsics
 
     inputs, gt = synthetic_rig(body, frames=12, views=4, seed=3, outlier_rate=0.0)
     cam_R, cam_t = torch.as_tensor(gt["cam_R"]), torch.as_tensor(gt["cam_t"])

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import roma
 import pytest
+import roma
 import torch
 
 from core.body import BodyModelConfig, load_body_model
+from core.canonical.params import ViewBodies
+from core.canonical.pose_prior import default_pose_prior
 from core.errors import InputError
-from core.fit.params import ViewBodies
-from core.fit.priors import default_pose_prior
 from core.nets import build_model, load_model, predict, save_model
 from core.nets.camera import cam_to_translation, keypoint_boxes, translation_to_cam
 from core.nets.config import IEVNetConfig, IRVNetConfig, KeypointEncoderConfig, ModelConfig, SwinConfig
@@ -222,6 +222,9 @@ def test_image_encoders_take_crops(body, mean_pose):
     for kind in ("swin", "fused"):
         model = build_model(tiny_config(encoder=kind), body, BodyModelConfig(), mean_pose)
         _, iev = predict(model, **det, images=crops, body=body)
-        assert torch.isfinite(iev.transl).all()
+        _, other = predict(model, **det, images=255 - crops, body=body)
+        assert iev.body_pose.shape == (2, 19, 3, 3) and torch.isfinite(iev.transl).all()
+        # The crops reach the estimate: other images, another body for the same keypoints.
+        assert not torch.allclose(iev.body_pose, other.body_pose)
         with pytest.raises(InputError, match="needs images"):
             predict(model, **det, body=body)

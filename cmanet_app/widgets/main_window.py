@@ -140,10 +140,20 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         file_menu.addAction(self._action("Open &demo", self.controller.open_demo))
         file_menu.addSeparator()
+        import_menu = file_menu.addMenu("&Import")
+        self.import_openpose_action = self._action("Keypoints: OpenPose / Pose2Sim folder…", self.choose_import_openpose,
+                                                   tip="Fit another detector's keypoints (cam01_json/*.json, ...)")
+        self.import_coco_action = self._action("Keypoints: COCO keypoint file…", self.choose_import_coco)
+        self.import_calibration_action = self._action("Calibration (Pose2Sim/anipose TOML, EasyMocap, Qualisys)…",
+                                                      self.choose_import_calibration,
+                                                      tip="Known cameras: their intrinsics and extrinsics are kept")
+        self.forget_imports_action = self._action("Forget imported keypoints and calibration", self.forget_imports)
+        import_menu.addActions([self.import_openpose_action, self.import_coco_action, self.import_calibration_action,
+                                self.forget_imports_action])
         export_menu = file_menu.addMenu("&Export")
         self.export_result_action = self._action("Result (result.npz)…", self.choose_export_result)
         self.export_meshes_action = self._action("Meshes (OBJ per frame)…", self.choose_export_meshes)
-        self.export_formats_action = self._action("Skeleton, markers, JSON (BVH, TRC, JSON)…", self.choose_export_formats)
+        self.export_formats_action = self._action("Formats (calibration, TRC, BVH, glTF, …)…", self.choose_export_formats)
         self.screenshot_action = self._action("Screenshot of the window (PNG)…", self.choose_screenshot)
         export_menu.addActions([self.export_result_action, self.export_meshes_action, self.export_formats_action,
                                 self.screenshot_action])
@@ -250,12 +260,46 @@ class MainWindow(QMainWindow):
             self.controller.export_meshes(folder)
 
     def choose_export_formats(self) -> None:
+        from cmanet_app.widgets.export_dialog import ExportDialog
+
         if self.state.result is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export BVH, TRC and JSON into", self.settings.last_folder)
+        dialog = ExportDialog(self.state.result, str(Path(self.settings.last_folder) / "export"), self)
+        if dialog.exec():
+            self.controller.export_formats(dialog.folder(), dialog.formats())
+
+    def choose_import_openpose(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "OpenPose / Pose2Sim keypoints (the folder of cam01_json/, ...)",
+                                                  self.settings.last_folder)
         if folder:
-            self.controller.export_formats(folder)
+            self._import_keypoints(folder)
+
+    def choose_import_coco(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "COCO keypoint file", self.settings.last_folder, "JSON (*.json)")
+        if path:
+            self._import_keypoints(path)
+
+    def _import_keypoints(self, path: str) -> None:
+        from PySide6.QtWidgets import QInputDialog
+
+        from core.io.keypoint_formats import FORMAT_NAMES
+
+        detect = "detect from the keypoint count"
+        choice, ok = QInputDialog.getItem(self, "Keypoint layout", "Layout of the keypoints:", [detect, *FORMAT_NAMES], 0,
+                                          False)
+        if ok:
+            self.controller.import_keypoints(path, "" if choice == detect else choice)
+
+    def choose_import_calibration(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Known calibration", self.settings.last_folder,
+                                              "Calibration (*.toml *.yml *.yaml *.qca.txt);;All files (*)")
+        if path:
+            self.controller.import_calibration(path)
+
+    def forget_imports(self) -> None:
+        self.state.set_run_options(keypoints_path="", keypoint_format="", calibration_path="")
+        self.state.set_keypoints(None if self.state.result is None else self.state.result.keypoints2d)
 
     def choose_screenshot(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot", str(Path(self.settings.last_folder) / "cmanet.png"),

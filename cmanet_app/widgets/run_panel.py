@@ -3,7 +3,6 @@ checkpoint, lambda threshold, device, result folder, Detect / Fit / Cancel and a
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -22,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from cmanet_app.controller import Controller
-from cmanet_app.state import DEVICES, FIT_MODES
+from cmanet_app.state import DEVICES
+from core.fit.modes import FIT_MODES, default_mode
+from core.nets.checkpoint import installed_model
 
 STAGE_LABELS = {
     "detect": "Detecting 2D keypoints",
@@ -32,21 +33,6 @@ STAGE_LABELS = {
     "export": "Exporting",
 }
 NETWORK_TIP = "Needs a trained CMANet model: choose a checkpoint (…), or train one in the Training tab."
-CLI_TIP = "Not offered by this version's 'cmanet fit --mode'."
-
-
-def cli_fit_modes() -> tuple[str, ...]:
-    """The modes ``cmanet fit --mode`` accepts: the GUI offers exactly what the CLI can do."""
-    try:
-        from core.cli import fit as fit_cli
-
-        parser = argparse.ArgumentParser()
-        fit_cli.add_parser(parser.add_subparsers())
-        sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-        mode = next(a for a in sub.choices["fit"]._actions if "--mode" in a.option_strings)
-        return tuple(mode.choices or ("optimize",))
-    except Exception:  # noqa: BLE001 - fall back to what certainly exists
-        return ("optimize",)
 
 
 def cuda_available() -> bool:
@@ -64,7 +50,6 @@ class RunPanel(QWidget):
 
         self.mode_combo = QComboBox()
         self.mode_combo.setToolTip("How to fit: optimize (SMPLify IRV + multi-view SMPLify IEV), or a trained network")
-        self.cli_modes = cli_fit_modes()
         self._mode_chosen = False
         self._checkpoint_seen = state.checkpoint
         for mode in FIT_MODES:
@@ -157,36 +142,29 @@ class RunPanel(QWidget):
 
     def model_path(self) -> Path | None:
         """The model the network modes would use: the chosen checkpoint, else the shipped one."""
-        from cmanet_app.jobs import default_model
-
         chosen = self.state.checkpoint.strip()
         if chosen:
             return Path(chosen).expanduser() if Path(chosen).expanduser().is_file() else None
-        return default_model()
+        return installed_model()
 
     def _update_modes(self) -> None:
-        """Network modes are enabled only when the CLI offers them and a model exists. Like
-        ``cmanet fit``, network+refine is the default once there is a model, unless the user
-        picked a mode."""
-        from cmanet_app.jobs import default_model
-
+        """Network modes are enabled only when a model exists. The mode is ``cmanet fit``'s
+        default (:func:`core.fit.modes.default_mode`) unless the user picked one."""
         model = self.model_path()
-        default = default_model()
+        default = installed_model()
         self.checkpoint_edit.setPlaceholderText(f"default: {default.name}" if default else "no model: choose a checkpoint")
         enabled = {"optimize": True}
         for i, mode in enumerate(FIT_MODES):
             if mode == "optimize":
                 continue
-            ok = mode in self.cli_modes and model is not None
+            ok = model is not None
             enabled[mode] = ok
             item = self.mode_combo.model().item(i)
             item.setEnabled(ok)
-            item.setToolTip("" if ok else (CLI_TIP if mode not in self.cli_modes else NETWORK_TIP))
-        wanted = self.mode_combo.currentText()
+            item.setToolTip("" if ok else NETWORK_TIP)
+        wanted = self.mode_combo.currentText() if self._mode_chosen else default_mode(model)
         if not enabled.get(wanted, False):
             wanted = "optimize"
-        elif not self._mode_chosen and enabled.get("network+refine"):
-            wanted = "network+refine"
         self._set_mode(wanted)
 
     def _set_mode(self, mode: str) -> None:
@@ -213,12 +191,12 @@ class RunPanel(QWidget):
             self.controller.set_result_dir(folder)
 
     def use_checkpoint(self, path: str) -> None:
-        """Select a (trained) model for fitting, and network+refine when the CLI offers it."""
+        """Select a (trained) model for fitting, and the default mode with a model."""
         self.checkpoint_edit.setText(path)
         self.state.set_run_options(checkpoint=path)
-        index = self.mode_combo.findText("network+refine")
+        index = self.mode_combo.findText(default_mode(path))
         if index >= 0 and self.mode_combo.model().item(index).isEnabled():
-            self._set_mode("network+refine")
+            self._set_mode(default_mode(path))
 
     # ---------------------------------------------------------------- state -> display
 

@@ -13,6 +13,9 @@ Trials:
   (flat in between), and the reference takes cam03 at +2.5 frames, the others at 0.
 * ``multi``: ``Demo_MultiPerson`` (the same rig, a second person composited in): cameras only.
 * ``static``: the 11-frame static trial of pose2sim 0.8.4's batch session (a person standing).
+* ``balance``: the walking trial fitted from the OpenPose BODY_25B detections that pose2sim 0.8.4
+  ships with the same videos as its "balancing trial" (another detector, 2-3 people in two views:
+  ``cmanet fit --keypoints``); the reference is walk's (MediaPipe, triangulated).
 
 Scores, per fit mode: **body PA-MPJPE** (the 10 body joints: shoulders, elbows, hips, knees,
 ankles, per-frame similarity Procrustes, mean over frames), sequence-aligned MPJPE (one similarity
@@ -37,6 +40,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.body import load_body_model
+from core.canonical.pose_prior import default_pose_prior
 from core.config import RESOURCES_DIR
 from core.detect.cache import cache_base_dir
 from core.errors import InputError
@@ -50,10 +55,12 @@ from core.geometry.triangulation import (
     undistort_pixels,
 )
 from core.io.atomic import atomic_write_text
-from core.io.calibration import RigCalibration, read_qca
+from core.io.calibration import RigCalibration, loose_name, read_qca
+from core.io.keypoint_import import read_keypoints
 from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 from core.keypoints import COCO17_NAMES
+from core.nets.checkpoint import DEFAULT_MODEL, installed_model, load_model
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +87,9 @@ class RealTrial:
     wheel: the pose2sim version that carries it (None: ``local`` folders are given);
     videos, calibration: paths inside the wheel (or local paths);
     reference_offsets: camera name -> frames its video lags the first camera's (see module doc);
-    score_body: whether the body is scored (one person: the triangulated reference is that person).
+    score_body: whether the body is scored (one person: the triangulated reference is that person);
+    keypoints: an OpenPose folder (inside ``keypoints_wheel``, else ``wheel``) whose detections are
+    fitted instead of MediaPipe's.
     """
 
     name: str
@@ -90,6 +99,8 @@ class RealTrial:
     reference_offsets: dict[str, float] = field(default_factory=dict)
     score_body: bool = True
     description: str = ""
+    keypoints: str | None = None
+    keypoints_wheel: str | None = None
 
 
 TRIALS: dict[str, RealTrial] = {
@@ -100,6 +111,11 @@ TRIALS: dict[str, RealTrial] = {
     "static": RealTrial("static", "Pose2Sim/S00_Demo_BatchSession/S00_P00_SingleParticipant/S00_P00_T00_StaticTrial/videos",
                         "Pose2Sim/S00_Demo_BatchSession/S00_Calibration/Calib.qca.txt", "0.8.4", {}, True,
                         "the batch session's static trial, 11 frames, a person standing"),
+    # The same videos as walk; its OpenPose detections ship in another wheel.
+    "balance": RealTrial("balance", "Pose2Sim/Demo_SinglePerson/videos", "Pose2Sim/Demo_SinglePerson/calibration/Calib.qca.txt",
+                         "0.10.49", {"cam03": 2.5}, True,
+                         "the walking trial fitted from the OpenPose BODY_25B JSON of pose2sim 0.8.4's balancing trial",
+                         "Pose2Sim/S00_Demo_BatchSession/S00_P00_SingleParticipant/S00_P00_T01_BalancingTrial/pose", "0.8.4"),
 }
 SHIPPED_DEMO = RESOURCES_DIR / "demo" / "walk"
 SHIPPED_REFERENCE = RESOURCES_DIR / "demo" / "walk_reference" / "Calib.qca.txt"
@@ -153,6 +169,15 @@ def trials_dir() -> Path:
     return cache_base_dir() / "bench" / "trials"
 
 
+def trial_keypoints(trial: RealTrial, workdir: Path | None = None) -> Path | None:
+    """The OpenPose folder of a trial fitted from given keypoints (unpacked by prepare_trial)."""
+    if trial.keypoints is None:
+        return None
+    if trial.wheel is None:
+        return Path(trial.keypoints)
+    return Path(workdir or trials_dir()) / "_source" / f"{trial.name}-{trial.wheel}" / "pose"
+
+
 def prepare_trial(trial: RealTrial, workdir: Path | None = None, frames: int | None = None) -> tuple[Path, Path]:
     """A sequence folder for ``trial`` (links to its videos, and a ``sequence.yaml`` with the frame
     range when ``frames`` is given) and the path of its calibration, under ``workdir``."""
@@ -165,6 +190,8 @@ def prepare_trial(trial: RealTrial, workdir: Path | None = None, frames: int | N
     elif not calibration.is_file():
         wheel = pose2sim_wheel(trial.wheel)
         _extract(wheel, trial.videos, source / "videos")
+        if trial.keypoints is not None:
+            _extract(pose2sim_wheel(trial.keypoints_wheel or trial.wheel), trial.keypoints, source / "pose")
         _extract(wheel, trial.calibration, calibration)
     if trial.wheel is not None:
         source = source / "videos"
@@ -225,7 +252,8 @@ def build_reference(keypoints2d: np.ndarray, calibration: RigCalibration, offset
     undistorted = keypoints2d.astype(np.float64).copy()
     for v, cam in enumerate(calibration.cameras):
         undistorted[:, v, :, :2] = undistort_pixels(keypoints2d[:, v, :, :2], cam.matrix, cam.distortions)
-    shift = np.array([offsets.get(name, 0.0) for name in calibration.names])
+    loose = {loose_name(n): o for n, o in offsets.items()}  # trial offsets name the videos (cam03), calibrations may not (cam_03)
+    shift = np.array([offsets.get(name, loose.get(loose_name(name), 0.0)) for name in calibration.names])
     synced = shift_in_time(undistorted, shift).transpose(0, 2, 1, 3).reshape(-1, views, 3)
     projections = np.stack([c.projection_matrix for c in calibration.cameras])
     points, used = triangulate_robust(projections, synced[..., :2], synced[..., 2], threshold=REFERENCE_THRESHOLD,
@@ -311,18 +339,12 @@ DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(
 
 
 def _model_for(mode: str, device: str):
-    from core.nets.checkpoint import DEFAULT_MODEL, load_model
-
     return None if mode == "optimize" else load_model(DEFAULT_MODEL, device)
 
 
 def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
               config: FitConfig | None = None, show_progress_bar: bool = False) -> dict:
     """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures."""
-    from core.body import load_body_model
-    from core.fit.priors import default_pose_prior
-    from core.nets.checkpoint import DEFAULT_MODEL
-
     config = config or load_fit_config()
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
@@ -330,6 +352,10 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
         inputs = inputs_from_sequence(seq, show_progress_bar=show_progress_bar)
     calibration = calibration.by_name(inputs.view_names)
     reference = build_reference(inputs.keypoints2d, calibration, trial.reference_offsets)
+    keypoints = trial_keypoints(trial, workdir)
+    if keypoints is not None:
+        given = read_keypoints(keypoints).for_views(inputs.view_names)
+        inputs = dataclasses.replace(inputs, keypoints2d=given[inputs.frame_indices])
     body = load_body_model(config.body_model)
     prior = default_pose_prior(body)
     report = {"trial": trial.name, "description": trial.description, "frames": int(inputs.keypoints2d.shape[0]),
@@ -338,7 +364,7 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
               "rows": []}
     models: dict[str, object] = {}
     for run in runs:
-        mode = run.mode or default_mode(DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
+        mode = run.mode or default_mode(installed_model())
         if mode not in models:
             models[mode] = _model_for(mode, config.device)
         fit_inputs = inputs

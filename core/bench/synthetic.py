@@ -18,15 +18,18 @@ import numpy as np
 
 from core.eval import evaluate, load_ground_truth
 from core.fit.config import load_fit_config
+from core.fit.modes import FIT_MODES
 from core.fit.sequence import fit_keypoints, inputs_from_sequence
 from core.io import MultiViewSequence
+from core.nets.checkpoint import DEFAULT_MODEL, load_model
+from core.synth import make_synthetic_sequence
+from core.synth.detections import FAULT_PRESETS
 
 
-def _synth(out: Path, views: int, frames: int, seed: int, render: bool = False, noise_px: float | None = None) -> Path:
-    from core.synth import make_synthetic_sequence
-
+def _synth(out: Path, views: int, frames: int, seed: int, render: bool = False, noise_px: float | None = None,
+           faults=None) -> Path:
     kwargs = {} if noise_px is None else {"noise_px": noise_px}
-    return Path(make_synthetic_sequence(out, views=views, frames=frames, seed=seed, render=render, **kwargs))
+    return Path(make_synthetic_sequence(out, views=views, frames=frames, seed=seed, render=render, faults=faults, **kwargs))
 
 
 def bench_speed(views: int = 4, frames: int = 100, seed: int = 0, workdir: Path | None = None) -> dict:
@@ -104,3 +107,50 @@ def format_accuracy_row(row: dict) -> str:
     return (f"{row['views']:>5} {row['noise_px']:>5.0f} {row['mode']:>9} {row['irv_pa_mpjpe_mm']:>7.1f} "
             f"{row['iev_pa_mpjpe_mm']:>7.1f} {row['iev_mpjpe_mm']:>9.1f} {row['iev_pck150']:>7.1f} {row['iev_auc']:>6.1f} "
             f"{row['camera_rel_rot_deg']:>7.2f} {row['fit_s']:>6.2f}")
+
+
+def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults: str = "harsh",
+                modes=FIT_MODES) -> dict:
+    """Each fit mode on the same synthetic rigs (``faults``: a preset of core.synth.detections),
+    per rig and summarised: median and worst IEV PA-MPJPE and camera error, worst / median, and
+    the rigs over 30 mm or 3 deg (the real-footage issue's bar for the harshest settings)."""
+    preset = FAULT_PRESETS[faults]
+    config = load_fit_config()
+    model = load_model(DEFAULT_MODEL, config.device) if any(m != "optimize" for m in modes) else None
+    rows = {mode: [] for mode in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in seeds:
+            seq_dir = _synth(Path(tmp) / f"s{seed}", views, frames, seed, noise_px=preset.noise_px, faults=preset)
+            gt = load_ground_truth(seq_dir / "gt.npz")
+            with MultiViewSequence.open(seq_dir) as seq:
+                inputs = inputs_from_sequence(seq, Path(tmp) / "cache", show_progress_bar=False)
+            for mode in modes:
+                start = time.perf_counter()
+                result, timings = fit_keypoints(inputs, config, mode=mode, model=model)
+                report = evaluate(result, gt)
+                rows[mode].append({"seed": seed, "pa_mpjpe_mm": round(report["iev"]["pa_mpjpe_mm"], 1),
+                                   "camera_deg": round(report["iev"]["camera_rel_rot_deg"], 2),
+                                   "fit_s": round(time.perf_counter() - start, 2), "chosen": timings.get("chosen", mode)})
+                print(f"seed {seed:4d} {mode:15s} {rows[mode][-1]['pa_mpjpe_mm']:7.1f} mm {rows[mode][-1]['camera_deg']:6.2f} deg "
+                      f"{rows[mode][-1]['fit_s']:6.2f} s  ({rows[mode][-1]['chosen']})", flush=True)
+    summary = {}
+    for mode, items in rows.items():
+        pa = np.array([r["pa_mpjpe_mm"] for r in items])
+        cam = np.array([r["camera_deg"] for r in items])
+        summary[mode] = {"median_mm": float(np.median(pa)), "worst_mm": float(pa.max()),
+                         "worst_over_median_mm": round(float(pa.max() / np.median(pa)), 2),
+                         "median_deg": float(np.median(cam)), "worst_deg": float(cam.max()),
+                         "worst_over_median_deg": round(float(cam.max() / np.median(cam)), 2),
+                         "rigs_over_30mm_or_3deg": int(((pa > 30) | (cam > 3)).sum()),
+                         "fit_s_mean": round(float(np.mean([r["fit_s"] for r in items])), 2)}
+    return {"faults": faults, "views": views, "frames": frames, "seeds": list(seeds), "rows": rows, "summary": summary}
+
+
+def format_modes_summary(report: dict) -> str:
+    lines = [f"{'mode':15s} {'median mm':>9s} {'worst mm':>8s} {'w/m':>5s} {'median deg':>10s} {'worst deg':>9s} "
+             f"{'w/m':>5s} {'>30mm|3deg':>10s} {'fit s':>6s}"]
+    for mode, s in report["summary"].items():
+        lines.append(f"{mode:15s} {s['median_mm']:9.1f} {s['worst_mm']:8.1f} {s['worst_over_median_mm']:5.2f} "
+                     f"{s['median_deg']:10.2f} {s['worst_deg']:9.2f} {s['worst_over_median_deg']:5.2f} "
+                     f"{s['rigs_over_30mm_or_3deg']:10d} {s['fit_s_mean']:6.2f}")
+    return "\n".join(lines)

@@ -24,7 +24,6 @@ warp.config.quiet = True  # anny's skinning imports warp, which otherwise prints
 
 import anny  # noqa: E402
 import anny.paths
-import roma
 import torch
 
 from core.body.anny_keypoints import AnnyKeypointRig, UnsupportedAnnyModel
@@ -211,6 +210,24 @@ class AnnyBody(BodyModel):
             parents.append(-1 if parent == -1 else bones.index(parent))
         # Bones between two canonical joints stay at rest, so the offset is a straight line.
         return tuple(parents), rest[bones]
+
+    def linear_blend_skin(self, shape: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # Every bone outside the canonical pose space stays at rest relative to its nearest
+        # canonical ancestor, so its skinning transform is that ancestor's: its weights move there.
+        model = self.full_model
+        zero = torch.zeros(1, 3, device=self.device)
+        rest = self(zero, torch.zeros(1, self.num_pose_joints, 3, device=self.device), shape.reshape(1, -1).to(zero))
+        bones = [0] + self.pose_bone_idx.tolist()
+        owner = []
+        for bone in range(len(model.bone_labels)):
+            while bone not in bones:
+                bone = model.bone_parents[bone]
+            owner.append(bones.index(bone))
+        data = model.to_model_data()
+        owner_of = torch.tensor(owner, device=self.device)[data.vertex_bone_indices.long().to(self.device)]
+        weights = torch.zeros(rest.vertices.shape[1], len(bones), device=self.device)
+        weights.scatter_add_(1, owner_of, data.vertex_bone_weights.to(weights))
+        return rest.vertices[0], weights / weights.sum(1, keepdim=True)
 
     def bone_transforms(
         self,

@@ -110,6 +110,19 @@ class BodyModel(torch.nn.Module, abc.ABC):
         reproduces the model's posed joints exactly.
         """
 
+    def linear_blend_skin(self, shape: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The body as a mesh skinned to :meth:`rest_skeleton` (for animated exports: glTF).
+
+        Args:
+            shape: (S,) shape parameters.
+        Returns:
+            vertices: (N, 3) rest-pose vertices in the body frame, metres;
+            weights: (N, J + 1) linear-blend-skinning weight of each rest-skeleton joint (rows sum
+            to 1). Rotating each joint about its rest position down the tree and blending by these
+            weights reproduces the model's mesh (up to pose correctives it may have).
+        """
+        raise NotImplementedError(f"the {self.name} body model has no skinning weights for export")
+
     @abc.abstractmethod
     def forward(
         self,

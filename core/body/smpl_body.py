@@ -139,6 +139,11 @@ class SmplBody(BodyModel):
         parents[0] = -1
         return tuple(parents), joints
 
+    def linear_blend_skin(self, shape: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        smpl = self.smpl
+        v_shaped = smpl.v_template + torch.einsum("l,vcl->vc", shape.to(smpl.shapedirs), smpl.shapedirs)
+        return v_shaped, smpl.lbs_weights
+
     def forward(
         self,
         global_orient: torch.Tensor,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-REAL_TRIALS = ("walk", "multi", "static")
+REAL_TRIALS = ("walk", "multi", "static", "balance")
+DEFAULT_REAL_TRIALS = ("walk", "multi", "static")
 
 
 def add_parser(subparsers) -> None:
@@ -14,15 +15,18 @@ def add_parser(subparsers) -> None:
                               "synthetic sequence, runs MediaPipe on it, fits it). accuracy: IRV vs IEV over "
                               "views x noise x seeds, static rig and per frame. real: the pose2sim demo recordings "
                               "(downloaded once with pip), fitted without calibration and scored against calibrated "
-                              "triangulation of the same detections, per fit mode.")
-    p.add_argument("what", choices=("speed", "accuracy", "real"))
+                              "triangulation of the same detections, per fit mode. modes: every fit mode on the same synthetic rigs "
+                              "(harsh detector faults by default), median and worst rig.")
+    p.add_argument("what", choices=("speed", "accuracy", "real", "modes"))
     p.add_argument("--views", type=int, nargs="+", default=None, help="speed: one number (default 4); accuracy: a list (default 2 3 4 6 8)")
     p.add_argument("--frames", type=int, default=None, help="frames per sequence (speed: 100, accuracy: 30, real: all)")
     p.add_argument("--noise", type=float, nargs="+", default=[2.0, 4.0, 8.0], help="accuracy: detection noise sigmas, px at 1000 px height")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="accuracy: seeds")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="accuracy: seeds (default 0 1 2); modes: 0-7")
+    p.add_argument("--faults", choices=("default", "harsh"), default="harsh", help="modes: the simulated detector's faults")
     p.add_argument("--no-per-frame", action="store_true", help="accuracy: static rig only")
-    p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(REAL_TRIALS),
-                   help="real: which recordings (shipped: the demo in resources/, no download)")
+    p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(DEFAULT_REAL_TRIALS),
+                   help="real: which recordings (default: walk multi static; balance: the balancing trial fitted from its "
+                   "OpenPose JSON; shipped: the demo in resources/, no download)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.set_defaults(run=run)
 
@@ -52,8 +56,13 @@ def run(args: argparse.Namespace) -> int:
             print(f"{key:36s} {value}")
         _write_json(args.json, figures)
         return 0
+    if args.what == "modes":
+        report = synthetic.bench_modes(tuple(args.seeds or range(8)), (args.views or [4])[0], args.frames or 30, args.faults)
+        print(synthetic.format_modes_summary(report))
+        _write_json(args.json, report)
+        return 0
     print(synthetic.ACCURACY_HEADER)
-    rows = synthetic.bench_accuracy(tuple(args.views or (2, 3, 4, 6, 8)), tuple(args.noise), tuple(args.seeds),
+    rows = synthetic.bench_accuracy(tuple(args.views or (2, 3, 4, 6, 8)), tuple(args.noise), tuple(args.seeds or (0, 1, 2)),
                                     args.frames or 30, per_frame=not args.no_per_frame)
     _write_json(args.json, rows)
     return 0

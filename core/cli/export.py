@@ -1,4 +1,4 @@
-"""``cmanet export RES --format obj,bvh,trc,json,npz --out DIR``."""
+"""``cmanet export RES --format trc,bvh,glb,calib-toml,... --out DIR``."""
 
 from __future__ import annotations
 
@@ -9,30 +9,31 @@ from core.errors import InputError
 
 
 def add_parser(subparsers) -> None:
-    from core.io.export import FORMATS
+    from core.io.export_formats import ALL, DEFAULT_FORMATS, FORMATS
 
+    listing = "; ".join(f"{name}: {text}" for name, text in FORMATS.items())
     p = subparsers.add_parser(
         "export",
-        help="export a result for Blender, OpenSim or your own code",
-        description="obj: fused mesh per frame (Z up, m) for Blender/MeshLab; bvh: skeleton animation "
-        "(Y up, m) for Blender; trc: the 17 keypoints as OpenSim markers (Y up, mm); json: keypoints, "
-        "cameras and body parameters; npz: a copy of result.npz.",
+        help="export a result for Blender, OpenSim, Pose2Sim, EasyMocap or your own code",
+        description=f"{listing}; {ALL}: every format this result can give.",
     )
     p.add_argument("result", type=Path, help="result folder or result.npz (from cmanet fit)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: RESULT/export)")
-    p.add_argument("--format", default="obj,bvh,trc,json", help=f"comma-separated, from {','.join(FORMATS)} (default: obj,bvh,trc,json)")
+    p.add_argument("--format", default=",".join(DEFAULT_FORMATS),
+                   help=f"comma-separated, from {','.join(FORMATS)}, or {ALL} (default: {','.join(DEFAULT_FORMATS)})")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from core.io.export import FORMATS, export_result
+    from core.io.export import export_result
+    from core.io.export_formats import ALL, parse_formats
 
-    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise InputError(f"--format: unknown format {','.join(unknown) or '(none)'} (choose from {','.join(FORMATS)})")
+    try:
+        formats = parse_formats(args.format)
+    except ValueError as exc:
+        raise InputError(f"--format: {exc}") from None
     folder = args.result if args.result.is_dir() else args.result.parent
     out = args.out or folder / "export"
     bars: list[tqdm] = []  # created on the first mesh, so that bad input prints nothing but its error
@@ -44,8 +45,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         written = []
+        skip = ALL in [f.strip() for f in args.format.split(",")]
         for result_path, folder in _per_person(args.result, out):
-            written += export_result(result_path, folder, formats, progress=progress)
+            written += export_result(result_path, folder, formats, progress=progress, skip_unavailable=skip)
     finally:
         for bar in bars:
             bar.close()

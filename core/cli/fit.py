@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 from pathlib import Path
 
-from core.errors import InputError
-from core.fit.modes import FIT_MODES, default_mode
+from core.fit.modes import FIT_MODES, resolve_mode
+from core.io.keypoint_formats import FORMAT_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +44,14 @@ def add_parser(subparsers) -> None:
                    help="how many people to fit (default 1: the main person); N or all fits the main person, then "
                    "every other person seen by at least two views in the same cameras (result.npz people_* keys, "
                    "one export per person)")
+    p.add_argument("--keypoints", type=Path, default=None, metavar="DIR_OR_FILE",
+                   help="fit these 2D keypoints instead of detecting: an OpenPose/Pose2Sim folder (cam01_json/*.json, "
+                   "...) or a COCO keypoint .json (images named <camera>/<frame>)")
+    p.add_argument("--keypoint-format", choices=FORMAT_NAMES, default=None,
+                   help="layout of --keypoints (default: from the keypoint count; body25 vs body25b from the pose)")
+    p.add_argument("--calibration", type=Path, default=None, metavar="FILE",
+                   help="known cameras, full or partial: Pose2Sim/anipose/FreeMoCap .toml, EasyMocap intri.yml/extri.yml, "
+                   "or Qualisys .qca.txt; known intrinsics replace the estimate, known extrinsics are held fixed")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="MediaPipe model (1 ships offline)")
     p.set_defaults(run=run)
 
@@ -77,16 +84,13 @@ def run(args: argparse.Namespace) -> int:
         overrides["confidence_threshold"] = args.threshold
     if args.device is not None:
         overrides["device"] = args.device
-    config = load_fit_config(args.config)
-    try:
-        config = dataclasses.replace(config, **overrides)
-        config.validate()
-    except ValueError as exc:
-        raise InputError(str(exc)) from None
+    config = load_fit_config(args.config, **overrides)
 
     mode, model = _network(args, config)  # a bad checkpoint is reported before any detection work
     result, summary = fit_sequence(args.sequence, args.out, config, mode, model, args.model_complexity,
-                                   show_progress_bar=True, people=args.people)
+                                   show_progress_bar=True, keypoints=args.keypoints,
+                                   keypoint_format=args.keypoint_format, calibration=args.calibration,
+                                   people=args.people)
     path = args.out / "result.npz"
     timings = summary["timings_s"]
     print(f"wrote {path} ({result.num_frames} frames, {result.num_views} views): "
@@ -99,15 +103,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _network(args: argparse.Namespace, config) -> tuple[str, object | None]:
     """The fit mode and the network it needs (None for optimize)."""
-    from core.nets.checkpoint import DEFAULT_MODEL, load_model
+    from core.nets.checkpoint import installed_model, load_model
 
-    checkpoint = args.checkpoint or (DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None)
-    mode = args.mode or default_mode(checkpoint)
-    model = None
-    if mode != "optimize":
-        if checkpoint is None:
-            raise InputError(f"--mode {mode} needs a network: give --checkpoint (no default model is installed)")
-        if not Path(checkpoint).is_file():
-            raise InputError("no such checkpoint file", checkpoint)
-        model = load_model(checkpoint, config.device)
-    return mode, model
+    mode, checkpoint = resolve_mode(args.mode, args.checkpoint, installed_model())
+    return mode, (load_model(checkpoint, config.device) if checkpoint is not None else None)

@@ -39,13 +39,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed; the same seed gives the same sequence (default 0)")
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate (default 30)")
     parser.add_argument(
-        "--noise", type=float, default=4.0, metavar="PX",
+        "--noise", type=float, default=None, metavar="PX",
         help="detection noise, pixels at a 1000 px image height, scaled with each image's height (default 4)",
     )  # fmt: skip
     parser.add_argument(
         "--people", type=int, default=1,
         help="number of people, 1-4 (default 1); more than one cross and hide each other, keypoints.npz then "
         "holds every person per image (F, V, P, 17, 3) and gt.npz people_joints3d (P, F, 17, 3)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--faults", choices=("default", "harsh"), default="default",
+        help="the simulated detector's faults: default, or harsh (every fault turned up; --noise then defaults to 8)",
     )  # fmt: skip
     parser.add_argument("--render", action="store_true", help="also render images of the person (slower)")
     parser.add_argument(
@@ -70,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--frames must be at least 1, got {args.frames}")
     if not args.fps > 0 or args.fps != args.fps or args.fps == float("inf"):
         raise InputError(f"--fps must be a positive number, got {args.fps}")
+    from core.synth.detections import FAULT_PRESETS
+
+    faults = FAULT_PRESETS[args.faults]
+    args.noise = faults.noise_px if args.noise is None else args.noise
     if not args.noise >= 0 or args.noise == float("inf"):
         raise InputError(f"--noise must be a non-negative number of pixels, got {args.noise}")
     if not 1 <= args.people <= 4:
@@ -87,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
             out, views=args.views, frames=args.frames, seed=args.seed, render=args.render, fps=args.fps,
             noise_px=args.noise, known_intrinsics=args.known_intrinsics, image_size=args.image_size, progress=args.render,
             people=args.people,
+            faults=faults,
         )  # fmt: skip
     except OSError as exc:  # unwritable folder, full disk: the user's to fix, not a bug
         raise InputError(f"cannot write the sequence: {exc.strerror or exc}", exc.filename or out) from None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from core.body import BodyModel
-from core.fit.params import body_frame_keypoints
+from core.canonical.params import body_frame_keypoints
 
 _EYES, _ANKLES = (1, 2), (15, 16)
 # Standing height from the rest pose's eyes-to-ankles height (metres), fitted on Anny (see above).

@@ -15,18 +15,18 @@ import roma
 import torch
 
 from core.body import BodyModel
-from core.fit.config import FitConfig
-from core.fit.height import height_prior_loss
-from core.fit.irv import IRVFit
-from core.fit.losses import (
+from core.canonical.losses import (
     person_scale,
     reprojection_error_px,
     reprojection_loss,
     shape_prior_loss,
 )
+from core.canonical.params import CanonicalParams, Intrinsics, body_frame_keypoints
+from core.canonical.pose_prior import PosePrior
+from core.fit.config import FitConfig
+from core.fit.height import height_prior_loss
+from core.fit.irv import IRVFit
 from core.fit.optim import CancelFn, ProgressFn
-from core.fit.params import CanonicalParams, Intrinsics, body_frame_keypoints
-from core.fit.pose_prior import PosePrior
 from core.fit.rig import relative_cameras
 from core.fit.schedule import two_phase
 from core.fit.swaps import correct_swaps

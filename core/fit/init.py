@@ -9,22 +9,14 @@ import roma
 import torch
 
 from core.body import BodyModel
-from core.fit.losses import confidence_weights
+from core.canonical.losses import confidence_weights
+from core.canonical.params import camera_facing_rotation
 
 # COCO-17 indices.
 _SHOULDERS = (5, 6)
 _HIPS = (11, 12)
 # Keypoints that a rigid (posed-at-the-mean) body predicts well: head and torso.
 RIGID_KEYPOINTS = (0, 1, 2, 3, 4, 5, 6, 11, 12)
-
-
-def camera_facing_rotation(body: BodyModel) -> torch.Tensor:
-    """(3, 3) body->camera rotation of an upright body facing the camera (OpenCV camera axes)."""
-    up, forward = body.up_axis.float().cpu(), body.forward_axis.float().cpu()
-    source = torch.stack([up, forward, torch.linalg.cross(up, forward)], dim=1)
-    cam_up, cam_toward = torch.tensor([0.0, -1.0, 0.0]), torch.tensor([0.0, 0.0, -1.0])
-    target = torch.stack([cam_up, cam_toward, torch.linalg.cross(cam_up, cam_toward)], dim=1)
-    return target @ source.T
 
 
 def image_roll(keypoints2d: torch.Tensor, threshold: float) -> torch.Tensor:

@@ -14,18 +14,18 @@ import roma
 import torch
 
 from core.body import BodyModel
-from core.fit.config import FitConfig
-from core.fit.height import height_prior_loss
-from core.fit.init import RIGID_KEYPOINTS, initial_translation, orientation_starts
-from core.fit.losses import (
+from core.canonical.losses import (
     person_scale,
     reprojection_error_px,
     reprojection_loss,
     shape_prior_loss,
 )
+from core.canonical.params import ViewBodies, body_frame_keypoints, view_keypoints
+from core.canonical.pose_prior import PosePrior
+from core.fit.config import FitConfig
+from core.fit.height import height_prior_loss
+from core.fit.init import RIGID_KEYPOINTS, initial_translation, orientation_starts
 from core.fit.optim import CancelFn, ProgressFn, minimize
-from core.fit.params import ViewBodies, body_frame_keypoints, view_keypoints
-from core.fit.pose_prior import PosePrior
 from core.geometry.camera import project, transform_points
 from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d
 

@@ -22,22 +22,19 @@ def minimize(
     after_step: Callable[[], None] | None = None,
     lr_decay: float = 0.1,
     method: str = "adam",
-    lr_scales: Sequence[float] | None = None,
 ) -> None:
     """Minimise the scalar ``objective()`` over ``variables`` in place with Adam.
 
     The learning rate decays geometrically to ``lr * lr_decay`` over the run, which settles the
     many small independent problems of a batch without per-item tuning. ``after_step`` may
-    project variables back onto their valid set (e.g. clamp shape parameters). ``lr_scales``
-    (one per variable) slows down variables whose scale differs, such as log focal lengths.
+    project variables back onto their valid set (e.g. clamp shape parameters).
     """
     if iterations <= 0:
         return
     if method == "lbfgs":
         _minimize_lbfgs(variables, objective, iterations, lr, progress, should_cancel, after_step)
         return
-    scales = lr_scales or [1.0] * len(variables)
-    optimizer = torch.optim.Adam([{"params": [v], "lr": lr * k} for v, k in zip(variables, scales)], lr=lr)
+    optimizer = torch.optim.Adam(variables, lr=lr)
     gamma = lr_decay ** (1.0 / iterations)
     scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma)
     for step in range(iterations):

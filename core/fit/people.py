@@ -14,6 +14,8 @@ import logging
 import numpy as np
 
 from core.fit.config import FitConfig
+from core.fit.inputs import KnownExtrinsics
+from core.fit.sequence import fit_keypoints
 from core.io.results import FitResult
 
 log = logging.getLogger(__name__)
@@ -27,8 +29,6 @@ def fittable_people(scene, limit: int | None) -> list[int]:
 
 def fixed_rig_inputs(inputs, result: FitResult, keypoints2d: np.ndarray):
     """``inputs`` for another person: their detections, and the main fit's rig as known cameras."""
-    from core.fit.sequence import KnownExtrinsics  # function level: core.fit.sequence imports this module's caller
-
     views = result.num_views
     extrinsics = KnownExtrinsics(rotation=np.asarray(result.cam_R[0], np.float32), translation=np.asarray(result.cam_t[0], np.float32),
                             known=np.ones(views, dtype=bool))
@@ -42,8 +42,6 @@ def add_people(result: FitResult, inputs, config: FitConfig, people: int | None 
     """``result`` (the main person's fit of ``inputs``) with ``person_track`` and, for ``people``
     > 1 (None: all), the ``people_*`` keys of every fitted person (main first). ``fit_options``
     go to :func:`core.fit.sequence.fit_keypoints` (mode, model, progress, ...)."""
-    from core.fit.sequence import fit_keypoints
-
     scene = inputs.scene
     if scene is None or scene.num_people == 0:
         return result

@@ -20,7 +20,6 @@ def two_phase(
     should_cancel: CancelFn | None = None,
     after_step: Callable[[], None] | None = None,
     method: str = "adam",
-    lr_scales: Sequence[float] | None = None,
 ) -> None:
     """``iterations`` of :func:`~core.fit.optim.minimize`; with ``correct`` (which updates what
     ``objective`` reads, under no_grad) half of them, then ``correct()``, then the rest at half
@@ -30,10 +29,10 @@ def two_phase(
     def report(offset):
         return None if progress is None else (lambda done, _total: progress(offset + done, iterations))
 
-    minimize(variables, objective, first, lr, report(0), should_cancel, after_step, method=method, lr_scales=lr_scales)
+    minimize(variables, objective, first, lr, report(0), should_cancel, after_step, method=method)
     if correct is None:
         return
     with torch.no_grad():
         correct()
     minimize(variables, objective, iterations - first, lr * (1.0 if method == "lbfgs" else 0.5), report(first),
-             should_cancel, after_step, method=method, lr_scales=lr_scales)
+             should_cancel, after_step, method=method)

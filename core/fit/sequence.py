@@ -7,10 +7,11 @@ already hold keypoints call :func:`fit_keypoints`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,10 @@ import roma
 import torch
 
 from core.body import BodyModel, load_body_model
+from core.canonical.losses import reprojection_loss
+from core.canonical.params import CanonicalParams, Intrinsics, ViewBodies
+from core.canonical.pose_prior import PosePrior, default_pose_prior
+from core.device import resolve_device
 from core.errors import InputError
 from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import (
@@ -26,86 +31,35 @@ from core.fit.iev import (
     initial_canonical,
     unexplained_fraction,
 )
+from core.fit.inputs import FitInputs, KnownExtrinsics, camera_intrinsics  # noqa: F401 - also imported from here
 from core.fit.irv import IRVFit, evaluate_view_bodies, fit_irv
-from core.fit.losses import reprojection_loss
+from core.fit.known_cameras import apply_calibration
 from core.fit.modes import FitMode
-from core.fit.params import Intrinsics, ViewBodies
-from core.fit.pose_prior import PosePrior
-from core.fit.priors import default_pose_prior
 from core.fit.static_rig import (
     KnownCameras,
+    best_start,
     estimates_focal,
     fit_iev_static_rig,
     focal_of_fov,
 )
 from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
 from core.geometry.camera import (
-    default_focal_px,
-    default_principal_point,
     project,
     transform_points,
 )
-from core.io.results import FitResult
+from core.io import MultiViewSequence, atomic_write_json
+from core.io.calibration import read_calibration
+from core.io.folders import check_outside_inputs
+from core.io.keypoint_import import read_keypoints
+from core.io.results import SUMMARY_FILE, FitResult
 from core.keypoints import COCO17_NAMES
-from core.people import Scene, sequence_scene
+from core.nets.predict import predict
+from core.people import sequence_scene
 
 log = logging.getLogger(__name__)
 
 # progress(stage, done, total): stage is "detect", "irv" or "iev".
 StageProgress = Callable[[str, int, int], None]
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is bad input."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is available (use auto or cpu)")
-    return torch.device(name)
-
-
-@dataclass
-class KnownExtrinsics:
-    """Known world->camera poses: rotation (V, 3, 3), translation (V, 3) metres, known (V,) bool
-    (the cameras whose pose is known; the others are estimated in the same world)."""
-
-    rotation: np.ndarray
-    translation: np.ndarray
-    known: np.ndarray
-
-
-@dataclass
-class FitInputs:
-    """What fitting needs from a sequence.
-
-    keypoints2d: (F, V, 17, 3); focal: (V,) pixels; principal: (V, 2); image_sizes: (V, 2) w, h;
-    focal_known: (V,) bool, the focal lengths given by the user (not estimated); None: none given.
-    extrinsics: camera poses given by the user or an earlier fit, held fixed (their focal lengths
-        are then known too); the result stays in their world.
-    scene: every person detected and who is who (keypoints2d are its person 0's); None: not known.
-    """
-
-    keypoints2d: np.ndarray
-    focal: np.ndarray
-    principal: np.ndarray
-    image_sizes: np.ndarray
-    view_names: list[str]
-    frame_indices: np.ndarray
-    fps: float = 30.0
-    timings: dict[str, float] = field(default_factory=dict)
-    focal_known: np.ndarray | None = None
-    extrinsics: KnownExtrinsics | None = None
-    scene: Scene | None = None
-
-
-def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, principal: list | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(V,) focal and (V, 2) principal point: the given ones where known, else the defaults."""
-    views = len(image_sizes)
-    focal = focal or [None] * views
-    principal = principal or [None] * views
-    f = np.array([fv if fv is not None else default_focal_px(*size) for fv, size in zip(focal, image_sizes)], dtype=np.float32)
-    c = np.array([cv if cv is not None else default_principal_point(*size) for cv, size in zip(principal, image_sizes)], dtype=np.float32)
-    return f, c
 
 
 def inputs_from_sequence(seq, cache_root: str | Path | None = None, model_complexity: int = 1,
@@ -202,54 +156,67 @@ def explained_loss(iev: IEVFit, config: FitConfig) -> float:
         return float(loss[seen].mean()) if bool(seen.any()) else float("inf")
 
 
-def _fit_stages(body, prior, kp, intrinsics, known_focal, known_cams, image_sizes, config, mode, model, label,
-                stage_progress, should_cancel, timings) -> StagedFit:
-    """IRV then IEV of one fit of (F, V, 17, 3) detections with (V,) focal lengths; stage seconds
-    are added to ``timings``."""
+@dataclass
+class IRVStage:
+    """What IEV starts from: IRV's per-view fits, the canonical start laid out (F, V, ...), and
+    (optimizer only) IRV's camera-frame keypoints (F, V, 17, 3) for the skeleton-registered rig."""
+
+    mode: str
+    irv: IRVFit
+    init: CanonicalParams
+    init_keypoints3d: torch.Tensor | None
+
+
+def _irv_stage(body, prior, kp, intrinsics, image_sizes, config, mode, model, stage_progress, should_cancel,
+               timings) -> IRVStage:
+    """IRV of (F, V, 17, 3) detections with (V,) intrinsics: the SMPLify teacher (optimize), the
+    network (network), or the network refined by a few SMPLify iterations (network+refine)."""
     frames, views = kp.shape[:2]
-    focal, principal = intrinsics.focal, intrinsics.principal
     kp_flat = kp.reshape(-1, 17, 3)
-    focal_flat, principal_flat = focal.repeat(frames), principal.repeat(frames, 1)
-    init3d = None
-    iev_config = mode_config(config, mode)
+    focal_flat, principal_flat = intrinsics.focal.repeat(frames), intrinsics.principal.repeat(frames, 1)
     report, bar = stage_progress("irv")
     start = time.perf_counter()
     if mode == "optimize":
-        irv: IRVFit = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, config, progress=report, should_cancel=should_cancel)
-        init = initial_canonical(irv, frames, views)
-        init3d = irv.keypoints3d.reshape(frames, views, 17, 3)
+        irv = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, config, progress=report, should_cancel=should_cancel)
+        stage = IRVStage(mode, irv, initial_canonical(irv, frames, views), irv.keypoints3d.reshape(frames, views, 17, 3))
     else:
-        from core.nets.predict import predict
-
         if model is None:
             raise InputError(f"--mode {mode} needs a trained network (--checkpoint)")
-        net_irv, init = predict(model, kp, focal, principal, image_sizes, body=body)
+        net_irv, init = predict(model, kp, intrinsics.focal, intrinsics.principal, image_sizes, body=body)
         flat = ViewBodies(*(t.reshape(frames * views, *t.shape[2:]) for t in
                             (net_irv.global_orient, net_irv.body_pose, net_irv.shape, net_irv.transl)))
         if mode == "network+refine":
-            irv = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, iev_config, init=flat,
+            irv = fit_irv(body, prior, kp_flat, focal_flat, principal_flat, mode_config(config, mode), init=flat,
                           progress=report, should_cancel=should_cancel)
         else:
             irv = evaluate_view_bodies(body, flat, kp_flat, focal_flat, principal_flat, config)
+        stage = IRVStage(mode, irv, init, None)
     timings["irv_s"] = timings.get("irv_s", 0.0) + time.perf_counter() - start
     if bar is not None:
         bar.close()
+    return stage
 
+
+def _iev_stage(body, prior, kp, intrinsics, known_focal, known_cams, start: IRVStage, config, stage_progress,
+               should_cancel, timings) -> StagedFit:
+    """IEV from an IRV stage, with the optimizer settings of the stage's mode."""
+    frames, views = kp.shape[:2]
+    iev_config = mode_config(config, start.mode)
     report, bar = stage_progress("iev")
-    start = time.perf_counter()
+    begin = time.perf_counter()
     if config.static_rig:
         # network: the starting rig is the result, so the views' frames that the network's fused
         # body explains better count more in it.
-        iev: IEVFit = fit_iev_static_rig(body, prior, kp, intrinsics, init, iev_config, report, should_cancel,
-                                         init_keypoints3d=init3d, focal_known=known_focal,
-                                         weight_start_by_fit=mode == "network", known=known_cams)
+        iev: IEVFit = fit_iev_static_rig(body, prior, kp, intrinsics, start.init, iev_config, report, should_cancel,
+                                         init_keypoints3d=start.init_keypoints3d, focal_known=known_focal,
+                                         weight_start_by_fit=start.mode == "network", known=known_cams)
     else:
-        intr = Intrinsics(focal.expand(frames, views), principal.expand(frames, views, 2))
-        iev = fit_iev_per_frame(body, prior, kp, intr, init, iev_config, report, should_cancel)
-    timings["iev_s"] = timings.get("iev_s", 0.0) + time.perf_counter() - start
+        intr = Intrinsics(intrinsics.focal.expand(frames, views), intrinsics.principal.expand(frames, views, 2))
+        iev = fit_iev_per_frame(body, prior, kp, intr, start.init, iev_config, report, should_cancel)
+    timings["iev_s"] = timings.get("iev_s", 0.0) + time.perf_counter() - begin
     if bar is not None:
         bar.close()
-    return StagedFit(label, irv, iev, focal.clone(), explained_loss(iev, config))
+    return StagedFit(start.mode, start.irv, iev, intrinsics.focal.clone(), explained_loss(iev, config))
 
 
 def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model):
@@ -280,26 +247,48 @@ def _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_pr
                 progress(stage, done, total)
         return report, bar
 
-    def fit(start_focal, fit_mode, label) -> StagedFit:
-        return _fit_stages(body, prior, kp, Intrinsics(start_focal, principal), known_focal, known_cams,
-                           inputs.image_sizes, config, fit_mode, model, label, stage_progress, should_cancel, timings)
+    def irv_stage(start_focal, fit_mode) -> IRVStage:
+        return _irv_stage(body, prior, kp, Intrinsics(start_focal, principal), inputs.image_sizes, config, fit_mode,
+                          model, stage_progress, should_cancel, timings)
 
-    candidates = [fit(focal, mode, mode)]
-    if mode == "network+refine" and config.refine.optimizer_start and config.static_rig:
-        candidates.append(fit(focal, "optimize", "optimize"))
-    best = min(candidates, key=lambda c: c.loss)
+    def iev_stage(start: IRVStage, start_focal, label: str | None = None) -> StagedFit:
+        fitted = _iev_stage(body, prior, kp, Intrinsics(start_focal, principal), known_focal, known_cams, start, config,
+                            stage_progress, should_cancel, timings)
+        fitted.label = label or fitted.label
+        return fitted
+
+    def fit(start_focal, fit_mode) -> StagedFit:
+        starts = [irv_stage(start_focal, fit_mode)]
+        if fit_mode == "network+refine" and config.refine.optimizer_start and config.static_rig:
+            # The optimizer's own start beside the network's: the starting rig that explains the
+            # views better is fitted (its own schedule: shorter from the network's start).
+            starts.append(irv_stage(start_focal, "optimize"))
+            losses = [best_start(body, s.init, kp, Intrinsics(start_focal, principal), config, s.init_keypoints3d,
+                                 False, known_cams)[2] for s in starts]
+            start_losses.update({s.mode: loss for s, loss in zip(starts, losses)})
+            # The better start gets the optimizer's whole schedule: the refine schedule alone was up to
+            # 13 % worse than optimize on synthetic rigs even from a good network start.
+            chosen = starts[min(range(len(starts)), key=losses.__getitem__)]
+            return iev_stage(dataclasses.replace(chosen, mode="optimize"), start_focal, label=chosen.mode)
+        return iev_stage(starts[0], start_focal)
+
+    start_losses: dict[str, float] = {}
+    best = fit(focal, mode)
+    candidates = [best]
     unexplained = float(unexplained_fraction(best.iev, config).max())
     if estimates_focal(mode_config(config, mode), frames, known_focal) and unexplained > config.iev.rig_failure_fraction:
         log.info("the rig fit left %.0f %% of a view's frames unexplained: fitting again from wide-angle focal "
                  "lengths", 100 * unexplained)
         wide = focal_of_fov(principal, config.iev.retry_fov_deg)
         wide = wide if known_focal is None else torch.where(known_focal, focal, wide)
-        retry = fit(wide, "optimize" if best.label == "optimize" else mode, f"{best.label}, wide-angle start")
+        retry = fit(wide, mode)
+        retry.label += ", wide-angle start"
+        candidates.append(retry)
         if float(unexplained_fraction(retry.iev, config).max()) < unexplained:
-            candidates.append(retry)
             best = retry
     log.debug("candidate fits (mean reprojection loss): %s", ", ".join(f"{c.label} {c.loss:.2e}" for c in candidates))
     timings["candidates"] = {c.label: round(c.loss, 8) for c in candidates}
+    timings["start_losses"] = {k: round(v, 6) for k, v in start_losses.items()}
     timings["chosen"] = best.label
     return _to_result(best, inputs, body, mode, known_cams is None), timings
 
@@ -356,6 +345,7 @@ def summarize(result: FitResult, timings: dict[str, float], config: FitConfig) -
         "focal_px": {str(v): round(float(result.cam_f[0, i]), 1) for i, v in enumerate(result.view_names)},
         "timings_s": {k: round(v, 3) for k, v in timings.items() if isinstance(v, float)},
         "candidates": timings.get("candidates", {}),
+        "start_losses": timings.get("start_losses", {}),
         "chosen": timings.get("chosen", result.mode),
         "world": "Z up, metres, floor at z=0, person starts at the origin facing -Y",
     }
@@ -371,27 +361,33 @@ def fit_sequence(
     progress: StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
+    keypoints: str | Path | None = None,
+    keypoint_format: str | None = None,
+    calibration: str | Path | None = None,
     people: int | None = 1,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
 
     The main person is fitted (see :func:`inputs_from_sequence`); ``people`` > 1 (None: all) also
-    fits the others seen in at least two views, in the main person's rig (``people_*`` keys).
-    ``out`` must lie outside the input folder (inputs are never modified; detections are cached in
-    the user cache). Returns the result and the summary.
+    fits the others seen by two views, in the main person's cameras (``people_*`` keys).
+    ``out`` must lie outside the input folder (inputs are never modified; detections are cached
+    in the user cache). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
+    detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
+    partial) calibration (:mod:`core.fit.known_cameras`). Returns the result and the summary.
     """
-    from core.fit.people import add_people, person_summary
-    from core.io import MultiViewSequence, atomic_write_json
-    from core.io.results import SUMMARY_FILE
-
-    seq_root, out = Path(seq_root).resolve(), Path(out).resolve()
-    if out == seq_root or seq_root in out.parents:
-        raise InputError("the result folder must be outside the input sequence (inputs are never modified)", out)
+    seq_root = Path(seq_root).resolve()
+    out = check_outside_inputs(out, seq_root)
     if out.exists() and not out.is_dir():
         raise InputError("exists and is not a folder", out)
-    with MultiViewSequence.open(seq_root) as seq:
+    rig = read_calibration(calibration) if calibration is not None else None
+    imported = read_keypoints(keypoints, keypoint_format).for_views if keypoints is not None else None
+    from core.fit.people import add_people, person_summary  # it fits with this module's functions
+
+    with MultiViewSequence.open(seq_root, imported=imported) as seq:
         inputs = inputs_from_sequence(seq, None, model_complexity, progress, should_cancel, show_progress_bar)
+    if rig is not None:
+        inputs = apply_calibration(inputs, rig, Path(calibration))
     result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
                                     show_progress_bar=show_progress_bar, mode=mode, model=model)
     result = add_people(result, inputs, config, people, mode=mode, model=model, progress=progress,

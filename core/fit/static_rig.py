@@ -19,10 +19,7 @@ import roma
 import torch
 
 from core.body import BodyModel
-from core.fit.config import FitConfig
-from core.fit.height import height_prior_loss
-from core.fit.iev import IEVFit
-from core.fit.losses import (
+from core.canonical.losses import (
     confidence_weights,
     person_scale,
     reprojection_error_px,
@@ -30,14 +27,17 @@ from core.fit.losses import (
     shape_prior_loss,
     smoothness_loss,
 )
-from core.fit.optim import CancelFn, ProgressFn
-from core.fit.params import (
+from core.canonical.params import (
     CanonicalParams,
     Intrinsics,
     body_frame_keypoints,
     canonical_keypoints,
 )
-from core.fit.pose_prior import PosePrior
+from core.canonical.pose_prior import PosePrior
+from core.fit.config import FitConfig
+from core.fit.height import height_prior_loss
+from core.fit.iev import IEVFit
+from core.fit.optim import CancelFn, ProgressFn
 from core.fit.rig import (
     consensus_body_poses,
     relative_cameras,
@@ -80,15 +80,18 @@ class RigBodies:
     translation: torch.Tensor
     pose: torch.Tensor
     shape: torch.Tensor
+    offsets: torch.Tensor | None = None
 
     def points(self, body: BodyModel) -> torch.Tensor:
         """(F, 17, 3) world keypoints."""
         local = body_frame_keypoints(body, self.pose, self.shape[None].expand(self.pose.shape[0], -1))
+        if self.offsets is not None:
+            local = local + self.offsets
         return transform_points(local, self.rotation, self.translation)
 
     def frames(self, index: torch.Tensor) -> RigBodies:
         """The bodies of the frames ``index`` (the same shape)."""
-        return RigBodies(self.rotation[index], self.translation[index], self.pose[index], self.shape)
+        return RigBodies(self.rotation[index], self.translation[index], self.pose[index], self.shape, self.offsets)
 
 
 @dataclass
@@ -219,6 +222,29 @@ def start_rig(init: CanonicalParams, keypoints2d: torch.Tensor, intrinsics: Intr
             RigBodies(body_rot, body_t - centre, bodies.pose, bodies.shape))
 
 
+def best_start(body: BodyModel, init: CanonicalParams, keypoints2d: torch.Tensor, intrinsics: Intrinsics,
+               config: FitConfig, init_keypoints3d: torch.Tensor | None = None, weight_start_by_fit: bool = False,
+               known: KnownCameras | None = None) -> tuple[StaticRig, RigBodies, float]:
+    """The starting rig and bodies of a static-rig fit, and their loss (summed robust reprojection
+    loss of the consensus bodies): two starts when ``init_keypoints3d`` is given — from the views'
+    skeletons registered onto each other, and from their root orientations — the better one kept.
+    Measured on 10 synthetic 4-view rigs at 2 px noise: the skeleton start alone sent one into a
+    mirrored rig (64 deg off) that the other start gets right; the other nine moved by 0.02 deg.
+
+    weight_start_by_fit: weight each view's frame in the starting rig by how well its body in
+        ``init`` reprojects (``IEVConfig.start_fit_scale``).
+    """
+    trust = None
+    if weight_start_by_fit:
+        trust = torch.exp(-view_fit_loss(body, init, keypoints2d, intrinsics, config) / config.iev.start_fit_scale)
+    starts = [start_rig(init, keypoints2d, intrinsics, config, init_keypoints3d, trust, known)]
+    if init_keypoints3d is not None:
+        starts.append(start_rig(init, keypoints2d, intrinsics, config, None, trust, known))
+    losses = [float(frame_data_loss(body, bodies, rig, keypoints2d, config).sum()) for rig, bodies in starts]
+    best = min(range(len(starts)), key=losses.__getitem__)
+    return *starts[best], losses[best]
+
+
 # ------------------------------------------------------------------------------- optimizing
 
 
@@ -241,6 +267,9 @@ class _RigVariables:
         self.body_t = bodies.translation.detach().clone().requires_grad_()
         self.pose = roma.rotmat_to_rotvec(bodies.pose).detach().clone().requires_grad_()
         self.shape = bodies.shape.detach().clone().requires_grad_(optimize_rig)
+        self.use_offsets = config.iev.keypoint_offset_sigma_m > 0
+        offsets = bodies.offsets if bodies.offsets is not None else torch.zeros(17, 3, dtype=self.shape.dtype)
+        self.offsets = offsets.detach().clone().requires_grad_(optimize_rig and self.use_offsets)
         self.log_focal = rig.focal.log().detach().clone().requires_grad_(estimate_focal)
         self.log_focal0 = self.log_focal.detach().clone()
         self.estimate_focal, self.focal_known, self.known = estimate_focal, focal_known, known
@@ -252,6 +281,7 @@ class _RigVariables:
         self.variables = [self.body_orient, self.body_t, self.pose]
         if optimize_rig:
             self.variables += [self.cam_orient, self.cam_t, self.shape] + ([self.log_focal] if estimate_focal else [])
+            self.variables += [self.offsets] if self.use_offsets else []
 
     def rig(self) -> StaticRig:
         # A dolly zoom: the camera's depth follows its focal length, so that a change of focal keeps
@@ -261,7 +291,8 @@ class _RigVariables:
         return StaticRig(rot6d_to_rotmat(self.cam_orient), translation, self.log_focal.exp(), self.principal)
 
     def bodies(self) -> RigBodies:
-        return RigBodies(rot6d_to_rotmat(self.body_orient), self.body_t, roma.rotvec_to_rotmat(self.pose), self.shape)
+        return RigBodies(rot6d_to_rotmat(self.body_orient), self.body_t, roma.rotvec_to_rotmat(self.pose), self.shape,
+                         self.offsets if self.use_offsets else None)
 
     def project_back(self) -> None:
         """Keep every variable in its valid set (under no_grad): shape bounds, focal lengths within
@@ -301,6 +332,8 @@ def optimize_static_rig(body: BodyModel, prior: PosePrior, keypoints2d: torch.Te
                  + frames * config.iev.shape_prior_weight * shape_prior_loss(v.shape, mean_shape)
                  + frames * config.height.weight * height_prior_loss(body, v.shape, height_m, height_sigma)
                  + frames * config.iev.smoothness_weight * smoothness_loss(world))
+        if v.use_offsets:
+            total = total + frames * config.iev.keypoint_offset_weight * (v.offsets / config.iev.keypoint_offset_sigma_m).square().sum()
         if estimate_focal:
             focal_prior = ((v.log_focal - v.log_focal0) / config.iev.focal_prior_sigma).square().sum()
             total = total + frames * config.iev.focal_prior_weight * focal_prior
@@ -319,7 +352,8 @@ def optimize_static_rig(body: BodyModel, prior: PosePrior, keypoints2d: torch.Te
 
 
 def _detached(params):
-    return type(params)(**{f.name: getattr(params, f.name).detach().clone() for f in dataclasses.fields(params)})
+    return type(params)(**{f.name: None if getattr(params, f.name) is None else getattr(params, f.name).detach().clone()
+                           for f in dataclasses.fields(params)})
 
 
 def rig_reprojection(body: BodyModel, rig: StaticRig, bodies: RigBodies, keypoints2d: torch.Tensor,
@@ -351,12 +385,8 @@ def fit_iev_static_rig(
     Args:
         keypoints2d: (F, V, 17, 3); intrinsics: focal (V,), principal (V, 2) (one per camera);
         init: per-frame canonical parameters (from :func:`~core.fit.iev.initial_canonical`).
-        init_keypoints3d: (F, V, 17, 3) IRV keypoints in each camera frame: when given, the rig
-            registered from these skeletons between views is a second start beside the one from
-            the root orientations (the better reprojecting one is used).
+        init_keypoints3d, weight_start_by_fit: how the rig starts (see :func:`best_start`).
         focal_known: (V,) bool, cameras whose focal length is given and not estimated.
-        weight_start_by_fit: weight each view's frame in the starting rig by how well its body
-            in ``init`` reprojects (``IEVConfig.start_fit_scale``).
         known: camera poses held fixed (their focal lengths are then taken as known too).
     """
     frames = keypoints2d.shape[0]
@@ -364,18 +394,9 @@ def fit_iev_static_rig(
         focal_known = known.known if focal_known is None else focal_known | known.known
     if not estimates_focal(config, frames, focal_known):
         config = dataclasses.replace(config, estimate_focal=False)
-    trust = None
-    if weight_start_by_fit:
-        trust = torch.exp(-view_fit_loss(body, init, keypoints2d, intrinsics, config) / config.iev.start_fit_scale)
-    # Two starting rigs: from the views' skeletons registered onto each other, and from their root
-    # orientations; the one whose consensus bodies reproject better is kept. Measured on 10 synthetic
-    # 4-view rigs at 2 px noise: the skeleton start alone sent one into a mirrored rig (64 deg off)
-    # that the other start gets right; the other nine moved by 0.02 deg on average.
-    starts = [start_rig(init, keypoints2d, intrinsics, config, init_keypoints3d, trust, known)]
-    if init_keypoints3d is not None:
-        starts.append(start_rig(init, keypoints2d, intrinsics, config, None, trust, known))
-    losses = [frame_data_loss(body, bodies, rig, keypoints2d, config).sum() for rig, bodies in starts]
-    rig, bodies = starts[int(torch.stack(losses).argmin())]
+    if frames < config.iev.keypoint_offset_min_frames:
+        config = dataclasses.replace(config, iev=dataclasses.replace(config.iev, keypoint_offset_sigma_m=0.0))
+    rig, bodies, _ = best_start(body, init, keypoints2d, intrinsics, config, init_keypoints3d, weight_start_by_fit, known)
     keys = key_frames(frames, config.iev.rig_frames)
     # When every frame is a key frame the rig phase has fitted them all; the frame phase would only
     # restart them at a high learning rate (measured on 30-frame rigs: 40 more iterations worsen
@@ -397,7 +418,7 @@ def fit_iev_static_rig(
         transl = dolly(init.transl, rig_fit.focal / intrinsics.focal)
         weights = frame_weights(keypoints2d, config.confidence_threshold)
         body_rot, body_t = consensus_body_poses(init.global_orient, transl, rig_fit.rotation, rig_fit.translation, weights)
-        start = RigBodies(body_rot, body_t, init.body_pose.clone(), key_bodies.shape)
+        start = RigBodies(body_rot, body_t, init.body_pose.clone(), key_bodies.shape, key_bodies.offsets)
         # Or the nearest key frame's fitted body, where it reprojects better (a frame whose views'
         # own fits disagree has a poor consensus; motion is smooth between key frames).
         nearest = keys[(torch.arange(frames)[:, None] - keys[None]).abs().argmin(dim=1)]

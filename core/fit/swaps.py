@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from core.canonical.losses import flip_keypoints, person_scale, reprojection_loss
+from core.canonical.params import Intrinsics
 from core.fit.config import FitConfig
-from core.fit.losses import flip_keypoints, person_scale, reprojection_loss
-from core.fit.params import Intrinsics
 from core.geometry.camera import project
 from core.keypoints import COCO17_NAMES
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import roma
 import torch
 
 from core.geometry.camera import transform_points
@@ -117,8 +116,3 @@ def rest_ankle_height(body) -> float:
                    body.mean_shape()[None].to(device))
         up = body.up_axis.to(device)
         return float((out.keypoints[0, list(ANKLE_INDICES)] @ up).mean() - (out.vertices[0] @ up).min())
-
-
-def rotation_to_axis_angle(rotation: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) -> (..., 3)."""
-    return roma.rotmat_to_rotvec(rotation)

@@ -49,6 +49,34 @@ def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None)
         raise
 
 
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path for a writer that wants a file name (Open3D, OpenCV): same name, in a
+    hidden folder beside ``path`` (writers that record the file's name see the real one); it
+    replaces ``path`` when the ``with`` block ends without error, else is removed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        folder = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            folder.mkdir()
+            break
+        except FileExistsError:
+            continue
+    tmp = folder / path.name
+    try:
+        yield tmp
+        if not tmp.is_file():
+            raise OSError(f"{path}: the writer wrote nothing")
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically; returns ``path``."""
     with atomic_open(path, "wb") as f:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -124,8 +124,11 @@ class MultiViewSequence:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, path: str | Path) -> MultiViewSequence:
-        """Open the sequence folder ``path``; InputError (naming the file) when it is unusable."""
+    def open(cls, path: str | Path, imported: Callable[[list[str]], np.ndarray] | None = None) -> MultiViewSequence:
+        """Open the sequence folder ``path``; InputError (naming the file) when it is unusable.
+
+        ``imported``: detections that replace ``keypoints.npz``, a function from the
+        sequence's camera names to their (F, V, 17, 3) keypoints (``cmanet fit --keypoints``)."""
         root = Path(path).expanduser()
         if not root.exists():
             raise InputError("no such folder", root)
@@ -139,7 +142,9 @@ class MultiViewSequence:
 
         keypoints_path = root / KEYPOINTS_NPZ
         keypoints, keypoint_view_names = (None, None)
-        if keypoints_path.is_file():
+        if imported is not None:
+            keypoints = imported([loc.name for loc in locations] or list(config.camera_names or []))
+        elif keypoints_path.is_file():
             keypoints, keypoint_view_names = read_keypoints_npz(keypoints_path)
 
         if not locations:

@@ -1,6 +1,6 @@
 """CMANet's networks: view encoders (Swin Transformer, keypoint transformer), IRV's iterative
 per-view regressors and IEV's cross-view refinement, over the canonical parameter space of
-core.fit.params.
+core.canonical.params.
 
 The fitting code calls :func:`load_model` and :func:`predict`.
 """

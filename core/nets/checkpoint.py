@@ -17,6 +17,7 @@ import torch
 
 from core.body import BodyModelConfig
 from core.config import RESOURCES_DIR, from_dict, to_dict
+from core.device import resolve_device
 from core.errors import InputError
 from core.io.atomic import atomic_write_bytes
 from core.nets.cmanet import CMANet
@@ -27,6 +28,11 @@ FORMAT = "cmanet"
 # The model that ships with the app (scripts/train_default makes it).
 DEFAULT_MODEL = RESOURCES_DIR / "models" / "cmanet_default.pt"
 VERSION = 1
+
+
+def installed_model() -> Path | None:
+    """The shipped default model (:data:`DEFAULT_MODEL`) when it is installed, else None."""
+    return DEFAULT_MODEL if DEFAULT_MODEL.is_file() else None
 
 
 def model_payload(model: CMANet, meta: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -96,8 +102,6 @@ def model_from_payload(data: dict[str, Any], where: str | Path | None = None) ->
 def load_model(checkpoint: str | Path, device: str | torch.device = "auto") -> CMANet:
     """The network of ``checkpoint`` (a model file or a training checkpoint), in eval mode on
     ``device`` (``auto``: CUDA when available)."""
-    from core.fit.sequence import resolve_device
-
     device = resolve_device(device) if isinstance(device, str) else device
     model = model_from_payload(read_checkpoint(checkpoint), checkpoint)
     return model.to(device).eval()

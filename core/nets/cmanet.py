@@ -12,10 +12,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.body import BodyModel, BodyModelConfig
+from core.body import BodyModel, BodyModelConfig, load_body_model
+from core.canonical.losses import reprojection_loss
+from core.canonical.params import CanonicalParams, ViewBodies, canonical_keypoints, view_keypoints
 from core.errors import InputError
-from core.fit.losses import reprojection_loss
-from core.fit.params import CanonicalParams, ViewBodies, canonical_keypoints, view_keypoints
 from core.geometry.camera import project
 from core.nets.config import ModelConfig
 from core.nets.encoder import ViewEncoder
@@ -161,8 +161,6 @@ class CMANet(nn.Module):
 
     def body_model(self) -> BodyModel:
         """The body model this network was built for (loaded once, on the network's device)."""
-        from core.body import load_body_model
-
         device = self.space.mean.device
         if not self._body_cache:
             self._body_cache.append(load_body_model(self.body_config))

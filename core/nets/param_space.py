@@ -1,4 +1,4 @@
-"""The regressors' view of the canonical parameter space (core.fit.params): flat vectors that
+"""The regressors' view of the canonical parameter space (core.canonical.params): flat vectors that
 start at the mean body and are updated additively.
 
 Per view, IRV's vector is ``theta = [orient (6), pose (J x 6), shape_z (S), cam (3)]``: 6D
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from core.body import BodyModel
-from core.fit.params import CanonicalParams, ViewBodies
+from core.canonical.params import CanonicalParams, ViewBodies, camera_facing_rotation
 from core.geometry.rotations import rot6d_to_rotmat, rotmat_to_6d
 from core.nets.camera import MEAN_LOG_SCALE, cam_to_translation, translation_to_cam
 from core.nets.inputs import ViewInputs
@@ -66,8 +66,6 @@ class ParamSpace(nn.Module):
     def for_body(cls, body: BodyModel, mean_pose_rotvec: torch.Tensor) -> ParamSpace:
         """The space of ``body``, starting from an upright body facing the camera in the pose
         ``mean_pose_rotvec`` (J, 3) (the pose prior's mean)."""
-        from core.fit.init import camera_facing_rotation
-
         lo, hi = body.shape_bounds()
         return cls(camera_facing_rotation(body), roma.rotvec_to_rotmat(mean_pose_rotvec.float().cpu()),
                    body.mean_shape().cpu(), lo.cpu(), hi.cpu())

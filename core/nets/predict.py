@@ -6,8 +6,8 @@ import numpy as np
 import torch
 
 from core.body import BodyModel
+from core.canonical.params import CanonicalParams, ViewBodies
 from core.errors import InputError
-from core.fit.params import CanonicalParams, ViewBodies
 from core.nets.cmanet import CMANet
 from core.nets.inputs import ViewInputs, make_view_inputs
 

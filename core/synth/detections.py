@@ -85,6 +85,16 @@ class DetectionFaults:
     hip_bias_scale: float = 3.0
 
 
+# Named fault settings: ``default`` is what ``cmanet synth`` simulates; ``harsh`` turns every fault
+# up at once (twice the noise, more and noisier occluded joints, three times the outliers and
+# swaps, twice the per-view bias), the setting the real-footage benchmark's synthetic rows use.
+FAULT_PRESETS: dict[str, DetectionFaults] = {
+    "default": DetectionFaults(),
+    "harsh": DetectionFaults(noise_px=8.0, occluded_noise=3.5, occluded_missing=0.5, outlier_rate=0.03,
+                             body_swap_rate=0.03, limb_swap_rate=0.09, bias_px=4.0, hip_bias_scale=3.0),
+}
+
+
 @dataclass
 class Detections:
     """keypoints: (F, V, 17, 3) float32 x, y (pixels), confidence. Fault masks (F, V, 17) bool:

@@ -1,9 +1,9 @@
-"""Plausible human motion in the canonical pose space, for synthetic sequences and pose priors.
+"""Plausible human motion in the canonical pose space, for synthetic sequences.
 
-A motion is a timeline of *clips* — holding an authored key pose (:mod:`core.synth.key_poses`) or
-walking (Anny's walk cycle, :mod:`core.synth.walk_cycle`) — cross-faded into each other with
+A motion is a timeline of *clips* — holding an authored key pose (:mod:`core.canonical.key_poses`)
+or walking (Anny's walk cycle, :mod:`core.canonical.walk_cycle`) — cross-faded into each other with
 eased quaternion slerps, plus a little smooth noise, every joint clamped into its anatomical
-limits (:mod:`core.synth.joint_limits`). Around it the person turns (yaw) and moves over the
+limits (:mod:`core.canonical.joint_limits`). Around it the person turns (yaw) and moves over the
 ground: walking carries them along their heading, towards points near the origin, so they stay in
 the middle of the camera rig. The height is left at zero: whoever poses the body sets it so the
 lowest point of the mesh touches the floor (z = 0), as :func:`core.synth.sequence.generate_sequence` does.
@@ -19,9 +19,10 @@ import numpy as np
 import roma
 import torch
 
-from core.synth.joint_limits import POSE_JOINT_NAMES, clamp_pose
-from core.synth.key_poses import KeyPose, key_poses
-from core.synth.walk_cycle import WalkCycle, load_walk_cycle
+from core.canonical.joint_limits import POSE_JOINT_NAMES, clamp_pose
+from core.canonical.key_poses import KeyPose, key_poses
+from core.canonical.walk_cycle import WalkCycle, load_walk_cycle, sample_walk
+from core.geometry.rotations import slerp_rotvec
 
 # Peak joint speed of a key-pose transition (degrees per second, before easing doubles it at
 # the midpoint): brisk but human; arm raises run at 300-600 deg/s.
@@ -75,45 +76,11 @@ def ease(x: np.ndarray) -> np.ndarray:
     return x * x * (3.0 - 2.0 * x)
 
 
-def slerp_rotvec(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """Per-element spherical interpolation of axis-angle rotations (..., 3), shortest arc.
-
-    weight: broadcastable to a's leading shape; 0 gives ``a``, 1 gives ``b``.
-    """
-    qa = roma.rotvec_to_unitquat(torch.tensor(np.asarray(a), dtype=torch.float64))
-    qb = roma.rotvec_to_unitquat(torch.tensor(np.asarray(b), dtype=torch.float64))
-    # Shortest arc: flip b's quaternion where it lies in the other hemisphere.
-    qb = torch.where(((qa * qb).sum(-1, keepdim=True) < 0), -qb, qb)
-    w = torch.tensor(np.broadcast_to(weight, qa.shape[:-1]), dtype=torch.float64)[..., None]
-    dot = (qa * qb).sum(-1, keepdim=True).clamp(-1.0, 1.0)
-    theta = torch.arccos(dot)
-    sin = torch.sin(theta)
-    small = sin < 1e-6
-    wa = torch.where(small, 1.0 - w, torch.sin((1.0 - w) * theta) / torch.where(small, 1.0, sin))
-    wb = torch.where(small, w, torch.sin(w * theta) / torch.where(small, 1.0, sin))
-    q = wa * qa + wb * qb
-    q = q / q.norm(dim=-1, keepdim=True)
-    return roma.unitquat_to_rotvec(q).numpy()
-
-
 def compose_rotvec(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Axis-angle of the rotation ``A @ B`` for (..., 3) inputs."""
     ra = roma.rotvec_to_rotmat(torch.as_tensor(a, dtype=torch.float64))
     rb = roma.rotvec_to_rotmat(torch.as_tensor(b, dtype=torch.float64))
     return roma.rotmat_to_rotvec(ra @ rb).numpy()
-
-
-def sample_walk(cycle: WalkCycle, phase: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Walk-cycle body pose (N, 19, 3), root orientation (N, 3) and root offset (N, 3) at cycle
-    phases (N,) (fractions of a cycle), interpolated between the table's frames."""
-    position = (np.asarray(phase) % 1.0) * cycle.num_frames
-    i0 = np.floor(position).astype(int) % cycle.num_frames
-    i1 = (i0 + 1) % cycle.num_frames
-    w = position - np.floor(position)
-    body = slerp_rotvec(cycle.body_pose[i0], cycle.body_pose[i1], w[:, None])
-    root = slerp_rotvec(cycle.root_orient[i0], cycle.root_orient[i1], w)
-    offset = cycle.root_offset[i0] * (1 - w[:, None]) + cycle.root_offset[i1] * w[:, None]
-    return body, root, offset
 
 
 def smooth_noise(rng: np.random.Generator, times: np.ndarray, shape: tuple[int, ...], sigma: np.ndarray | float, components: int = 3) -> np.ndarray:
@@ -255,28 +222,3 @@ def generate_motion(frames: int, fps: float, rng: np.random.Generator, noise: bo
 def _wrap(angle: np.ndarray | float) -> np.ndarray | float:
     """Angle(s) wrapped into [-pi, pi)."""
     return (np.asarray(angle) + np.pi) % (2 * np.pi) - np.pi
-
-
-def sample_pose_library(n: int, rng: np.random.Generator, noise_deg: float = 4.0) -> np.ndarray:
-    """(n, 19, 3) plausible body poses (axis-angle) drawn from the motion library.
-
-    A mix of key poses (and their mirror images), blends of two key poses, walk-cycle frames and
-    blends of a walk frame with a key pose, each with a little Gaussian noise, all inside the
-    joint limits. For pose priors (the fitting's) and tests.
-    """
-    library = list(key_poses().values())
-    cycle = load_walk_cycle()
-    kind = rng.choice(4, size=n, p=[0.35, 0.3, 0.2, 0.15])
-    a = np.stack([library[i].body_pose for i in rng.integers(len(library), size=n)])
-    b = np.stack([library[i].body_pose for i in rng.integers(len(library), size=n)])
-    walk, _, _ = sample_walk(cycle, rng.random(n))
-    weight = rng.random(n)
-    poses = a.copy()
-    sel = kind == 1
-    poses[sel] = slerp_rotvec(a[sel], b[sel], weight[sel, None])
-    sel = kind == 2
-    poses[sel] = walk[sel]
-    sel = kind == 3
-    poses[sel] = slerp_rotvec(walk[sel], a[sel], 0.5 * weight[sel, None])
-    poses = poses + rng.normal(0.0, np.radians(noise_deg), size=poses.shape)
-    return clamp_pose(poses).astype(np.float32)

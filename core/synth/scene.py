@@ -16,6 +16,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from core.body import load_body_model
+from core.render import MeshRenderer
+
 if TYPE_CHECKING:
     from core.synth.sequence import SyntheticSequence
 
@@ -209,8 +212,6 @@ def render_sequence_images(
     import torch
     from tqdm import tqdm
 
-    from core.body import load_body_model
-    from core.render import MeshRenderer
 
     if seq.vertices is None or seq.faces is None:
         raise ValueError("the sequence holds no mesh to render")

@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.body import load_body_model
 from core.errors import InputError
+from core.io.atomic import atomic_write_npz, atomic_write_text
 from core.keypoints import COCO17_NAMES
 from core.synth.detections import DetectionFaults, Detections, simulate_detections
 from core.synth.motion import Motion, generate_motion
@@ -200,8 +202,6 @@ def generate_sequence(
     if not (np.isfinite(noise_px) and noise_px >= 0):
         raise InputError(f"--noise must be a non-negative number of pixels, got {noise_px}")
     if body_model is None:
-        from core.body import load_body_model
-
         body_model = load_body_model()
     if body_model.name != "anny":
         raise ValueError("synthetic sequences use the Anny body model (its phenotype shapes and canonical joints)")
@@ -321,8 +321,6 @@ def write_sequence(
         on_frame: called with (images done, images total) while rendering (for the GUI).
         body_model: the Anny model the sequence was made with (saves loading it again to render).
     """
-    from core.io.atomic import atomic_write_npz, atomic_write_text
-
     out = Path(out)
     check_output_folder(out)
     if render and seq.vertices is None:
@@ -371,8 +369,6 @@ def make_synthetic_sequence(
     if people > 1 and render:
         raise InputError("--render draws one person; several people (--people) are keypoints only for now")
     if body_model is None:
-        from core.body import load_body_model
-
         body_model = load_body_model()
     if people > 1:
         from core.synth.people import generate_people_sequence

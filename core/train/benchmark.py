@@ -12,7 +12,6 @@ network's throughput in frames per second.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import replace
@@ -21,13 +20,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.canonical.pose_prior import default_pose_prior
+from core.errors import InputError
+from core.eval import evaluate
+from core.fit.config import load_fit_config
+from core.fit.sequence import FitInputs, fit_keypoints
+from core.io import atomic_write_json
+from core.nets import load_model, predict
+
 METRICS = ("iev_pa_mpjpe_mm", "iev_cam_rot_deg", "irv_pa_mpjpe_mm", "irv_cam_rot_deg")
 
 
 def _fit_metrics(seq, body, prior, fit_config, mode: str, model=None) -> tuple[dict[str, float], float]:
     """``cmanet fit --mode MODE`` on a keypoints sequence, scored by ``cmanet eval``."""
-    from core.eval import evaluate
-    from core.fit.sequence import FitInputs, fit_keypoints
     from core.train.evaluate import load_gt
 
     inputs = FitInputs(seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes,
@@ -47,9 +52,6 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
     and ``optimize``; seconds = fitting time of the whole sequence. ``refine_rig_iterations``:
     network+refine once per rig-phase length given (fit.yaml's refine.rig_iterations), each
     sequence fitted by all of them in turn, so that their times compare."""
-    from core.fit.config import load_fit_config
-    from core.fit.priors import default_pose_prior
-    from core.nets import load_model, predict
     from core.train.data import load_sequence
     from core.train.evaluate import gt_cameras, load_gt, pose_metrics
 
@@ -62,7 +64,8 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
     if refine:
         runs["network+refine"] = ("network+refine", fit_config)
     for n in refine_rig_iterations or []:
-        shorter = replace(fit_config, refine=replace(fit_config.refine, rig_iterations=n))
+        # The refine schedule itself, without the optimizer-start candidate of the default.
+        shorter = replace(fit_config, refine=replace(fit_config.refine, rig_iterations=n, optimizer_start=False))
         runs[f"network+refine ({n} rig it.)"] = ("network+refine", shorter)
     if optimize:
         runs["optimize"] = ("optimize", fit_config)
@@ -93,8 +96,6 @@ def benchmark(model_path: str | Path, data: list[Path], refine: bool = False, op
 
 def throughput(model, body, views: int = 4, frames: int = 2048, batch_frames: int = 1024) -> dict[str, float]:
     """Network frames per second on random ``views``-view detections (batched, after a warm-up)."""
-    from core.nets import predict
-
     gen = torch.Generator().manual_seed(0)
     size = torch.tensor([[1280.0, 720.0]]).expand(views, 2)
     kp = torch.cat([torch.tensor([640.0, 360.0]) + torch.randn(frames, views, 17, 2, generator=gen) * 80,
@@ -122,8 +123,6 @@ def format_table(report: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from core.errors import InputError
-
     p = argparse.ArgumentParser(prog="python -m core.train.benchmark", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--data", nargs="+", type=Path, required=True, help="synthetic sequences with gt.npz")
@@ -145,8 +144,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(format_table(report))
     if args.json:
-        from core.io import atomic_write_json
-
         atomic_write_json(args.json, report)
     return 0
 

@@ -2,7 +2,7 @@
 
 Loss (both stages, paper Eq. 1-6): ``L = alpha * L2D + gamma * LSMPL``. L2D is the
 confidence-filtered (lambda = ``model.confidence_threshold``), confidence-weighted robust
-reprojection loss of core.fit.losses (per view in stage 1, summed over the views in stage 2);
+reprojection loss of core.canonical.losses (per view in stage 1, summed over the views in stage 2);
 LSMPL the distance of the predicted parameters to the SMPLify pseudo-label of the sample.
 """
 

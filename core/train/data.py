@@ -17,7 +17,11 @@ import torch
 from tqdm import tqdm
 
 from core.errors import InputError
+from core.fit.sequence import camera_intrinsics
+from core.io import MultiViewSequence
+from core.nets.crops import person_crops
 from core.nets.inputs import ViewInputs, make_view_inputs
+from core.people import sequence_scene
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +74,6 @@ class FrameSet:
 def load_sequence(path: str | Path, threshold: float, crop_size: int | None = None, show_progress: bool = False) -> SequenceArrays:
     """Read one sequence folder; the main person's detections come from its keypoints.npz, the
     detection cache, or (for videos never detected before) MediaPipe, cached as ``cmanet detect`` does."""
-    from core.fit.sequence import camera_intrinsics
-    from core.io import MultiViewSequence
-    from core.people import sequence_scene
-
     path = Path(path)
     with MultiViewSequence.open(path) as seq:
         keypoints = sequence_scene(seq, show_progress_bar=show_progress).keypoints_of(0)  # the main person
@@ -84,8 +84,6 @@ def load_sequence(path: str | Path, threshold: float, crop_size: int | None = No
         if crop_size is not None:
             if not seq.has_images:
                 raise InputError("the image encoder needs images, this sequence has only keypoints", path)
-            from core.nets.crops import person_crops
-
             crops = np.stack([
                 person_crops(seq.read_frame(i), keypoints[i], threshold, crop_size)
                 for i in tqdm(range(seq.num_frames), desc=f"crops {path.name}", disable=not show_progress, leave=False)

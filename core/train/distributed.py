@@ -76,12 +76,3 @@ def mean_over_processes(env: DistEnv, values: dict[str, float]) -> dict[str, flo
     tensor = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64)
     dist.all_reduce(tensor)
     return {k: float(v) / env.world for k, v in zip(keys, tensor.tolist())}
-
-
-def broadcast_object(env: DistEnv, obj: Any) -> Any:
-    """Rank 0's ``obj`` on every process."""
-    if not env.enabled:
-        return obj
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]

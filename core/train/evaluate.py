@@ -7,19 +7,16 @@ by the training itself (no loss, no checkpoint choice reads ground truth).
 
 from __future__ import annotations
 
-import dataclasses
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from core.body import BodyModel
-from core.fit.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
+from core.canonical.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
+from core.eval import load_ground_truth
 from core.geometry import metrics
 from core.geometry.camera import transform_points
-from core.nets.cmanet import CMANet
-from core.nets.predict import predict
 
 
 def canonical_joints(body: BodyModel, params: CanonicalParams, view: int = 0) -> torch.Tensor:
@@ -30,8 +27,6 @@ def canonical_joints(body: BodyModel, params: CanonicalParams, view: int = 0) ->
 
 def load_gt(sequence: str | Path) -> dict[str, np.ndarray]:
     """``SEQ/gt.npz`` (evaluation only)."""
-    from core.eval import load_ground_truth
-
     return load_ground_truth(Path(sequence) / "gt.npz")
 
 
@@ -67,24 +62,4 @@ def pose_metrics(
     irv_joints = view_keypoints(body, irv)
     views = irv_joints.shape[1]
     out["irv_pa_mpjpe_mm"] = float(np.mean([float(metrics.pa_mpjpe(irv_joints[:, v], gt_cam[:, v])) for v in range(views)]))
-    return out
-
-
-@torch.no_grad()
-def evaluate_network(model: CMANet, sequence: str | Path, body: BodyModel | None = None) -> dict[str, float]:
-    """Network-mode metrics of one synthetic sequence (with gt.npz), plus inference time."""
-    from core.train.data import load_sequence
-
-    body = body or model.body_model()
-    crop = model.config.swin.image_size if model.config.uses_images else None
-    seq = load_sequence(sequence, model.config.confidence_threshold, crop)
-    start = time.perf_counter()
-    irv, iev = predict(model, seq.keypoints2d, seq.focal, seq.principal, seq.image_sizes, seq.crops, body=body)
-    elapsed = time.perf_counter() - start
-    gt = load_gt(sequence)
-    frames = seq.num_frames
-    rot, t = gt_cameras(gt, frames)
-    out = pose_metrics(body, irv, iev, torch.as_tensor(gt["joints3d"][:frames], dtype=torch.float32), rot, t)
-    out["network_s"] = elapsed
-    out["frames"] = frames
     return out

@@ -1,6 +1,6 @@
 """The training losses: ``L = alpha * L2D + gamma * LSMPL`` (paper Eq. 1-3 for IRV, 4-6 for IEV).
 
-L2D is core.fit.losses.reprojection_loss, the very loss the optimizers minimise (confidence
+L2D is core.canonical.losses.reprojection_loss, the very loss the optimizers minimise (confidence
 filtered by lambda and weighted, robust, in person-size units). LSMPL compares the predicted
 parameters with the sample's SMPLify pseudo-label: rotations, shape, the scale-free camera, and
 root-relative 3D keypoints.
@@ -17,9 +17,9 @@ import roma
 import torch
 
 from core.body import BodyModel
-from core.fit.losses import reprojection_loss
-from core.fit.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
-from core.fit.pose_prior import PosePrior
+from core.canonical.losses import reprojection_loss
+from core.canonical.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
+from core.canonical.pose_prior import PosePrior
 from core.geometry.camera import project
 from core.geometry.rotations import rotmat_to_6d
 from core.nets.camera import translation_to_cam
@@ -30,11 +30,6 @@ from core.train.config import LossConfig
 _HIPS = (11, 12)
 # A label that puts the person nearer than this to a camera is a failed fit: its camera is ignored.
 MIN_LABEL_DEPTH_M = 0.2
-
-
-def rotation_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(..., 3, 3) x2 -> (...,) squared Frobenius distance (4 (1 - cos angle) for a single axis)."""
-    return (a - b).square().sum((-1, -2))
 
 
 def rot6d_distance(raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

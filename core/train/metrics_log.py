@@ -4,11 +4,14 @@ metrics), appended as training goes, so that the app can plot it live."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 from pathlib import Path
 from typing import Any
 
 from core.io.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -50,12 +53,46 @@ def _step_of(line: str) -> float:
 
 def read_metrics(run: str | Path) -> list[dict[str, Any]]:
     """All records of a run (skipping a partly written last line)."""
-    path = Path(run) / METRICS_FILE
-    records = []
-    if path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except json.JSONDecodeError:
+    return MetricsReader(Path(run) / METRICS_FILE).poll()
+
+
+class MetricsReader:
+    """Reads the records appended to a metrics.jsonl since the last call (the app follows a
+    running training with it); a line not yet ended by a newline waits for the next call."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self._offset = 0
+        self._partial = b""
+
+    def reset(self) -> None:
+        self._offset, self._partial = 0, b""
+
+    def poll(self) -> list[dict]:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return []
+        if size < self._offset:  # rewritten (a resume drops the redone steps): read it again
+            self.reset()
+        if size == self._offset:
+            return []
+        with open(self.path, "rb") as f:
+            f.seek(self._offset)
+            data = f.read(size - self._offset)
+        self._offset = size
+        data = self._partial + data
+        lines = data.split(b"\n")
+        self._partial = lines.pop()  # no newline yet: maybe still being written
+        records = []
+        for line in lines:
+            if not line.strip():
                 continue
-    return records
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                log.debug("skipping a malformed metrics line: %r", line[:80])
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+        return records

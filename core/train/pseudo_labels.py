@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from core.fit.params import CanonicalParams, ViewBodies
+from core.canonical.params import CanonicalParams, ViewBodies
 
 
 class LabelBank:

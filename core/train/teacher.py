@@ -9,11 +9,12 @@ import dataclasses
 import torch
 
 from core.body import BodyModel
+from core.canonical.params import CanonicalParams, Intrinsics, ViewBodies
+from core.canonical.pose_prior import PosePrior
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.iev import fit_iev_per_frame
 from core.fit.irv import fit_irv
-from core.fit.params import CanonicalParams, Intrinsics, ViewBodies
-from core.fit.pose_prior import PosePrior
+from core.fit.sequence import FitInputs, fit_keypoints
 from core.nets.inputs import ViewInputs
 
 
@@ -78,15 +79,6 @@ def _mean_finite(error: torch.Tensor) -> torch.Tensor:
     return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, float("inf")))
 
 
-def select_best_view(bodies: ViewBodies, error: torch.Tensor) -> CanonicalParams:
-    """The paper's IEV start from per-view bodies (B, V): every view's orientation and
-    translation, and the pose and shape of the view with the lowest error (B, V)."""
-    best = error.argmin(dim=-1)
-    frames = torch.arange(best.shape[0], device=best.device)
-    return CanonicalParams(bodies.global_orient, bodies.transl, bodies.body_pose[frames, best], bodies.shape[frames, best])
-
-
-
 def sequence_teacher(body: BodyModel, prior: PosePrior, keypoints2d, focal, principal, image_sizes,
                      config: FitConfig) -> tuple[CanonicalParams, torch.Tensor]:
     """The optimizer's estimate of a whole sequence (``cmanet fit --mode optimize``: multi-start
@@ -98,8 +90,6 @@ def sequence_teacher(body: BodyModel, prior: PosePrior, keypoints2d, focal, prin
     """
     import numpy as np
     import roma
-
-    from core.fit.sequence import FitInputs, fit_keypoints
 
     frames, views = keypoints2d.shape[:2]
     inputs = FitInputs(np.asarray(keypoints2d), np.asarray(focal), np.asarray(principal), np.asarray(image_sizes),

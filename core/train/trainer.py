@@ -32,21 +32,22 @@ import torch
 from tqdm import tqdm
 
 from core.body import BodyModel, load_body_model
+from core.canonical.losses import reprojection_error_px, reprojection_loss
+from core.canonical.params import CanonicalParams, canonical_keypoints, detach
+from core.canonical.pose_prior import PosePrior, default_pose_prior
 from core.config import from_dict, to_dict
+from core.device import resolve_device
 from core.errors import InputError
-from core.fit.losses import reprojection_error_px, reprojection_loss
-from core.fit.params import CanonicalParams, canonical_keypoints, detach
-from core.fit.pose_prior import PosePrior
-from core.fit.priors import default_pose_prior
 from core.geometry.camera import project
 from core.io import atomic_write_text
+from core.io.folders import check_outside_inputs
 from core.nets.checkpoint import model_from_payload, model_payload, read_checkpoint, write_checkpoint
 from core.nets.cmanet import CMANet, IRVOutput, build_model, visible_views, with_iev_iterations
 from core.nets.param_space import CanonicalTheta
 from core.train import distributed as dist_utils
 from core.train.config import StageConfig, TrainConfig
 from core.train.data import FrameSet, epoch_batches, load_sequences, split_frames
-from core.train.losses import iev_loss, irv_loss, masked_mean
+from core.train.losses import iev_loss, irv_loss
 from core.train.metrics_log import MetricsLog
 from core.train.pseudo_labels import LabelBank
 from core.train.teacher import canonical_view_bodies, iev_teacher, irv_teacher, sequence_teacher, teacher_fit_config
@@ -556,8 +557,6 @@ def train(
     so a trained IEV can be trained further to refine for longer);
     device: auto, cpu or cuda (default: the config's). Under torchrun, every process calls this.
     """
-    from core.fit.sequence import resolve_device
-
     started = time.perf_counter()
     out = Path(out)
     if iev_iterations is not None and (iev_iterations < 1 or resume):
@@ -580,10 +579,7 @@ def train(
             init = last  # stage 2 after a finished stage-1 run in the same folder
         else:
             raise InputError("already holds a training run: --resume to continue it, or choose another --out", out)
-    for path in data:
-        seq_root = Path(path).resolve()
-        if out.resolve() == seq_root or seq_root in out.resolve().parents:
-            raise InputError("the run folder must be outside the training sequences (inputs are never modified)", out)
+    check_outside_inputs(out, data, "the run folder", "the training sequences")
 
     env = dist_utils.init_distributed(resolve_device(device or config.device))
     try:

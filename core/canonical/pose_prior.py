@@ -1,12 +1,23 @@
 """Our own pose prior (no license to SMPLify's GMM): a Gaussian over the canonical body pose,
-learnt from the motion library of ``core.synth``, plus a hinge on joint limits.
+learnt from the pose library (:mod:`core.canonical.pose_library`), plus a hinge on joint limits.
+The default prior of each body model is built once per process and cached by name.
 
 Poses are axis-angle ``(..., J, 3)``; the Gaussian is over their flattened ``J*3`` vector.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+
+import numpy as np
 import torch
+
+from core.body import BodyModel
+from core.canonical.joint_limits import joint_limits
+from core.canonical.pose_library import sample_pose_library
+
+LIBRARY_SAMPLES = 4000
 
 
 def gaussian_from_samples(samples: torch.Tensor, ridge: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
@@ -69,3 +80,21 @@ class PosePrior(torch.nn.Module):
 
     def forward(self, pose: torch.Tensor, limit_weight: float = 10.0) -> torch.Tensor:
         return self.mahalanobis(pose) + limit_weight * self.limit_violation(pose)
+
+
+@functools.cache
+def motion_library_prior(joint_names: tuple[str, ...]) -> PosePrior:
+    """The Gaussian of poses sampled from the pose library, with its joint limits."""
+    samples = torch.as_tensor(sample_pose_library(LIBRARY_SAMPLES, np.random.default_rng(0)), dtype=torch.float32)
+    lower, upper = (torch.as_tensor(x, dtype=torch.float32) for x in joint_limits(joint_names))
+    return PosePrior.from_samples(samples, lower, upper)
+
+
+def default_pose_prior(body: BodyModel) -> PosePrior:
+    """Anny: the pose library's Gaussian plus joint limits; SMPL: an isotropic prior (the pose
+    library is authored in Anny's canonical joints). A fresh copy, on the body's device."""
+    if body.name == "anny":
+        prior = motion_library_prior(tuple(body.pose_joint_names))
+    else:
+        prior = PosePrior.isotropic(body.num_pose_joints)
+    return copy.deepcopy(prior).to(body.device)

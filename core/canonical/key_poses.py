@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-from core.synth.joint_limits import POSE_JOINT_NAMES
+from core.canonical.joint_limits import POSE_JOINT_NAMES
 
 J = {name: i for i, name in enumerate(POSE_JOINT_NAMES)}
 

@@ -2,7 +2,9 @@
 
 As in the paper, the camera rotation is folded into the body's per-view global orientation: in
 view ``v`` the body is ``X_cam = R_v X_body(theta, beta) + t_v``, where ``X_body`` is the posed
-body with identity global orientation and no translation (the body model's own frame).
+body with identity global orientation and no translation (the body model's own frame). The
+space's reference orientation, :func:`camera_facing_rotation`, is an upright body facing the
+camera: where the optimizers and the networks start.
 
 IRV estimates one independent body per view: ``(R_v, t_v, theta_v, beta_v)``. IEV shares
 ``(theta, beta)`` over the views and keeps ``(R_v, t_v)`` per view. All rotations are matrices.
@@ -15,7 +17,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from core.body import BodyModel
-from core.geometry.camera import project, transform_points
+from core.geometry.camera import transform_points
 
 
 @dataclass
@@ -54,6 +56,15 @@ class CanonicalParams:
     shape: torch.Tensor
 
 
+def camera_facing_rotation(body: BodyModel) -> torch.Tensor:
+    """(3, 3) body->camera rotation of an upright body facing the camera (OpenCV camera axes)."""
+    up, forward = body.up_axis.float().cpu(), body.forward_axis.float().cpu()
+    source = torch.stack([up, forward, torch.linalg.cross(up, forward)], dim=1)
+    cam_up, cam_toward = torch.tensor([0.0, -1.0, 0.0]), torch.tensor([0.0, 0.0, -1.0])
+    target = torch.stack([cam_up, cam_toward, torch.linalg.cross(cam_up, cam_toward)], dim=1)
+    return target @ source.T
+
+
 def detach(params):
     """A copy of a parameter dataclass with every tensor detached."""
     return type(params)(**{f.name: getattr(params, f.name).detach() for f in fields(params)})
@@ -85,8 +96,3 @@ def canonical_keypoints(body: BodyModel, params: CanonicalParams) -> torch.Tenso
     """(..., V, 17, 3) camera-frame keypoints of the shared body seen by every view."""
     local = body_frame_keypoints(body, params.body_pose, params.shape)  # (..., 17, 3)
     return transform_points(local.unsqueeze(-3), params.global_orient, params.transl)
-
-
-def project_keypoints(points_cam: torch.Tensor, intrinsics: Intrinsics) -> torch.Tensor:
-    """(..., V, K, 3) camera-frame points -> (..., V, K, 2) pixels."""
-    return project(points_cam, intrinsics.focal, intrinsics.principal)

@@ -16,8 +16,9 @@ Limits bound each axis-angle component, in degrees. In that frame, for the LEFT 
 The right side mirrors the left: X limits are the same, Y and Z limits change sign.
 
 A box on axis-angle components is a coarse model of a joint's range, but it is cheap, convex and
-differentiable-friendly, which is what sampling (:mod:`core.synth.motion`) and the fitting prior
-need. Every pose of the motion library stays inside it (tested).
+differentiable-friendly, which is what sampling (:mod:`core.canonical.pose_library`,
+:mod:`core.synth.motion`) and the fitting prior need. Every pose of the pose library stays inside
+it (tested).
 """
 
 from __future__ import annotations
