@@ -66,7 +66,7 @@ def test_out_inside_the_sequence_is_refused(tmp_path):
     image, _ = render_person(480, 640)
     root = sequence_from_images(tmp_path / "seq", [image, image], 1)
     result = cmanet("detect", root, "--out", root / "det")
-    assert result.returncode == 2 and "inside the input sequence" in result.stderr
+    assert result.returncode == 2 and "must be outside the input sequence" in result.stderr
     assert not (root / "det").exists()
 
 

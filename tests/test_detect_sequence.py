@@ -208,7 +208,7 @@ def test_input_folder_is_never_written(person_seq):
     before = snapshot(root)
     with MultiViewSequence.open(root) as seq:
         detect_people(seq, show_progress_bar=False)
-        with pytest.raises(InputError, match="inside the input sequence"):
+        with pytest.raises(InputError, match="must be outside the input sequence"):
             detect_people(seq, show_progress_bar=False, cache_root=root / "cache")
     assert snapshot(root) == before
 

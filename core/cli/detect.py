@@ -86,12 +86,12 @@ def export_detections(path: Path, scene, view_names: list[str]) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here so that `cmanet --help` does not load OpenCV and MediaPipe.
-    from core.detect.cache import check_outside
+    from core.io.folders import check_outside_inputs
     from core.io.sequence import MultiViewSequence
     from core.people import sequence_scene
 
     with MultiViewSequence.open(args.sequence) as seq:
-        out = check_outside(args.out, seq.root) if args.out is not None else None
+        out = check_outside_inputs(args.out, seq.root, what="the --out folder") if args.out is not None else None
         scene = sequence_scene(seq, model_complexity=args.model_complexity, force=args.force)
         if seq.given_keypoints is not None:
             print(f"keypoints given in {seq.root / 'keypoints.npz'} (no detection needed)")

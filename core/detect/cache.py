@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from core.detect.people import ROI_SIZE, ImagePeople
-from core.errors import InputError
 from core.io.atomic import atomic_write_json, atomic_write_npz
 from core.io.image_folder import list_images
 from core.keypoints import NUM_KEYPOINTS
@@ -55,16 +54,6 @@ def cache_base_dir() -> Path:
 def detections_dir(cache_root: str | Path | None = None) -> Path:
     """The folder holding every view's entries: ``cache_root`` or ``<cache base>/detections``."""
     return Path(cache_root).expanduser().resolve() if cache_root is not None else cache_base_dir() / DETECTIONS_DIR
-
-
-def check_outside(folder: Path, seq_root: Path) -> Path:
-    """``folder`` resolved; InputError when it lies inside the (never written) input folder."""
-    folder = Path(folder).expanduser().resolve()
-    seq_root = Path(seq_root).resolve()
-    if folder == seq_root or seq_root in folder.parents:
-        raise InputError(
-            f"is inside the input sequence {seq_root}; inputs are never written, choose a folder outside it", folder)
-    return folder
 
 
 # ------------------------------------------------------------------------------ content keys

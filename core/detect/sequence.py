@@ -18,7 +18,6 @@ from tqdm import tqdm
 from core.detect.box import person_box
 from core.detect.cache import (
     _HASHES_DIR,
-    check_outside,
     content_hash,
     describe_view,
     detections_dir,
@@ -30,6 +29,7 @@ from core.detect.cache import (
 from core.detect.mediapipe_pose import ensure_model, mediapipe_version
 from core.detect.people import ROI_SIZE, ImagePeople, PeopleDetector
 from core.errors import CancelledError
+from core.io.folders import check_outside_inputs
 from core.io.sequence import MultiViewSequence
 from core.keypoints import NUM_KEYPOINTS
 
@@ -119,7 +119,7 @@ def _view_dir(seq: MultiViewSequence, view: int, model_complexity: int, root: Pa
 
 
 def _cache_root(seq: MultiViewSequence, cache_root: str | Path | None) -> Path:
-    return check_outside(detections_dir(cache_root), seq.root)
+    return check_outside_inputs(detections_dir(cache_root), seq.root, what="the detection cache")
 
 
 def view_cache_dirs(seq: MultiViewSequence, model_complexity: int = 1, cache_root: str | Path | None = None) -> list[Path]:
