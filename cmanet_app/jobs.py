@@ -55,12 +55,14 @@ def check_result_dir(result_dir: Path, seq_root: Path) -> Path:
     return out
 
 
-def cached_keypoints(seq: MultiViewSequence, cache_dir: Path, model_complexity: int = 1) -> np.ndarray | None:
-    """Given or cached detections, without running the detector (None when there are none yet)."""
-    from core.detect import cached_detections
+def cached_keypoints(seq: MultiViewSequence, model_complexity: int = 1) -> np.ndarray | None:
+    """The main person's given or cached detections (the per-sequence detection cache in the user
+    cache), without running the detector (None when there are none yet)."""
+    from core.people import cached_scene
 
     try:
-        return cached_detections(seq, cache_dir, model_complexity)
+        scene = cached_scene(seq, model_complexity)
+        return None if scene is None else scene.keypoints_of(0)
     except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is just a miss
         log.debug("no cached detections: %s", exc)
         return None
@@ -83,21 +85,21 @@ def open_sequence(path: Path, result_dir: Path | None, progress=None, should_can
             if stale:
                 log.warning("%s: not using the result in %s: %s", seq.root, out, stale)
                 result = None
-        keypoints = image_keypoints(result) if result is not None else cached_keypoints(seq, out)
+        keypoints = image_keypoints(result) if result is not None else cached_keypoints(seq)
     return OpenedSequence(info, out, result, keypoints, stale)
 
 
 def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
-    """``cmanet detect``: given, cached or detected keypoints, cached in ``out``."""
-    from core.detect.sequence import detect_sequence
+    """``cmanet detect``: every person given, cached or detected (cached per sequence in the user
+    cache, never in ``out``); returns the main person's (F, V, 17, 3) keypoints."""
+    from core.people import sequence_scene
 
-    out = check_result_dir(out, seq_root)
-    out.mkdir(parents=True, exist_ok=True)
+    check_result_dir(out, seq_root)
     with MultiViewSequence.open(seq_root) as seq:
-        return detect_sequence(
-            seq, out, progress=lambda d, t: progress("detect", d, t), should_cancel=should_cancel,
+        return sequence_scene(
+            seq, progress=lambda d, t: progress("detect", d, t), should_cancel=should_cancel,
             show_progress_bar=False,
-        )
+        ).keypoints_of(0)
 
 
 def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, mode: str | None = "optimize",

@@ -28,12 +28,17 @@ def test_detect_then_reuse(tmp_path):
     assert f"detections: {tmp_path / 'out' / 'detections.npz'}" in first.stdout
     assert "2 frames x 2 views: mean confidence" in first.stdout
     assert "% of joints above 0.5" in first.stdout
+    assert "1 person seen by two views or more" in first.stdout
     with np.load(tmp_path / "out" / "detections.npz") as data:
-        assert data["keypoints2d"].shape == (2, 2, 17, 3)
-        assert (data["keypoints2d"][..., 2] > 0.5).mean() > 0.8
+        assert data["keypoints2d"].shape == (2, 2, 1, 17, 3)
+        assert data["main_keypoints2d"].shape == (2, 2, 17, 3)
+        assert (data["main_keypoints2d"][..., 2] > 0.5).mean() > 0.8
+        assert (data["person"] == 0).all() and (data["tracks"] >= 0).all()
 
-    second = cmanet("detect", root, "--out", tmp_path / "out")
-    assert second.returncode == 0 and "using cached detections" in second.stderr
+    second = cmanet("detect", root, "--out", tmp_path / "out2")
+    assert second.returncode == 0 and "detecting people" not in second.stderr
+    with np.load(tmp_path / "out" / "detections.npz") as a, np.load(tmp_path / "out2" / "detections.npz") as b:
+        np.testing.assert_array_equal(a["keypoints2d"], b["keypoints2d"])
     assert snapshot(root) == before
 
 
@@ -60,12 +65,13 @@ def test_out_inside_the_sequence_is_refused(tmp_path):
     image, _ = render_person(480, 640)
     root = sequence_from_images(tmp_path / "seq", [image, image], 1)
     result = cmanet("detect", root, "--out", root / "det")
-    assert result.returncode == 2 and "inside the input sequence" in result.stderr
+    assert result.returncode == 2 and "must be outside the input sequence" in result.stderr
     assert not (root / "det").exists()
 
 
 def test_help():
     result = cmanet("detect", "--help")
     assert result.returncode == 0
-    for word in ("SEQ", "--out", "--model-complexity", "--force", "detections.npz", "keypoints.npz"):
+    for word in ("SEQ", "--out", "--model-complexity", "--force", "detections.npz", "keypoints.npz",
+                 "CMANET_CACHE_DIR", "interrupted"):
         assert word in result.stdout

@@ -10,9 +10,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted(p for folder in ("core", "cmanet_app", "scripts") for p in (ROOT / folder).rglob("*.py"))
 MODES = {"optimize", "network", "network+refine"}
-# The detection cache keeps its own check until its redesign (core/detect/*) moves onto
-# core.io.folders.check_outside_inputs.
-OUTSIDE_PENDING = {"core/detect/cache.py"}
 
 
 def rel(path: Path) -> str:
@@ -55,7 +52,7 @@ def test_the_app_does_not_read_argparse_internals():
 def test_output_folders_outside_the_inputs_are_checked_in_one_place():
     pattern = re.compile(r"\bin\s+[\w.()\[\]]+\.parents\b")
     where = {rel(p) for p in SOURCES if pattern.search(p.read_text())}
-    assert where - OUTSIDE_PENDING == {"core/io/folders.py"}
+    assert where == {"core/io/folders.py"}
 
 
 def test_config_overrides_are_validated_in_one_place():

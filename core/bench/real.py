@@ -43,7 +43,7 @@ import torch
 
 from core.bench.runner import Case, Column, Fitter, Run, format_row, format_table, run_cases
 from core.config import RESOURCES_DIR
-from core.detect.cache import cache_base_dir, default_cache_dir
+from core.detect.cache import cache_base_dir
 from core.errors import InputError
 from core.fit.capture import CaptureInfo
 from core.fit.config import FitConfig, load_fit_config
@@ -335,7 +335,7 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
     with MultiViewSequence.open(seq_dir) as seq:
-        inputs = inputs_from_sequence(seq, default_cache_dir(seq_dir), show_progress_bar=show_progress_bar)
+        inputs = inputs_from_sequence(seq, show_progress_bar=show_progress_bar)
     calibration = calibration.by_name(inputs.view_names)
     reference = build_reference(inputs.keypoints2d, calibration, trial.reference_offsets)
     keypoints = trial_keypoints(trial, workdir)

@@ -14,7 +14,6 @@ import numpy as np
 
 from core.body import load_body_model
 from core.canonical.pose_prior import default_pose_prior
-from core.detect.cache import default_cache_dir
 from core.eval import evaluate, flat, load_ground_truth
 from core.fit.capture import CaptureInfo, fit_captured
 from core.fit.config import FitConfig
@@ -82,10 +81,11 @@ class Fitter:
 def sequence_case(seq_dir: str | Path, cache_dir: Path | None = None, info: dict | None = None,
                   show_progress_bar: bool = False) -> Case:
     """A sequence folder with its ``gt.npz`` (a ``cmanet synth`` sequence), loaded as ``cmanet fit``
-    loads it and scored by ``cmanet eval`` (:func:`core.eval.flat` keys)."""
+    loads it and scored by ``cmanet eval`` (:func:`core.eval.flat` keys); ``cache_dir``: the
+    detection cache (None: the user's)."""
     seq_dir = Path(seq_dir)
     with MultiViewSequence.open(seq_dir) as seq:
-        inputs = inputs_from_sequence(seq, cache_dir or default_cache_dir(seq_dir), show_progress_bar=show_progress_bar)
+        inputs = inputs_from_sequence(seq, cache_dir, show_progress_bar=show_progress_bar)
     gt = load_ground_truth(seq_dir)
     return Case(seq_dir.name, inputs, lambda result: flat(evaluate(result, gt)), gt, dict(info or {}))
 

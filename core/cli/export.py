@@ -44,10 +44,30 @@ def run(args: argparse.Namespace) -> int:
         bars[0].update(done - bars[0].n)
 
     try:
-        written = export_result(args.result, out, formats, progress=progress,
-                                skip_unavailable=ALL in [f.strip() for f in args.format.split(",")])
+        written = []
+        skip = ALL in [f.strip() for f in args.format.split(",")]
+        for result_path, folder in _per_person(args.result, out):
+            written += export_result(result_path, folder, formats, progress=progress, skip_unavailable=skip)
     finally:
         for bar in bars:
             bar.close()
     print(f"wrote {len(written)} files to {out}")
     return 0
+
+
+def _per_person(result: Path, out: Path):
+    """(result file, output folder) per exported person: the result itself into ``out``, or, for a
+    multi-person result, each person's own result into ``out/personN`` (N = 0 for the main one)."""
+    import tempfile
+
+    from core.io.results import FitResult
+
+    fitted = FitResult.load(result)
+    if fitted.num_people == 1:
+        yield result, out
+        return
+    with tempfile.TemporaryDirectory(prefix="cmanet-export-") as tmp:
+        for p in range(fitted.num_people):
+            folder = Path(tmp) / f"person{p}"
+            folder.mkdir()
+            yield fitted.person(p).save(folder), out / f"person{p}"

@@ -18,11 +18,13 @@ def add_parser(subparsers) -> None:
         "fit",
         help="fit 3D body, mesh and cameras to a multi-view sequence",
         description="Detect 2D keypoints (or reuse the cached/given ones), fit each view alone (IRV), "
-        "fuse all views (IEV), and write RES/result.npz and RES/summary.json. The input folder is "
-        "never modified; detections are cached in RES.",
+        "fuse all views (IEV), and write RES/result.npz and RES/summary.json. Every person is detected; "
+        "the fit follows the main person (seen longest and most centrally) through every view and frame, "
+        "and --people fits the others too. The input folder is never modified; detections are cached "
+        "per sequence in the user cache ($CMANET_CACHE_DIR, ~/.cache/cmanet).",
     )
     p.add_argument("sequence", type=Path, help="multi-view sequence folder (videos, image folders, or keypoints.npz)")
-    p.add_argument("--out", type=Path, required=True, help="result folder (created; detections are cached here)")
+    p.add_argument("--out", type=Path, required=True, help="result folder (created)")
     p.add_argument("--config", type=Path, default=None, help="fit config YAML (default: resources/configs/fit.yaml)")
     p.add_argument("--mode", choices=FIT_MODES, default=None,
                    help="optimize: SMPLify per view then multi-view (no network); network: the trained CMANet "
@@ -42,6 +44,10 @@ def add_parser(subparsers) -> None:
                    "offsets given in sequence.yaml are kept). Default: the config's sync.enabled (off)")
     p.add_argument("--threshold", type=float, default=None, help="lambda: ignore detections at or below this confidence")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: config's, auto)")
+    p.add_argument("--people", type=_people, default=1, metavar="N|all",
+                   help="how many people to fit (default 1: the main person); N or all fits the main person, then "
+                   "every other person seen by at least two views in the same cameras (result.npz people_* keys, "
+                   "one export per person)")
     p.add_argument("--keypoints", type=Path, default=None, metavar="DIR_OR_FILE",
                    help="fit these 2D keypoints instead of detecting: an OpenPose/Pose2Sim folder (cam01_json/*.json, "
                    "...) or a COCO keypoint .json (images named <camera>/<frame>)")
@@ -52,6 +58,19 @@ def add_parser(subparsers) -> None:
                    "or Qualisys .qca.txt; known intrinsics replace the estimate, known extrinsics are held fixed")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="MediaPipe model (1 ships offline)")
     p.set_defaults(run=run)
+
+
+def _people(text: str) -> int | None:
+    """``--people``: a count of at least 1, or ``all`` (None)."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of people (1 or more) or 'all', got {text!r}")
+    return count
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,7 +95,8 @@ def run(args: argparse.Namespace) -> int:
     mode, model = _network(args, config)  # a bad checkpoint is reported before any detection work
     result, summary = fit_sequence(args.sequence, args.out, config, mode, model, args.model_complexity,
                                    show_progress_bar=True, keypoints=args.keypoints,
-                                   keypoint_format=args.keypoint_format, calibration=args.calibration)
+                                   keypoint_format=args.keypoint_format, calibration=args.calibration,
+                                   people=args.people)
     path = args.out / "result.npz"
     timings = summary["timings_s"]
     print(f"wrote {path} ({result.num_frames} frames, {result.num_views} views): "
@@ -85,6 +105,8 @@ def run(args: argparse.Namespace) -> int:
     offsets = {k: v for k, v in summary["time_offsets_frames"].items() if v}
     if offsets:
         print("time offsets (frames): " + ", ".join(f"{k} {v:+g}" for k, v in offsets.items()))
+    if result.num_people > 1:
+        print(f"fitted {result.num_people} people in one rig (people_* keys; the plain keys are the main person's)")
     return 0
 
 

@@ -43,6 +43,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="detection noise, pixels at a 1000 px image height, scaled with each image's height (default 4)",
     )  # fmt: skip
     parser.add_argument(
+        "--people", type=int, default=1,
+        help="number of people, 1-4 (default 1); more than one cross and hide each other, keypoints.npz then "
+        "holds every person per image (F, V, P, 17, 3) and gt.npz people_joints3d (P, F, 17, 3)",
+    )  # fmt: skip
+    parser.add_argument(
         "--faults", choices=("default", "harsh"), default="default",
         help="the simulated detector's faults: default, or harsh (every fault turned up; --noise then defaults to 8)",
     )  # fmt: skip
@@ -97,6 +102,10 @@ def run(args: argparse.Namespace) -> int:
         if len(args.distortion) not in (1, 2, 4, 5):
             raise InputError(f"--distortion takes k1, k1 k2, k1 k2 p1 p2 or k1 k2 p1 p2 k3; got {len(args.distortion)} numbers")
         distortion = (list(args.distortion) + [0.0] * 5)[:5]
+    if not 1 <= args.people <= 4:
+        raise InputError(f"--people must be between 1 and 4, got {args.people}")
+    if args.people > 1 and args.render:
+        raise InputError("--render draws one person; several people (--people) are keypoints only for now")
     out = Path(args.out)
     check_output_folder(out)
 
@@ -107,10 +116,12 @@ def run(args: argparse.Namespace) -> int:
         make_synthetic_sequence(
             out, views=args.views, frames=args.frames, seed=args.seed, render=args.render, fps=args.fps,
             noise_px=args.noise, known_intrinsics=args.known_intrinsics, image_size=args.image_size, progress=args.render,
+            people=args.people,
             faults=faults,
             time_offsets=args.time_offsets, distortions=distortion, known_offsets=args.known_offsets,
         )  # fmt: skip
     except OSError as exc:  # unwritable folder, full disk: the user's to fix, not a bug
         raise InputError(f"cannot write the sequence: {exc.strerror or exc}", exc.filename or out) from None
-    print(f"wrote {out} ({args.views} views x {args.frames} frames, seed {args.seed}) in {time.perf_counter() - start:.1f} s")
+    who = f", {args.people} people" if args.people > 1 else ""
+    print(f"wrote {out} ({args.views} views x {args.frames} frames{who}, seed {args.seed}) in {time.perf_counter() - start:.1f} s")
     return 0

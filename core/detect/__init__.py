@@ -1,19 +1,22 @@
-"""2D keypoint detection (MediaPipe Pose -> COCO-17), cached per sequence, and person boxes."""
+"""2D keypoint detection (MediaPipe Pose -> COCO-17) of every person, cached per frame, and person boxes."""
 
 from core.detect.box import box_to_crop_transform, crop_person, person_box
-from core.detect.cache import DETECTIONS_NPZ, default_cache_dir
-from core.detect.mediapipe_pose import PoseDetector, landmarks_to_coco17
-from core.detect.sequence import cached_detections, detect_sequence, run_detector
+from core.detect.cache import cache_base_dir, detections_dir
+from core.detect.mediapipe_pose import landmarks_to_coco17
+from core.detect.people import ImagePeople, PeopleDetector
+from core.detect.sequence import SequencePeople, cached_people, detect_people, view_cache_dirs
 
 __all__ = [
-    "DETECTIONS_NPZ",
-    "PoseDetector",
+    "ImagePeople",
+    "PeopleDetector",
+    "SequencePeople",
     "box_to_crop_transform",
-    "cached_detections",
+    "cache_base_dir",
+    "cached_people",
     "crop_person",
-    "default_cache_dir",
-    "detect_sequence",
+    "detect_people",
+    "detections_dir",
     "landmarks_to_coco17",
     "person_box",
-    "run_detector",
+    "view_cache_dirs",
 ]

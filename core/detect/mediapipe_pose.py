@@ -1,4 +1,5 @@
-"""MediaPipe Pose as a COCO-17 keypoint detector for one person per image.
+"""MediaPipe Pose's models and its 33 landmarks as COCO-17 keypoints (the people detector is
+:mod:`core.detect.people`).
 
 MediaPipe's 33 landmarks map onto COCO-17 by :data:`core.keypoints.MEDIAPIPE33_TO_COCO17`;
 coordinates become pixels and each joint's confidence is MediaPipe's visibility (times its
@@ -20,7 +21,7 @@ from core.keypoints import MEDIAPIPE33_TO_COCO17, NUM_KEYPOINTS
 MODEL_FILES = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite", 2: "pose_landmark_heavy.tflite"}
 
 
-def _import_mediapipe() -> Any:
+def import_mediapipe() -> Any:
     # Imported on first use: it takes a second and most of the project never needs it.
     import mediapipe as mp
 
@@ -29,12 +30,12 @@ def _import_mediapipe() -> Any:
 
 def model_path(model_complexity: int) -> Path:
     """Where MediaPipe keeps (or would download) the landmark model for ``model_complexity``."""
-    mp = _import_mediapipe()
+    mp = import_mediapipe()
     return Path(mp.__file__).parent / "modules" / "pose_landmark" / MODEL_FILES[model_complexity]
 
 
 def mediapipe_version() -> str:
-    return str(_import_mediapipe().__version__)
+    return str(import_mediapipe().__version__)
 
 
 def ensure_model(model_complexity: int) -> Path:
@@ -71,47 +72,3 @@ def landmarks_to_coco17(landmarks: Any, width: int, height: int) -> np.ndarray:
         out[k] = (lm.x * width, lm.y * height, confidence)
     out[:, 2] = np.clip(out[:, 2], 0.0, 1.0)
     return out
-
-
-class PoseDetector:
-    """One MediaPipe Pose graph; call it on RGB uint8 images ``(H, W, 3)`` to get ``(17, 3)``.
-
-    With ``tracking=True`` consecutive calls are treated as frames of one video: MediaPipe tracks
-    the person from the previous frame instead of searching every image (faster and steadier).
-    Use one detector per camera. Close it (or use ``with``) to free the graph.
-    """
-
-    def __init__(self, model_complexity: int = 1, tracking: bool = False, min_detection_confidence: float = 0.5):
-        ensure_model(model_complexity)
-        mp = _import_mediapipe()
-        self.model_complexity = model_complexity
-        self.tracking = tracking
-        self._pose = mp.solutions.pose.Pose(
-            static_image_mode=not tracking,
-            model_complexity=model_complexity,
-            smooth_landmarks=tracking,
-            enable_segmentation=False,
-            min_detection_confidence=min_detection_confidence,
-            min_tracking_confidence=0.5,
-        )
-
-    def __call__(self, image: np.ndarray) -> np.ndarray:
-        """RGB uint8 ``(H, W, 3)`` -> ``(17, 3)`` float32 x, y (pixels), confidence; zeros if no person."""
-        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an RGB uint8 image (H, W, 3), got {image.dtype} {image.shape}")
-        height, width = image.shape[:2]
-        result = self._pose.process(np.ascontiguousarray(image))
-        if result.pose_landmarks is None:
-            return np.zeros((NUM_KEYPOINTS, 3), dtype=np.float32)
-        return landmarks_to_coco17(result.pose_landmarks.landmark, width, height)
-
-    def close(self) -> None:
-        if self._pose is not None:
-            self._pose.close()
-            self._pose = None
-
-    def __enter__(self) -> PoseDetector:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()

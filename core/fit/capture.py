@@ -100,6 +100,15 @@ def image_keypoints(result: FitResult) -> np.ndarray:
     return distort_keypoints(result.keypoints2d, result.cam_f[0], result.cam_c[0], distortions)
 
 
+def as_fitted(keypoints2d: np.ndarray, result: FitResult, capture: CaptureInfo, threshold: float) -> np.ndarray:
+    """(F, V, K, 3) detections on the sequence's timeline made what :func:`fit_captured` made of
+    the fitted person's for ``result``: without lens distortion, moved by the offsets it found
+    or was given; another person's, to be fitted in the same rig."""
+    moved = (result.view_time_offsets - capture.time_offsets) / capture.frames_per_sequence_frame
+    keypoints2d = _undistorted(keypoints2d, result.cam_f[0], result.cam_c[0], capture)
+    return apply_offsets(keypoints2d, moved, threshold) if np.any(np.abs(moved) > 1e-6) else keypoints2d
+
+
 def _undistorted(keypoints2d: np.ndarray, focal: np.ndarray, principal: np.ndarray, capture: CaptureInfo) -> np.ndarray:
     if not np.any(capture.distortions):
         return keypoints2d

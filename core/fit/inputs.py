@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.geometry.camera import default_focal_px, default_principal_point
+from core.people import Scene
 
 
 @dataclass
@@ -27,6 +28,7 @@ class FitInputs:
     focal_known: (V,) bool, the focal lengths given by the user (not estimated); None: none given.
     extrinsics: camera poses given by the user or an earlier fit, held fixed (their focal lengths
         are then known too); the result stays in their world.
+    scene: every person detected and who is who (keypoints2d are its person 0's); None: not known.
     """
 
     keypoints2d: np.ndarray
@@ -39,6 +41,7 @@ class FitInputs:
     timings: dict[str, float] = field(default_factory=dict)
     focal_known: np.ndarray | None = None
     extrinsics: KnownExtrinsics | None = None
+    scene: Scene | None = None
 
 
 def camera_intrinsics(image_sizes: np.ndarray, focal: list | None = None, principal: list | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -69,7 +69,16 @@ def consensus_body_poses(
         close = torch.rad2deg(roma.rotmat_geodesic_distance(world_rot[f], mean[None])) < 30.0
         rots.append(mean)
         trans.append(_weighted_median(world_t[f], (weights[f] + 1e-6) * close))
-    return torch.stack(rots), torch.stack(trans)
+    rots, trans = torch.stack(rots), torch.stack(trans)
+    # A frame no view sees (the person out of every view) has no estimate of its own: it starts
+    # where the nearest seen frame is, not wherever its empty per-view fits ended.
+    seen = (weights > 0).any(dim=-1)
+    if seen.any() and not seen.all():
+        index = torch.arange(len(seen), device=seen.device)
+        seen_index = index[seen]
+        nearest = seen_index[(index[:, None] - seen_index[None]).abs().argmin(dim=-1)]
+        rots, trans = rots[nearest], trans[nearest]
+    return rots, trans
 
 
 def robust_rotation_mean(rotations: torch.Tensor, weights: torch.Tensor, inlier_deg: float = 20.0) -> torch.Tensor:

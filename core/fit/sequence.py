@@ -23,10 +23,9 @@ from core.body import BodyModel, load_body_model
 from core.canonical.losses import reprojection_loss
 from core.canonical.params import CanonicalParams, Intrinsics, ViewBodies
 from core.canonical.pose_prior import PosePrior, default_pose_prior
-from core.detect.sequence import detect_sequence
 from core.device import resolve_device
 from core.errors import InputError
-from core.fit.capture import CaptureInfo, fit_captured
+from core.fit.capture import CaptureInfo, as_fitted, fit_captured
 from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import (
     IEVFit,
@@ -57,6 +56,7 @@ from core.io.keypoint_import import read_keypoints
 from core.io.results import SUMMARY_FILE, FitResult
 from core.keypoints import COCO17_NAMES
 from core.nets.predict import predict
+from core.people import sequence_scene
 
 log = logging.getLogger(__name__)
 
@@ -64,22 +64,27 @@ log = logging.getLogger(__name__)
 StageProgress = Callable[[str, int, int], None]
 
 
-def inputs_from_sequence(seq, cache_dir: Path, model_complexity: int = 1, progress: StageProgress | None = None,
-                         should_cancel: Callable[[], bool] | None = None, show_progress_bar: bool = True) -> FitInputs:
-    """Detections (given, cached or computed) and intrinsics of a :class:`MultiViewSequence`."""
+def inputs_from_sequence(seq, cache_root: str | Path | None = None, model_complexity: int = 1,
+                         progress: StageProgress | None = None, should_cancel: Callable[[], bool] | None = None,
+                         show_progress_bar: bool = True) -> FitInputs:
+    """The main person's detections (given, cached or computed: every person is detected, and the
+    one seen longest and most centrally is followed through every view and frame) and the
+    intrinsics of a :class:`MultiViewSequence`. ``cache_root``: the detection cache (default: the
+    user cache, see :mod:`core.detect.cache`)."""
     start = time.perf_counter()
-    keypoints = detect_sequence(
-        seq, cache_dir, model_complexity,
+    scene = sequence_scene(
+        seq, model_complexity,
         progress=None if progress is None else (lambda d, t: progress("detect", d, t)),
-        should_cancel=should_cancel, show_progress_bar=show_progress_bar,
+        should_cancel=should_cancel, show_progress_bar=show_progress_bar, cache_root=cache_root,
     )
     elapsed = time.perf_counter() - start
     focal, principal = camera_intrinsics(
         seq.image_sizes, [c.focal_px for c in seq.cameras], [c.principal_point for c in seq.cameras]
     )
+    keypoints = scene.keypoints_of(0) if seq.given_keypoints is not None else seq.to_timeline(scene.keypoints_of(0))
     return FitInputs(keypoints, focal, principal, np.asarray(seq.image_sizes), list(seq.view_names),
                      np.asarray(seq.frame_indices), float(seq.fps), {"detect_s": elapsed},
-                     np.array([c.focal_px is not None for c in seq.cameras]))
+                     np.array([c.focal_px is not None for c in seq.cameras]), scene=scene)
 
 
 def _bar(stage: str, enabled: bool):
@@ -393,12 +398,15 @@ def fit_sequence(
     keypoint_format: str | None = None,
     calibration: str | Path | None = None,
     time_offsets: dict[str, float] | None = None,
+    people: int | None = 1,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
 
+    The main person is fitted (see :func:`inputs_from_sequence`); ``people`` > 1 (None: all) also
+    fits the others seen by two views, in the main person's cameras (``people_*`` keys).
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
-    in ``out``). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
+    in the user cache). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
     detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
     partial) calibration (:mod:`core.fit.known_cameras`). Lens distortions (sequence.yaml's, or the
     calibration's) and time offsets are handled by :func:`core.fit.capture.fit_captured`
@@ -411,15 +419,24 @@ def fit_sequence(
         raise InputError("exists and is not a folder", out)
     rig = read_calibration(calibration) if calibration is not None else None
     imported = read_keypoints(keypoints, keypoint_format).for_views if keypoints is not None else None
+    from core.fit.people import add_people, person_summary  # it fits with this module's functions
+
     with MultiViewSequence.open(seq_root, imported=imported) as seq:
         capture = CaptureInfo.of_sequence(seq, time_offsets)
-        out.mkdir(parents=True, exist_ok=True)
-        inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
+        inputs = inputs_from_sequence(seq, None, model_complexity, progress, should_cancel, show_progress_bar)
+        on_timeline = seq.to_timeline if seq.given_keypoints is None else (lambda keypoints: keypoints)
     if rig is not None:
         inputs, capture = apply_calibration(inputs, rig, capture, Path(calibration))
     result, timings = fit_captured(inputs, config, fit_result, capture, progress=progress, should_cancel=should_cancel,
                                    show_progress_bar=show_progress_bar, mode=mode, model=model)
+    threshold = config.confidence_threshold
+    result = add_people(result, inputs, config, people,
+                        prepare=lambda keypoints, main=result: as_fitted(on_timeline(keypoints), main, capture, threshold),
+                        mode=mode, model=model, progress=progress, should_cancel=should_cancel,
+                        show_progress_bar=show_progress_bar, timings=timings)
+    out.mkdir(parents=True, exist_ok=True)
     result.save(out)
     summary = summarize(result, timings, config)
+    summary["person"] = person_summary(result)
     atomic_write_json(out / SUMMARY_FILE, summary)
     return result, summary

@@ -1,7 +1,8 @@
 """``keypoints.npz``: 2D keypoints given with a sequence instead of running the detector.
 
 Holds ``keypoints2d`` ``(F, V, 17, 3)``: x, y in pixels and a confidence in [0, 1] per joint of
-each frame and view (COCO-17 order). An optional ``view_names`` ``(V,)`` is checked against the
+each frame and view (COCO-17 order), or ``(F, V, P, 17, 3)``: up to P people per image, in any
+order (a person whose joints all have confidence 0 is absent), as a multi-person detector gives. An optional ``view_names`` ``(V,)`` is checked against the
 sequence's cameras. Joints whose x or y is NaN count as missing (zeros, confidence 0).
 """
 
@@ -19,7 +20,8 @@ KEYPOINTS_NPZ = "keypoints.npz"
 
 
 def read_keypoints_npz(path: str | Path) -> tuple[np.ndarray, list[str] | None]:
-    """Load and check the file: ``(keypoints2d (F, V, 17, 3) float32, view_names or None)``."""
+    """Load and check the file: ``(keypoints2d (F, V, 17, 3) or (F, V, P, 17, 3) float32, view_names
+    or None)``."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as data:
@@ -32,8 +34,9 @@ def read_keypoints_npz(path: str | Path) -> tuple[np.ndarray, list[str] | None]:
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"cannot read as .npz ({exc})", path) from None
 
-    if keypoints.ndim != 4 or keypoints.shape[2:] != (NUM_KEYPOINTS, 3):
-        raise InputError(f"keypoints2d has shape {tuple(keypoints.shape)}, expected (F, V, 17, 3)", path)
+    if keypoints.ndim not in (4, 5) or keypoints.shape[-2:] != (NUM_KEYPOINTS, 3):
+        raise InputError(f"keypoints2d has shape {tuple(keypoints.shape)}, expected (F, V, 17, 3) or "
+                         "(F, V, P, 17, 3)", path)
     if not np.issubdtype(keypoints.dtype, np.number) or np.iscomplexobj(keypoints):
         raise InputError(f"keypoints2d must hold real numbers, not {keypoints.dtype}", path)
     if keypoints.shape[0] == 0:

@@ -22,6 +22,10 @@ SUMMARY_FILE = "summary.json"
 FORMAT_VERSION = 2
 # Keys a result of an older format may lack (format version that added them): loaded as None.
 ADDED_IN = {"irv_cam_f": 2}
+# Keys a result may lack in any format (a one-person fit, or a result written before people were
+# tracked): loaded as None.
+PEOPLE_KEYS = ("person_track", "people_joints3d", "people_global_orient", "people_transl", "people_body_pose",
+               "people_shape", "people_keypoints2d", "people_iev_reproj_px", "people_track")
 
 
 @dataclass
@@ -43,6 +47,13 @@ class FitResult:
         the first view's frame ``f``), known or estimated; None (all 0) in older results.
     distortions (V,5): each view's lens distortion ``k1, k2, p1, p2, k3`` (OpenCV order) that
         keypoints2d was undistorted with and that projections into the images must add; None: none.
+
+    Optional (None when not fitted; see :data:`PEOPLE_KEYS`): person_track (F,V) the per-view track
+    id of the fitted (main) person's detection, -1 where that view does not see them (a gap);
+    people_* (P,F,...): every fitted person, the main person first (people_joints3d[0] is
+    joints3d), each in the same world and rig: people_joints3d (P,F,K,3), people_global_orient
+    (P,F,3), people_transl (P,F,3), people_body_pose (P,F,J,3), people_shape (P,F,S),
+    people_keypoints2d (P,F,V,K,3), people_iev_reproj_px (P,F,V), people_track (P,F,V).
     """
 
     keypoint_names: np.ndarray
@@ -74,6 +85,15 @@ class FitResult:
     format_version: int = FORMAT_VERSION
     time_offsets_frames: np.ndarray | None = None
     distortions: np.ndarray | None = None
+    person_track: np.ndarray | None = None
+    people_joints3d: np.ndarray | None = None
+    people_global_orient: np.ndarray | None = None
+    people_transl: np.ndarray | None = None
+    people_body_pose: np.ndarray | None = None
+    people_shape: np.ndarray | None = None
+    people_keypoints2d: np.ndarray | None = None
+    people_iev_reproj_px: np.ndarray | None = None
+    people_track: np.ndarray | None = None
 
     @property
     def view_time_offsets(self) -> np.ndarray:
@@ -86,12 +106,38 @@ class FitResult:
         return np.zeros((self.num_views, 5)) if self.distortions is None else np.asarray(self.distortions, float)
 
     @property
+    def num_people(self) -> int:
+        """People fitted: 1, or P when the ``people_*`` keys are there."""
+        return 1 if self.people_joints3d is None else int(self.people_joints3d.shape[0])
+
+    @property
     def num_frames(self) -> int:
         return int(self.joints3d.shape[0])
 
     @property
     def num_views(self) -> int:
         return int(self.cam_R.shape[1])
+
+    def person(self, index: int) -> FitResult:
+        """The result of fitted person ``index`` alone (its plain keys; no ``people_*`` keys).
+
+        Person 0 is this result without the people keys; another person gets its own body,
+        joints, detections and reprojection errors, the same cameras, and NaN IRV arrays (IRV is
+        kept for the main person only).
+        """
+        if not 0 <= index < self.num_people:
+            raise IndexError(f"person {index} out of range [0, {self.num_people})")
+        alone = dataclasses.replace(self, **{key: None for key in PEOPLE_KEYS})
+        if self.people_joints3d is None or index == 0:
+            return alone
+        nan = {key: np.full_like(getattr(self, key), np.nan, dtype=np.float32)
+               for key in ("irv_joints3d", "irv_global_orient", "irv_transl", "irv_body_pose", "irv_shape", "irv_reproj_px")
+               + (("irv_cam_f",) if self.irv_cam_f is not None else ())}
+        return dataclasses.replace(
+            alone, joints3d=self.people_joints3d[index], global_orient=self.people_global_orient[index],
+            transl=self.people_transl[index], body_pose=self.people_body_pose[index], shape=self.people_shape[index],
+            keypoints2d=self.people_keypoints2d[index], iev_reproj_px=self.people_iev_reproj_px[index],
+            person_track=self.people_track[index], **nan)
 
     def validate(self, where: Path | None = None) -> None:
         """Check the shapes agree with each other; raise InputError naming ``where`` if not."""
@@ -111,7 +157,16 @@ class FitResult:
             if self.format_version >= added and getattr(self, key) is None:
                 raise InputError(f"a format-{self.format_version} result needs {key}", where)
         expected["irv_cam_f"] = (F, V)
-        optional = {"time_offsets_frames", "distortions", *ADDED_IN}
+        P = self.num_people
+        expected.update({"time_offsets_frames": (V,), "distortions": (V, 5),
+            "person_track": (F, V), "people_joints3d": (P, F, K, 3), "people_global_orient": (P, F, 3),
+            "people_transl": (P, F, 3), "people_body_pose": (P, F, J, 3), "people_shape": (P, F, S),
+            "people_keypoints2d": (P, F, V, K, 3), "people_iev_reproj_px": (P, F, V), "people_track": (P, F, V),
+        })  # fmt: skip
+        optional = {"time_offsets_frames", "distortions", *PEOPLE_KEYS, *ADDED_IN}
+        people = [key for key in PEOPLE_KEYS if key.startswith("people_")]
+        if any(getattr(self, k) is not None for k in people) and any(getattr(self, k) is None for k in people):
+            raise InputError(f"has only some of the people keys ({', '.join(people)})", where)
         for key, shape in expected.items():
             if key in optional and getattr(self, key) is None:
                 continue
@@ -145,7 +200,7 @@ class FitResult:
             raise InputError(f"not a readable result file ({exc})", path) from None
         names = {f.name for f in dataclasses.fields(cls)}
         version = int(arrays["format_version"]) if "format_version" in arrays else 1
-        optional = {"format_version", "time_offsets_frames", "distortions"}
+        optional = {"format_version", "time_offsets_frames", "distortions", *PEOPLE_KEYS}
         optional |= {k for k, added in ADDED_IN.items() if version < added}
         missing = sorted(names - set(arrays) - optional)
         if missing:

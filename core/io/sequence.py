@@ -336,7 +336,8 @@ class MultiViewSequence:
 
     @property
     def given_keypoints(self) -> np.ndarray | None:
-        """(F, V, 17, 3) float32 keypoints from ``keypoints.npz`` (x, y px, confidence), read-only;
+        """(F, V, 17, 3) (or (F, V, P, 17, 3): several people) float32 keypoints from ``keypoints.npz``
+        (x, y px, confidence), read-only;
         None when the sequence has none."""
         return self._given_keypoints
 

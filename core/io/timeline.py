@@ -32,7 +32,7 @@ def resample_in_time(values: np.ndarray, positions: np.ndarray, targets: np.ndar
     """Detections of one view moved in time.
 
     Args:
-        values: (N, K, C) keypoints (x, y, ..., confidence last) known at source frame ``positions``
+        values: (N, ..., K, C) keypoints (e.g. (N, P, K, C): several people per image) (x, y, ..., confidence last) known at source frame ``positions``
             (N,) (increasing; a repeated position keeps its first value).
         targets: (M,) frame positions wanted, fractional ones interpolated linearly between the two
             known positions around them.
@@ -40,7 +40,7 @@ def resample_in_time(values: np.ndarray, positions: np.ndarray, targets: np.ndar
             nearer one is taken instead of a mix: a detection that jumped (a left/right swap, an
             outlier) is not blended into a point that is neither.
     Returns:
-        (M, K, C): confidence is the smaller of the two neighbours' (a joint missing in either is
+        (M, ..., K, C): confidence is the smaller of the two neighbours' (a joint missing in either is
         missing), and 0 (all channels) where a target lies outside the known positions.
     """
     values = np.asarray(values)
@@ -62,7 +62,8 @@ def resample_in_time(values: np.ndarray, positions: np.ndarray, targets: np.ndar
     before, after = values[lo], values[hi]
     w = a.reshape(-1, *([1] * (values.ndim - 1)))
     mixed = before * (1.0 - w) + after * w
-    mixed[..., -1] = np.where(exact[:, None], before[..., -1], np.minimum(before[..., -1], after[..., -1]))
+    exact_w = exact.reshape(-1, *([1] * (values.ndim - 2)))  # (M, 1, ...) against the confidences' (M, ...)
+    mixed[..., -1] = np.where(exact_w, before[..., -1], np.minimum(before[..., -1], after[..., -1]))
     if max_step is not None:
         jumped = np.linalg.norm(after[..., :2] - before[..., :2], axis=-1) > max_step
         nearer = np.where((a < 0.5).reshape(w.shape), before, after)

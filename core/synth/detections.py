@@ -167,12 +167,23 @@ def self_occlusion(joints_cam: np.ndarray) -> np.ndarray:
     return (blocks & ~own).any(axis=-1)
 
 
+def occlusion_by(joints_cam: np.ndarray, occluder_cam: np.ndarray) -> np.ndarray:
+    """(..., 17) bool: joints of one body hidden behind another body (its capsules), from both
+    bodies' (..., 17, 3) camera-frame joints."""
+    a, b, radius = _capsule_points(occluder_cam)
+    p = joints_cam[..., :, None, :]
+    distance, s = _segment_distance(p, a[..., None, :, :], b[..., None, :, :])
+    depth_in_front = (1.0 - s) * np.linalg.norm(p, axis=-1)
+    return ((distance < radius) & (depth_in_front > OCCLUDER_MARGIN_M)).any(axis=-1)
+
+
 def simulate_detections(
     joints_cam: np.ndarray,
     pixels: np.ndarray,
     image_size: np.ndarray,
     rng: np.random.Generator,
     faults: DetectionFaults | None = None,
+    hidden: np.ndarray | None = None,
 ) -> Detections:
     """Faulty detections from the truth.
 
@@ -182,6 +193,8 @@ def simulate_detections(
         image_size: (V, 2) (width, height) per view.
         rng: the random generator.
         faults: fault rates (default: :class:`DetectionFaults`).
+        hidden: (F, V, 17) bool joints hidden by something else (another person), treated as
+            occluded; None: only the body's own occlusion.
     Returns:
         Detections with keypoints (F, V, 17, 3) and the fault masks.
     """
@@ -211,6 +224,8 @@ def simulate_detections(
         swapped[f, v, group + partners] = True
 
     occluded = self_occlusion(joints_cam) & (joints_cam[..., 2] > 0)
+    if hidden is not None:
+        occluded |= np.asarray(hidden, dtype=bool) & (joints_cam[..., 2] > 0)
     behind_camera = joints_cam[..., 2] <= 0
     true_xy = pixels
     out_of_frame = (

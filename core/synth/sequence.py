@@ -65,7 +65,10 @@ class SyntheticSequence:
     (for rendering; not written). faults: the detector's fault masks.
     time_offsets: (V,) frames, or None: view ``v``'s frame ``f + o_v`` shows the moment of the
     truth's (the first view's) frame ``f`` (its keypoints2d rows are its own frames).
-    distortions: (V, 5) lens distortion (OpenCV order) in keypoints2d, or None.
+    distortions: (V, 5) lens distortion (OpenCV order) in keypoints2d, or None. With several
+    people (:mod:`core.synth.people`) the single-person fields are person 0's, ``people`` holds
+    every person's truth (``people_*`` arrays of gt.npz) and ``keypoints2d_people`` (F, V, P, 17,
+    3) the detections of each image in the detector's order (what keypoints.npz holds).
     """
 
     seed: int
@@ -89,6 +92,8 @@ class SyntheticSequence:
     clips: list[tuple[int, int, str]] = field(default_factory=list)
     time_offsets: np.ndarray | None = None
     distortions: np.ndarray | None = None
+    people: dict[str, np.ndarray] = field(default_factory=dict)
+    keypoints2d_people: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -134,6 +139,7 @@ class SyntheticSequence:
             else self.time_offsets.astype(np.float32),
             "distortions": np.zeros((self.num_views, 5), np.float32) if self.distortions is None
             else self.distortions.astype(np.float32),
+            **self.people,
         }
 
 
@@ -210,6 +216,18 @@ def _pose_body(body_model, motion: Motion, shape: np.ndarray, batch: int = 32) -
     return np.concatenate(keypoints).astype(np.float64), np.concatenate(vertices)
 
 
+def posed_on_floor(body_model, motion: Motion, shape: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(F, 17, 3) keypoints, (F, N, 3) vertices and (F, 3) translations of the posed body with its
+    feet on the floor: every frame lifted (or lowered) so that its lowest vertex touches z = 0."""
+    joints, vertices = _pose_body(body_model, motion, shape)
+    lift = -vertices[..., 2].min(axis=1)
+    joints[..., 2] += lift[:, None]
+    vertices[..., 2] += lift[:, None].astype(vertices.dtype)
+    transl = motion.transl.copy()
+    transl[:, 2] += lift
+    return joints, vertices, transl
+
+
 def generate_sequence(
     views: int = 4,
     frames: int = 30,
@@ -261,14 +279,8 @@ def generate_sequence(
     coeffs = None if distortions is None else _check_distortions(distortions, views)
     shape = random_shape(rng_body)
     motion, first, seen = _moments(frames, views, fps, offsets, time_margin, rng_motion)
-    posed_joints, posed_vertices = _pose_body(body_model, motion, shape)
-    # Feet on the floor: lift (or lower) every frame so its lowest vertex touches z = 0.
-    lift = -posed_vertices[..., 2].min(axis=1)
-    posed_joints[..., 2] += lift[:, None]
-    posed_vertices[..., 2] += lift[:, None].astype(posed_vertices.dtype)
-    joints, vertices = posed_joints[first], posed_vertices[first]
-    transl = motion.transl[first].copy()
-    transl[:, 2] += lift[first]
+    posed_joints, posed_vertices, posed_transl = posed_on_floor(body_model, motion, shape)
+    joints, vertices, transl = posed_joints[first], posed_vertices[first], posed_transl[first]
 
     framing = np.concatenate([joints.reshape(-1, 3), vertices[:, ::_FRAMING_STRIDE].reshape(-1, 3)])
     rig = random_rig(views, rng_rig, framing, image_size=image_size)
@@ -404,7 +416,8 @@ def write_sequence(
     tmp.mkdir()
     try:
         atomic_write_text(tmp / SEQUENCE_YAML, sequence_yaml_text(seq, known_intrinsics, known_offsets))
-        atomic_write_npz(tmp / KEYPOINTS_NPZ, keypoints2d=seq.keypoints2d.astype(np.float32), view_names=np.array(seq.view_names))
+        detections = seq.keypoints2d if seq.keypoints2d_people is None else seq.keypoints2d_people
+        atomic_write_npz(tmp / KEYPOINTS_NPZ, keypoints2d=detections.astype(np.float32), view_names=np.array(seq.view_names))
         atomic_write_npz(tmp / GT_NPZ, **seq.gt_arrays())
         if render:
             from core.synth.scene import render_sequence_images
@@ -435,20 +448,33 @@ def make_synthetic_sequence(
     time_offsets=None,
     distortions=None,
     known_offsets: bool = False,
+    people: int = 1,
 ) -> Path:
     """Generate a synthetic sequence and write it to ``out`` (see :func:`generate_sequence` and
     :func:`write_sequence`); returns ``out``. ``on_frame`` (images done, total) reports rendering;
-    an exception it raises (e.g. a cancel) stops it and leaves nothing at ``out``."""
+    an exception it raises (e.g. a cancel) stops it and leaves nothing at ``out``. ``people`` > 1:
+    several people crossing each other (:mod:`core.synth.people`; keypoints only)."""
     check_output_folder(Path(out))  # fail before the slow part
     if render and (time_offsets is not None or distortions is not None):
         raise InputError("--render makes images of cameras in sync without lens distortion; leave out --render, "
                          "--time-offsets and --distortion together")
+    if people > 1 and render:
+        raise InputError("--render draws one person; several people (--people) are keypoints only for now")
+    if people > 1 and (time_offsets is not None or distortions is not None):
+        raise InputError("several people (--people) are made in sync without lens distortion; leave out "
+                         "--time-offsets and --distortion")
     if body_model is None:
         body_model = load_body_model()
-    seq = generate_sequence(
-        views, frames, seed, fps=fps, noise_px=noise_px, faults=faults, image_size=image_size, body_model=body_model,
-        keep_vertices=render, time_offsets=time_offsets, distortions=distortions,
-    )  # fmt: skip
+    if people > 1:
+        from core.synth.people import generate_people_sequence
+
+        seq = generate_people_sequence(people, views, frames, seed, fps=fps, noise_px=noise_px, faults=faults,
+                                       image_size=image_size, body_model=body_model)
+    else:
+        seq = generate_sequence(
+            views, frames, seed, fps=fps, noise_px=noise_px, faults=faults, image_size=image_size, body_model=body_model,
+            keep_vertices=render, time_offsets=time_offsets, distortions=distortions,
+        )  # fmt: skip
     return write_sequence(
         seq, out, render=render, known_intrinsics=known_intrinsics, progress=progress, on_frame=on_frame,
         body_model=body_model, known_offsets=known_offsets,

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from core.detect.cache import default_cache_dir
 from core.errors import InputError
 from core.fit.inputs import FitInputs
 from core.fit.sequence import inputs_from_sequence
@@ -87,12 +86,12 @@ class FrameSet:
 
 
 def load_sequence(path: str | Path, threshold: float, crop_size: int | None = None, show_progress: bool = False) -> SequenceArrays:
-    """Read one sequence folder as ``cmanet fit`` does (:func:`core.fit.sequence.inputs_from_sequence`);
-    detections come from its keypoints.npz, the detection cache, or (for videos never detected
-    before) MediaPipe, whose result is cached as ``cmanet detect`` does."""
+    """Read one sequence folder as ``cmanet fit`` does (:func:`core.fit.sequence.inputs_from_sequence`):
+    the main person's detections come from its keypoints.npz, the detection cache, or (for videos
+    never detected before) MediaPipe, cached as ``cmanet detect`` does."""
     path = Path(path)
     with MultiViewSequence.open(path) as seq:
-        inputs = inputs_from_sequence(seq, default_cache_dir(seq.root), show_progress_bar=show_progress)
+        inputs = inputs_from_sequence(seq, show_progress_bar=show_progress)
         inputs.keypoints2d = inputs.keypoints2d.astype(np.float32)
         keypoints = inputs.keypoints2d
         crops = None
