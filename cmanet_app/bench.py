@@ -153,7 +153,6 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from cmanet_app import demo
     from cmanet_app.state import Overlays
     from cmanet_app.widgets.main_window import MainWindow
 

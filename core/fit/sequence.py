@@ -55,6 +55,7 @@ from core.io.keypoint_import import read_keypoints
 from core.io.results import SUMMARY_FILE, FitResult
 from core.keypoints import COCO17_NAMES
 from core.nets.predict import predict
+from core.progress import Progress, as_progress
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ def fit_keypoints(
     config: FitConfig,
     body: BodyModel | None = None,
     prior: PosePrior | None = None,
-    progress: StageProgress | None = None,
+    progress: Progress | StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
     mode: FitMode = "optimize",
@@ -115,10 +116,12 @@ def fit_keypoints(
     mode: ``optimize`` (SMPLify teachers from scratch), ``network`` (the trained CMANet ``model``
     alone), ``network+refine`` (the optimizers, shortened, started from the network; with
     ``refine.optimizer_start`` also the optimizers' own start, the fit that explains all views
-    better kept).
+    better kept). ``progress``: a :class:`core.progress.Progress` (or the older callbacks).
     """
+    progress = as_progress(progress, should_cancel)
     with torch_threads(config.cpu_threads):
-        return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model)
+        return _fit_keypoints(inputs, config, body, prior, progress, progress.cancelled, show_progress_bar, mode,
+                              model)
 
 
 def mode_config(config: FitConfig, mode: FitMode) -> FitConfig:
@@ -354,7 +357,7 @@ def fit_sequence(
     mode: FitMode = "optimize",
     model=None,
     model_complexity: int = 1,
-    progress: StageProgress | None = None,
+    progress: Progress | StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
     keypoints: str | Path | None = None,
@@ -367,8 +370,12 @@ def fit_sequence(
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
     in ``out``). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
     detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
-    partial) calibration (:mod:`core.fit.known_cameras`). Returns the result and the summary.
+    partial) calibration (:mod:`core.fit.known_cameras`). ``progress``: a
+    :class:`core.progress.Progress` (or the older ``progress`` / ``should_cancel`` callbacks).
+    Returns the result and the summary.
     """
+    progress = as_progress(progress, should_cancel)
+    should_cancel = progress.cancelled
     seq_root = Path(seq_root).resolve()
     out = check_outside_inputs(out, seq_root)
     if out.exists() and not out.is_dir():
