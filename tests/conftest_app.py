@@ -47,7 +47,7 @@ def session_fitted(tmp_path_factory) -> tuple[Path, Path]:
     return seq, result
 
 
-WALK_FRAMES = 12
+WALK_FRAMES = 24  # 20 or more: the fit estimates the focal lengths (IRV and IEV cameras then differ)
 
 
 def make_walk_slice(out: Path, start: int = 0, stop: int = WALK_FRAMES) -> Path:

@@ -391,7 +391,11 @@ class MainWindow(QMainWindow):
                           + "\n".join(f"• {d}" for d in opened.doubts) + "\n\nOpen it anyway?",
                           QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.finished.connect(lambda code: answer(box.clickedButton() is box.button(QMessageBox.StandardButton.Open)))
+        def finished(_code: int) -> None:
+            self.open_question = None
+            answer(box.clickedButton() is box.button(QMessageBox.StandardButton.Open))
+
+        box.finished.connect(finished)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.open_question = box
         box.open()
