@@ -88,6 +88,8 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._build_menus()
+        self.statusBar().addPermanentWidget(self.run_panel.stage_label)
+        self.statusBar().addPermanentWidget(self.run_panel.progress)
         self.statusBar().showMessage("Open a recording (File > Open, Ctrl+O) or the demo (File > Open demo)")
         self.controller.job_finished.connect(self._job_finished)
         self.reporter.reported.connect(self._reported)

@@ -1,6 +1,7 @@
 """The fitting controls above the views: how to fit (mode; the network modes greyed out until a
 trained model exists), which model, the confidence threshold, the person's height, the device,
-Detect / Fit / Cancel, and a progress bar that stays empty until work starts."""
+Detect / Fit / Cancel, and a progress bar (shown in the status bar) that stays empty until work
+starts."""
 
 from __future__ import annotations
 
@@ -141,7 +142,6 @@ class RunPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setTextVisible(False)  # empty until work starts
         self.stage_label = QLabel("")
-        self.stage_label.setMinimumWidth(220)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
@@ -156,8 +156,9 @@ class RunPanel(QWidget):
         layout.addWidget(self.detect_button)
         layout.addWidget(self.fit_button)
         layout.addWidget(self.cancel_button)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.stage_label, 1)
+        layout.addStretch(1)
+        # The progress bar and the stage sit in the window's status bar (the main window puts them
+        # there), where a whole sentence fits.
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
         controller.job_started.connect(self._job_started)
