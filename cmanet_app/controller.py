@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -223,15 +224,17 @@ class Controller(QObject):
         overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device,
                      "body_height_m": self.state.body_height or None}
         overrides.update(self.fit_overrides)
-        return load_fit_config(self.state.fit_config_path or None, **overrides)
+        config = load_fit_config(self.state.fit_config_path or None, **overrides)
+        return dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=self.state.sync))
 
     def run_options(self) -> dict:
         """The choices of a fit, as its run records them (run.json ``options``)."""
         s = self.state
         options = {"confidence_threshold": round(s.threshold, 3), "device": s.device,
                    "body_height_m": s.body_height or None, "fit_config": s.fit_config_path or "",
-                   "keypoints": s.keypoints_path, "keypoint_format": s.keypoint_format, "calibration": s.calibration_path}
-        return {k: v for k, v in options.items() if v not in ("", None)}
+                   "keypoints": s.keypoints_path, "keypoint_format": s.keypoint_format, "calibration": s.calibration_path,
+                   "time_offsets_frames": dict(s.time_offsets), "estimate_time_offsets": s.sync}
+        return {k: v for k, v in options.items() if v not in ("", None, {})}
 
     def _require_sequence(self) -> SequenceInfo | None:
         if self.state.sequence is None:
@@ -284,9 +287,10 @@ class Controller(QObject):
 
         imports = {"keypoints": self.state.keypoints_path or None, "keypoint_format": self.state.keypoint_format or None,
                    "calibration": self.state.calibration_path or None}
+        offsets = dict(self.state.time_offsets)
         return self._start(
-            "fit", lambda job: jobs.fit_run(info.root, area, config, job, mode, checkpoint, options, **imports), done,
-            title="Fitting failed")
+            "fit", lambda job: jobs.fit_run(info.root, area, config, job, mode, checkpoint, options, offsets, **imports),
+            done, title="Fitting failed")
 
     def import_keypoints(self, path: str | Path, keypoint_format: str = "") -> Task | None:
         """File > Import keypoints: another detector's (OpenPose folder or COCO file), shown now and

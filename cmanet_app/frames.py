@@ -71,10 +71,14 @@ class _FrameCache:
 
 @dataclass(frozen=True)
 class FrameRequest:
+    """time_offsets: (V,) each view's offset (its own frames) to show its images at; None: the
+    sequence's own timeline."""
+
     sequence: SequenceInfo
     result: FitResult | None
     frame: int
     overlays: Overlays
+    time_offsets: tuple[float, ...] | None = None
 
 
 @dataclass
@@ -159,18 +163,21 @@ class FrameRenderer(LatestRequestWorker):
             seq = self._seqs[key] = MultiViewSequence.open(info.root)
         return seq
 
-    def _base_image(self, info: SequenceInfo, v: int, frame: int, show_image: bool, errors: list[str]) -> tuple[np.ndarray, float]:
+    def _base_image(self, info: SequenceInfo, v: int, frame: int, show_image: bool, errors: list[str],
+                    time_offset: float | None = None) -> tuple[np.ndarray, float]:
         width, height = (int(x) for x in info.image_sizes[v])
         scale = overlay.display_scale(width, height)
         if show_image and info.has_images:
-            key = (info.root, v, frame)
-            cached = self._frames.get(key)
-            if cached is not None:
-                return cached.copy(), scale
             try:
-                image = overlay.resize_for_display(self._sequence(info).read_view_frame(v, frame), scale)
-                self._frames.put(key, image)
-                return image.copy(), scale
+                seq = self._sequence(info)
+                index = seq.source_frame(v, frame, time_offset)  # None: the view has not started or has ended
+                if index is not None:
+                    key = (info.root, v, index)
+                    cached = self._frames.get(key)
+                    if cached is None:
+                        cached = overlay.resize_for_display(seq.read_source_frame(v, index), scale)
+                        self._frames.put(key, cached)
+                    return cached.copy(), scale
             except Exception as exc:  # noqa: BLE001 - show the other views and say what broke
                 errors.append(f"{info.view_names[v]}: {exc}")
         return overlay.blank_canvas(max(1, round(width / scale)), max(1, round(height / scale))), scale
@@ -198,17 +205,20 @@ class FrameRenderer(LatestRequestWorker):
             faces = world = irv = None
 
         def compose(v: int) -> tuple[np.ndarray, float]:
-            image, scale = self._base_image(info, v, frame, show.image, errors)
+            offset = None if req.time_offsets is None else req.time_offsets[v]
+            image, scale = self._base_image(info, v, frame, show.image, errors, offset)
             size = (image.shape[1], image.shape[0])
             if faces is not None:
                 f, c = float(result.cam_f[frame, v]), result.cam_c[frame, v]
+                lens = result.view_distortions[v]
                 if irv is not None:
                     irv_f, irv_c = overlay.irv_camera(result, frame, v)  # each module with its own camera
-                    layer, mask = overlay.rasterize_mesh(irv[v], faces, irv_f, irv_c, size, overlay.view_colour(v), scale)
+                    layer, mask = overlay.rasterize_mesh(irv[v], faces, irv_f, irv_c, size, overlay.view_colour(v), scale,
+                                                         lens)
                     overlay.blend(image, layer, mask)
                 if world is not None:
                     verts = overlay.to_camera(world, result.cam_R[frame, v], result.cam_t[frame, v])
-                    layer, mask = overlay.rasterize_mesh(verts, faces, f, c, size, overlay.IEV_COLOUR, scale)
+                    layer, mask = overlay.rasterize_mesh(verts, faces, f, c, size, overlay.IEV_COLOUR, scale, lens)
                     overlay.blend(image, layer, mask)
             return image, scale
 

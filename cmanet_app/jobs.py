@@ -16,6 +16,7 @@ import numpy as np
 
 from cmanet_app.state import SequenceInfo
 from core.errors import InputError
+from core.fit.capture import image_keypoints
 from core.fit.config import FitConfig
 from core.fit.modes import resolve_mode
 from core.io import MultiViewSequence
@@ -128,7 +129,7 @@ def open_sequence(path: Path, area: Path | None, extra: list[Path] | tuple = (),
                 run = None
         for note in notes:
             log.warning("%s", note)
-        keypoints = np.asarray(result.keypoints2d) if result is not None else cached_keypoints(seq, out)
+        keypoints = image_keypoints(result) if result is not None else cached_keypoints(seq, out)
     return OpenedSequence(info, out, runs, run, result, keypoints, notes, list(warnings), found_doubts)
 
 
@@ -146,11 +147,12 @@ def detect(seq_root: Path, out: Path, progress: Progress) -> np.ndarray:
 
 
 def fit(seq_root: Path, out: Path, config: FitConfig, progress: Progress, mode: str | None = "optimize",
-        checkpoint: str | Path | None = None, **imports) -> FitResult:
+        checkpoint: str | Path | None = None, time_offsets: dict[str, float] | None = None, **imports) -> FitResult:
     """``cmanet fit SEQ --out OUT [--mode M --checkpoint C --keypoints K --keypoint-format L
     --calibration C]``: keypoints, IRV, IEV, then ``result.npz`` and ``summary.json``
     (core.fit.sequence.fit_sequence, as the command line; ``imports``: its keypoints,
-    keypoint_format and calibration arguments)."""
+    keypoint_format and calibration arguments). time_offsets: view name -> offset set in the app
+    (kept, like sequence.yaml's)."""
     from core.fit.sequence import fit_sequence
 
     mode, model_path = resolve_mode(mode, checkpoint, installed_model())  # a bad checkpoint is reported before any work
@@ -160,18 +162,20 @@ def fit(seq_root: Path, out: Path, config: FitConfig, progress: Progress, mode: 
         from core.nets.checkpoint import load_model
 
         model = load_model(model_path, config.device)
-    result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress, **imports)
+    result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress,
+                                    time_offsets=time_offsets, **imports)
     return result
 
 
 def fit_run(seq_root: Path, area: Path, config: FitConfig, progress: Progress, mode: str | None = None,
-            checkpoint: str | Path | None = None, options: dict | None = None, **imports) -> tuple[Run, FitResult]:
+            checkpoint: str | Path | None = None, options: dict | None = None,
+            time_offsets: dict[str, float] | None = None, **imports) -> tuple[Run, FitResult]:
     """A new run of ``seq_root`` in the result ``area``: :func:`fit` into ``area/runs/<time>-<mode>/``,
     then ``run.json`` with the mode, the model, the ``options`` shown to the person and the time."""
     mode, model_path = resolve_mode(mode, checkpoint, installed_model())
     folder = new_run_folder(check_result_dir(area, seq_root), mode)
     started = time.time()
-    result = fit(seq_root, folder, config, progress, mode, model_path, **imports)
+    result = fit(seq_root, folder, config, progress, mode, model_path, time_offsets, **imports)
     write_run_settings(folder, {
         "mode": mode, "model": str(model_path or ""), "options": options or {},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from core.geometry.camera import MIN_DEPTH, project
+from core.geometry.distortion import camera_matrix, distort_pixels
 
 # Per-view colours (RGB): view v uses VIEW_COLOURS[v % len]. IEV (one fused body) has its own.
 VIEW_COLOURS: tuple[tuple[int, int, int], ...] = (
@@ -66,21 +67,28 @@ def to_camera(points_world: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndar
     return points_world @ np.asarray(R).T + np.asarray(t)
 
 
-def project_points(points_cam: np.ndarray, focal: float, principal: np.ndarray, small: bool = False) -> np.ndarray:
-    """(N, 2) pixels of camera-frame points, with core's own pinhole projection. ``small``: the
-    same formula in numpy (for a handful of points torch's per-call overhead dominates)."""
+def project_points(points_cam: np.ndarray, focal: float, principal: np.ndarray, small: bool = False,
+                   distortions: np.ndarray | None = None) -> np.ndarray:
+    """(N, 2) pixels of camera-frame points, with core's own pinhole projection, then the lens's
+    ``distortions`` (OpenCV order) when given: the original image's pixels. ``small``: the same
+    formula in numpy (for a handful of points torch's per-call overhead dominates)."""
     if small:
         depth = np.maximum(points_cam[:, 2:3], MIN_DEPTH)
-        return points_cam[:, :2] / depth * focal + np.asarray(principal)
-    uv = project(torch.as_tensor(points_cam, dtype=torch.float32), torch.tensor(float(focal)),
-                 torch.as_tensor(np.asarray(principal), dtype=torch.float32))
-    return uv.numpy()
+        uv = points_cam[:, :2] / depth * focal + np.asarray(principal)
+    else:
+        uv = project(torch.as_tensor(points_cam, dtype=torch.float32), torch.tensor(float(focal)),
+                     torch.as_tensor(np.asarray(principal), dtype=torch.float32)).numpy()
+    if distortions is not None and np.any(distortions):
+        uv = distort_pixels(uv, camera_matrix(float(focal), np.asarray(principal, dtype=np.float64)), distortions)
+    return uv
 
 
 def rasterize_mesh(points_cam: np.ndarray, faces: np.ndarray, focal: float, principal: np.ndarray,
-                   size: tuple[int, int], colour: tuple[int, int, int], scale: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Flat-shaded mesh seen by a pinhole camera: (H, W, 3) uint8 colour layer and (H, W) uint8 mask,
-    at ``size`` (width, height) in display pixels (source pixels divided by ``scale``)."""
+                   size: tuple[int, int], colour: tuple[int, int, int], scale: float = 1.0,
+                   distortions: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Flat-shaded mesh seen by a pinhole camera (with its lens ``distortions``, if any): (H, W, 3)
+    uint8 colour layer and (H, W) uint8 mask, at ``size`` (width, height) in display pixels
+    (source pixels divided by ``scale``)."""
     width, height = size
     layer = np.zeros((height, width, 3), np.uint8)
     mask = np.zeros((height, width), np.uint8)
@@ -97,7 +105,7 @@ def rasterize_mesh(points_cam: np.ndarray, faces: np.ndarray, focal: float, prin
     level = np.minimum((shade * _SHADE_LEVELS).astype(np.int32), _SHADE_LEVELS - 1)
     order = np.argsort(-centre[idx, 2], kind="stable")  # far to near (painter's algorithm)
     idx, level = idx[order], level[order]
-    uv = project_points(points_cam, focal, principal) / scale
+    uv = project_points(points_cam, focal, principal, distortions=distortions) / scale
     # Sub-pixel precision: fillPoly with shift=2 takes coordinates in quarter pixels.
     pts = np.round(uv[faces[idx]] * 4).clip(-(2**28), 2**28).astype(np.int32)
     base = np.asarray(colour, np.float64)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from core.fit.capture import image_keypoints
 from core.fit.sequence import camera_intrinsics
 from core.io.results import FitResult
 from core.io.runs import Run
@@ -36,6 +37,13 @@ class SequenceInfo:
     focal: np.ndarray  # (V,) px: given in sequence.yaml, else the default guess (before fitting)
     principal: np.ndarray  # (V, 2) px
     gt_path: Path | None
+    time_offsets: np.ndarray | None = None  # (V,) known offsets, each view's own frames (sequence.yaml)
+    view_fps: np.ndarray | None = None  # (V,)
+
+    @property
+    def times(self) -> np.ndarray:
+        """(F,) seconds of the frames on the first view's clock."""
+        return np.asarray(self.frame_indices, dtype=np.float64) / self.fps
 
     @property
     def num_views(self) -> int:
@@ -51,6 +59,7 @@ class SequenceInfo:
             view_kinds=tuple(seq.view_kinds), num_frames=seq.num_frames, fps=seq.fps,
             frame_indices=np.asarray(seq.frame_indices), has_images=seq.has_images,
             focal=focal, principal=principal, gt_path=gt if gt.is_file() else None,
+            time_offsets=seq.time_offsets, view_fps=seq.view_fps,
         )
 
 
@@ -104,6 +113,7 @@ class AppState(QObject):
     run_options_changed = Signal()
     runs_changed = Signal()  # the list of runs, the shown run or the compared run
     notices_changed = Signal()
+    time_offsets_changed = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -135,6 +145,8 @@ class AppState(QObject):
         self.eval_report: dict | None = None
         self.eval_table = ""
         self.busy = ""
+        self.time_offsets: dict[str, float] = {}  # view name -> offset set by hand (kept by the next fit)
+        self.sync = False  # estimate the other views' offsets when fitting (cmanet fit --sync)
 
     # ---------------------------------------------------------------- sequence and result
 
@@ -151,6 +163,7 @@ class AppState(QObject):
         self.eval_report = None
         self.eval_table = ""
         self.frame = 0
+        self.time_offsets = {}
         self.sequence_changed.emit()
         self.result_changed.emit()
         self.keypoints_changed.emit()
@@ -186,7 +199,7 @@ class AppState(QObject):
         self.eval_report = None
         self.eval_table = ""
         if result is not None:
-            self.keypoints = np.asarray(result.keypoints2d)
+            self.keypoints = image_keypoints(result)
             self.keypoints_changed.emit()
         self.result_changed.emit()
         self.eval_changed.emit()
@@ -246,6 +259,42 @@ class AppState(QObject):
                 changed = True
         if changed:
             self.run_options_changed.emit()
+
+    def set_time_offset(self, view: str, frames: float | None) -> None:
+        """Set one view's offset by hand (None: forget it, back to the result's or the sequence's)."""
+        if frames is None:
+            changed = self.time_offsets.pop(view, None) is not None
+        else:
+            changed = self.time_offsets.get(view) != float(frames)
+            self.time_offsets[view] = float(frames)
+        if changed:
+            self.time_offsets_changed.emit()
+
+    def set_sync(self, on: bool) -> None:
+        if bool(on) != self.sync:
+            self.sync = bool(on)
+            self.run_options_changed.emit()
+
+    def view_time_offsets(self) -> np.ndarray | None:
+        """(V,) each view's offset as shown: set by hand, else the result's (known or estimated),
+        else the sequence's; None without a sequence."""
+        info = self.sequence
+        if info is None:
+            return None
+        offsets = np.zeros(info.num_views) if info.time_offsets is None else np.array(info.time_offsets, dtype=float)
+        if self.result is not None and self.result.num_views == info.num_views:
+            offsets = np.array(self.result.view_time_offsets, dtype=float)
+        for v, name in enumerate(info.view_names):
+            if name in self.time_offsets:
+                offsets[v] = self.time_offsets[name]
+        return offsets
+
+    def shown_time_offsets(self) -> tuple[float, ...] | None:
+        """The offsets the views' images are read at (None: the sequence's own timeline)."""
+        offsets = self.view_time_offsets()
+        if offsets is None or (self.result is None and not self.time_offsets):
+            return None
+        return tuple(float(o) for o in offsets)
 
     def set_busy(self, name: str) -> None:
         if name != self.busy:

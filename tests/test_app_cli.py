@@ -9,11 +9,10 @@ import sys
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QImage
-
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import FAST_FIT, open_and_wait
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 
 
 def _run_app(*args, timeout=240):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait
+
 from core.fit.config import load_fit_config
 from core.io.results import FitResult
 

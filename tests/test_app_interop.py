@@ -4,7 +4,6 @@ in the real window."""
 from __future__ import annotations
 
 import numpy as np
-
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait
 

@@ -10,10 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QMessageBox
-
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait
+from PySide6.QtWidgets import QMessageBox
+
 from cmanet_app.training import MetricSeries, TrainingRun
 from core.train.metrics_log import MetricsReader
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest_app import *  # noqa: F401,F403 - fixtures
+from conftest_app import open_and_wait, wait_images
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
-
-from conftest_app import *  # noqa: F401,F403 - fixtures
-from conftest_app import open_and_wait, wait_images
 
 
 def test_open_sequence_lists_views_with_names_and_sizes(qtbot, window, small_sequence):

@@ -7,11 +7,7 @@ import numpy as np
 import pytest
 
 from core.bench import real
-from core.geometry.triangulation import (
-    distort_pixels,
-    triangulate_robust,
-    undistort_pixels,
-)
+from core.geometry.triangulation import triangulate_robust
 from core.io.calibration import read_qca
 
 
@@ -29,14 +25,6 @@ def test_qca_calibration_sees_the_other_cameras():
         assert sum(d > 0.5 for d in depths) >= 1
 
 
-def test_distortion_round_trip():
-    calib = read_qca(real.SHIPPED_REFERENCE).cameras[0]
-    strong = np.array([-0.2, 0.05, 0.001, -0.001])
-    pixels = np.array([[100.0, 200.0], [540.0, 960.0], [1000.0, 1800.0]])
-    back = undistort_pixels(distort_pixels(pixels, calib.matrix, strong), calib.matrix, strong)
-    assert np.abs(back - pixels).max() < 0.05
-
-
 def test_robust_triangulation_drops_the_view_that_disagrees():
     rng = np.random.default_rng(0)
     calib = read_qca(real.SHIPPED_REFERENCE)
@@ -49,16 +37,6 @@ def test_robust_triangulation_drops_the_view_that_disagrees():
     found, used = triangulate_robust(projections, pixels, np.ones((20, 4)))
     assert not used[:, 2].any() and used[:, [0, 1, 3]].all()
     assert np.abs(found - points).max() < 1e-6
-
-
-def test_time_shift_interpolates_and_blanks_the_outside():
-    kp = np.zeros((5, 2, 1, 3))
-    kp[:, :, 0, 0] = np.arange(5)[:, None]
-    kp[..., 2] = 1.0
-    shifted = real.shift_in_time(kp, np.array([0.0, 1.5]))
-    assert shifted[0, 1, 0, 0] == pytest.approx(1.5)
-    assert shifted[2, 1, 0, 0] == pytest.approx(3.5)
-    assert shifted[3, 1, 0, 2] == 0.0  # frame 4.5 is outside the recording
 
 
 @pytest.mark.slow

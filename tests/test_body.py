@@ -181,7 +181,11 @@ def test_anny_fallback_keypoint_path(monkeypatch):
 def test_anny_construction_reuses_the_loaded_model(anny_body):
     """A second AnnyBody copies the process's loaded Anny, regressor and keypoint rig (about 0.1 s)
     instead of building them again, and owns its copies (so that it can move them)."""
-    from core.body.anny_body import shared_anny_model, shared_coco_regressor, shared_keypoint_rig
+    from core.body.anny_body import (
+        shared_anny_model,
+        shared_coco_regressor,
+        shared_keypoint_rig,
+    )
 
     caches = (shared_anny_model, shared_coco_regressor, shared_keypoint_rig)
     misses = [cache.cache_info().misses for cache in caches]

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-
 from _make_sequence import keypoints_only_sequence, sequence_from_images, snapshot
 from _render_person import render_person
 

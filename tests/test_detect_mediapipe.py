@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from _render_person import render_person
+
 from core.detect import PoseDetector
 from core.detect.mediapipe_pose import ensure_model
 from core.keypoints import COCO17_NAMES

@@ -7,9 +7,15 @@ import os
 import cv2
 import numpy as np
 import pytest
-
-from _make_sequence import keypoints_only_sequence, random_keypoints, sequence_from_images, snapshot, video_sequence
+from _make_sequence import (
+    keypoints_only_sequence,
+    random_keypoints,
+    sequence_from_images,
+    snapshot,
+    video_sequence,
+)
 from _render_person import render_person
+
 from core.detect import DETECTIONS_NPZ, default_cache_dir, detect_sequence
 from core.detect.cache import read_detections
 from core.errors import CancelledError, InputError

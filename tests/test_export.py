@@ -9,8 +9,14 @@ import sys
 import numpy as np
 import pytest
 import torch
+from _interop_readers import (
+    bvh_positions,
+    glb_skinned_vertices,
+    read_bvh,
+    read_glb,
+    read_trc,
+)
 
-from _interop_readers import bvh_positions, glb_skinned_vertices, read_bvh, read_glb, read_trc
 from core.body import BodyModelConfig, load_body_model
 from core.body.smpl_standin import write_smpl_standin
 from core.io.export import export_result

@@ -14,7 +14,12 @@ import torch
 import yaml
 
 from core.body import load_body_model
-from core.canonical.params import ViewBodies, body_frame_keypoints, camera_facing_rotation, view_keypoints
+from core.canonical.params import (
+    ViewBodies,
+    body_frame_keypoints,
+    camera_facing_rotation,
+    view_keypoints,
+)
 from core.canonical.pose_prior import default_pose_prior
 from core.eval import evaluate, load_ground_truth
 from core.fit.config import load_fit_config

@@ -9,8 +9,8 @@ import tomllib
 
 import numpy as np
 import pytest
-
 from _interop_readers import dlt_triangulate, pose2sim_projections
+
 from core.body import load_body_model
 from core.fit.config import load_fit_config
 from core.fit.sequence import fit_sequence

@@ -12,7 +12,12 @@ from core.fit.known_cameras import apply_calibration
 from core.fit.sequence import FitInputs
 from core.io.calibration import easymocap_texts, read_calibration, read_qca, toml_text
 from core.io.keypoint_formats import KEYPOINT_FORMATS, detect_format, to_coco17
-from core.io.keypoint_import import match_cameras, read_coco_keypoints, read_keypoints, read_openpose_folder
+from core.io.keypoint_import import (
+    match_cameras,
+    read_coco_keypoints,
+    read_keypoints,
+    read_openpose_folder,
+)
 from core.io.main_person import main_person
 
 
@@ -187,14 +192,14 @@ def test_a_partial_calibration_fixes_what_it_knows(tmp_path):
     keypoints[..., :2], keypoints[..., 2] = 300.0, 0.9
     inputs = FitInputs(keypoints, np.full(3, 1500, np.float32), np.full((3, 2), 500, np.float32),
                        np.array([[1088, 1920]] * 3), views, np.arange(2))
-    fitted = apply_calibration(inputs, read_calibration(tmp_path / "partial.toml"))
+    fitted, capture = apply_calibration(inputs, read_calibration(tmp_path / "partial.toml"))
     extrinsics = fitted.extrinsics
     assert fitted.focal_known.tolist() == [True, True, False]
     assert fitted.focal[0] == pytest.approx(rig.cameras[0].focal_px) and fitted.focal[2] == 1500
     assert extrinsics.known.tolist() == [True, False, False]
     assert np.allclose(extrinsics.rotation[0], rig.cameras[0].rotation)
-    # the lens distortion is taken out of the calibrated views' detections only
-    assert not np.allclose(fitted.keypoints2d[:, 0, :, :2], 300.0) and np.allclose(fitted.keypoints2d[:, 2, :, :2], 300.0)
+    # the calibrated views' lens distortion goes to the capture (the fit removes it), the others' stays 0
+    assert np.any(capture.distortions[0]) and not np.any(capture.distortions[2])
     inputs.image_sizes[0] = (640, 480)
     with pytest.raises(InputError, match="calibrated for 1088x1920"):
         apply_calibration(inputs, read_calibration(tmp_path / "partial.toml"))

@@ -9,7 +9,6 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-
 from _make_sequence import (
     frame_number,
     image_sequence,
@@ -21,6 +20,7 @@ from _make_sequence import (
     write_video,
     write_yaml,
 )
+
 from core.errors import InputError
 from core.io import CameraInfo, MultiViewSequence
 

@@ -12,11 +12,23 @@ from core.canonical.pose_prior import default_pose_prior
 from core.errors import InputError
 from core.nets import build_model, load_model, predict, save_model
 from core.nets.camera import cam_to_translation, keypoint_boxes, translation_to_cam
-from core.nets.config import IEVNetConfig, IRVNetConfig, KeypointEncoderConfig, ModelConfig, SwinConfig
+from core.nets.config import (
+    IEVNetConfig,
+    IRVNetConfig,
+    KeypointEncoderConfig,
+    ModelConfig,
+    SwinConfig,
+)
 from core.nets.inputs import make_view_inputs
 from core.nets.keypoint_encoder import keypoint_tokens
 from core.nets.param_space import CanonicalTheta
-from core.nets.swin import SwinBlock, SwinTransformer, shifted_window_mask, window_partition, window_reverse
+from core.nets.swin import (
+    SwinBlock,
+    SwinTransformer,
+    shifted_window_mask,
+    window_partition,
+    window_reverse,
+)
 
 TINY_SWIN = SwinConfig(image_size=32, patch_size=4, embed_dim=8, depths=(2, 2), heads=(1, 2), window_size=4, drop_path=0.0)
 

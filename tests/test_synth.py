@@ -19,7 +19,12 @@ from core.keypoints import COCO17_NAMES
 from core.synth import motion
 from core.synth.detections import DetectionFaults, self_occlusion, simulate_detections
 from core.synth.rig import look_at, random_rig
-from core.synth.sequence import generate_sequence, is_synth_output, make_synthetic_sequence, write_sequence
+from core.synth.sequence import (
+    generate_sequence,
+    is_synth_output,
+    make_synthetic_sequence,
+    write_sequence,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import json
 
 import pytest
 import torch
+from test_train_helpers import write_sequence
 
 from core.body import load_body_model
 from core.cli import main as cmanet
@@ -17,7 +18,6 @@ from core.nets.checkpoint import read_checkpoint
 from core.train import load_train_config, train
 from core.train.metrics_log import read_metrics
 from core.train.trainer import Trainer
-from test_train_helpers import write_sequence
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ import sys
 import pytest
 import torch
 import yaml
+from test_train_helpers import write_sequence
 
 from core.body import load_body_model
 from core.config import CONFIGS_DIR
 from core.nets.checkpoint import read_checkpoint
 from core.train.metrics_log import read_metrics
-from test_train_helpers import write_sequence
 
 
 @pytest.mark.slow

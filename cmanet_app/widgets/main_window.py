@@ -127,6 +127,10 @@ class MainWindow(QMainWindow):
         self.runs_panel.compare_requested.connect(
             lambda: self.tabs.setCurrentWidget(self.compare_panel) if self.compare_panel is not None else None)
         self.add_tab(self.runs_panel, "Runs", "Every fit of this recording, kept: show one, compare two")
+        from cmanet_app.widgets.offsets_panel import OffsetsPanel
+
+        self.offsets_panel = OffsetsPanel(self.state)
+        self.add_tab(self.offsets_panel, "Sync", "When each camera's video starts, relative to the first camera's")
         try:
             from cmanet_app.widgets.training_panel import TrainingPanel
 

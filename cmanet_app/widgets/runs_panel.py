@@ -54,6 +54,11 @@ def run_details(run: Run) -> str:
                            ("calibration", "Imported calibration")):
             if opts.get(key):
                 lines.append(f"{label}: {opts[key]}")
+        if opts.get("time_offsets_frames"):
+            lines.append("Time offsets set by hand (frames): "
+                         + ", ".join(f"{k} {v:+g}" for k, v in opts["time_offsets_frames"].items()))
+        if opts.get("estimate_time_offsets"):
+            lines.append("Time offsets estimated from the motion (Sync)")
     elif s.get("confidence_threshold") is not None:
         lines.append(f"Confidence threshold {s['confidence_threshold']} (made outside the app: no record of its other "
                      "options)")

@@ -1,6 +1,7 @@
 """Scrubbing time: a slider over the frames, play/pause at the sequence's fps, single steps, and the
-frame's number and time. Keyboard shortcuts (space, left/right, home/end) are the main window's
-actions, which call :meth:`toggle_play`, :meth:`step` and :meth:`go_to`."""
+frame's time in seconds on the first camera's clock and its number. Keyboard shortcuts (space,
+left/right, home/end) are the main window's actions, which call :meth:`toggle_play`, :meth:`step`
+and :meth:`go_to`."""
 
 from __future__ import annotations
 
@@ -106,4 +107,6 @@ class Timeline(QWidget):
             self.slider.setValue(frame)
             self.slider.blockSignals(False)
         source = int(info.frame_indices[frame]) if frame < len(info.frame_indices) else frame
-        self.label.setText(f"frame {frame + 1}/{info.num_frames}  (#{source}, {source / info.fps:.2f} s @ {info.fps:g} fps)")
+        # Time on the first camera's clock: the other cameras are placed on it by their offsets and rates.
+        seconds = float(info.times[frame]) if frame < len(info.frame_indices) else frame / info.fps
+        self.label.setText(f"{seconds:.3f} s  frame {frame + 1}/{info.num_frames}  (#{source} @ {info.fps:g} fps)")

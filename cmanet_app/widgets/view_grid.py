@@ -39,6 +39,7 @@ class ViewGrid(QWidget):
         state.frame_changed.connect(self._frame_changed)
         state.result_changed.connect(self.refresh)
         state.overlays_changed.connect(self.refresh)
+        state.time_offsets_changed.connect(self.refresh)
         state.keypoints_changed.connect(self._draw_vectors)
         state.threshold_changed.connect(self._draw_vectors)
         # Emitted on the worker thread: queued explicitly to run on the GUI thread.
@@ -101,7 +102,8 @@ class ViewGrid(QWidget):
         info = self.state.sequence
         if info is None or not self.panels:
             return
-        self.renderer.request(FrameRequest(info, self.state.result, self.state.frame, self.state.overlays))
+        self.renderer.request(FrameRequest(info, self.state.result, self.state.frame, self.state.overlays,
+                                           self.state.shown_time_offsets()))
         self._draw_vectors()
 
     def _frame_changed(self, frame: int) -> None:
@@ -109,7 +111,8 @@ class ViewGrid(QWidget):
         # they always match the picture and the views repaint once per shown frame, not per tick.
         info = self.state.sequence
         if info is not None and self.panels:
-            self.renderer.request(FrameRequest(info, self.state.result, frame, self.state.overlays))
+            self.renderer.request(FrameRequest(info, self.state.result, frame, self.state.overlays,
+                                               self.state.shown_time_offsets()))
 
     def _show_images(self, images: FrameImages) -> None:
         req = images.request
@@ -133,7 +136,8 @@ class ViewGrid(QWidget):
             uv = None
             if show.iev_skeleton and result is not None and frame < result.num_frames:
                 cam = to_camera(result.joints3d[frame], result.cam_R[frame, v], result.cam_t[frame, v])
-                uv = project_points(cam, float(result.cam_f[frame, v]), result.cam_c[frame, v], small=True)
+                uv = project_points(cam, float(result.cam_f[frame, v]), result.cam_c[frame, v], small=True,
+                                    distortions=result.view_distortions[v])
             panel.set_skeleton(uv)
 
     def reprojected(self, view: int) -> np.ndarray | None:

@@ -17,7 +17,9 @@ Trials:
   ships with the same videos as its "balancing trial" (another detector, 2-3 people in two views:
   ``cmanet fit --keypoints``); the reference is walk's (MediaPipe, triangulated).
 
-Scores, per fit mode: **body PA-MPJPE** (the 10 body joints: shoulders, elbows, hips, knees,
+Scores, per fit mode (and with the cameras' time offsets estimated, ``sync``, or given as the
+reference's, ``known offsets``; the offsets used and their largest error against the reference's
+are reported): **body PA-MPJPE** (the 10 body joints: shoulders, elbows, hips, knees,
 ankles, per-frame similarity Procrustes, mean over frames), sequence-aligned MPJPE (one similarity
 for the whole sequence; and one rigid transform, which keeps the fit's own scale), camera error
 (angle of ``R_j R_i^T`` estimated vs calibrated over all view pairs: mean, max), focal length error,
@@ -45,20 +47,19 @@ from core.canonical.pose_prior import default_pose_prior
 from core.config import RESOURCES_DIR
 from core.detect.cache import cache_base_dir, default_cache_dir
 from core.errors import InputError
+from core.fit.capture import CaptureInfo, fit_captured
 from core.fit.config import FitConfig, load_fit_config
 from core.fit.modes import default_mode
 from core.fit.sequence import fit_keypoints, inputs_from_sequence
 from core.geometry import metrics
-from core.geometry.triangulation import (
-    reprojection_px,
-    triangulate_robust,
-    undistort_pixels,
-)
+from core.geometry.distortion import undistort_pixels
+from core.geometry.triangulation import reprojection_px, triangulate_robust
 from core.io.atomic import atomic_write_text
 from core.io.calibration import RigCalibration, loose_name, read_qca
 from core.io.keypoint_import import read_keypoints
 from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
+from core.io.timeline import shift_in_time
 from core.keypoints import COCO17_NAMES
 from core.nets.checkpoint import DEFAULT_MODEL, installed_model, load_model
 
@@ -210,27 +211,6 @@ def prepare_trial(trial: RealTrial, workdir: Path | None = None, frames: int | N
 # ----------------------------------------------------------------------------------- reference
 
 
-def shift_in_time(keypoints2d: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """(F, V, K, 3) detections put on the first view's timeline: view ``v``'s frame ``f + o_v``
-    (linearly interpolated between frames) becomes frame ``f``; confidence 0 where it is outside
-    the recording (or where either neighbour is missing)."""
-    frames = keypoints2d.shape[0]
-    out = np.zeros_like(keypoints2d)
-    t = np.arange(frames, dtype=np.float64)
-    for v, offset in enumerate(offsets):
-        source = t + offset
-        lo = np.floor(source).astype(np.int64)
-        a = (source - lo)[:, None, None]
-        inside = (lo >= 0) & (lo + (a[:, 0, 0] > 0) <= frames - 1)
-        before = keypoints2d[np.clip(lo, 0, frames - 1), v]
-        after = keypoints2d[np.clip(lo + 1, 0, frames - 1), v]
-        value = before * (1 - a) + after * a
-        value[..., 2] = np.where(a[..., 0] > 0, np.minimum(before[..., 2], after[..., 2]), before[..., 2])
-        value[~inside] = 0.0
-        out[:, v] = value
-    return out
-
-
 @dataclass
 class Reference:
     """Calibrated triangulation of a trial's detections, on the first view's timeline.
@@ -324,18 +304,24 @@ def standing_height(body, shape: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class RealRun:
-    """One row of the benchmark: a fit mode (None: the default mode) and whether the true focal
-    lengths are given (as a user would in ``sequence.yaml``)."""
+    """One row of the benchmark: a fit mode (None: the default mode), whether the true focal
+    lengths are given (as a user would in ``sequence.yaml``), whether the cameras' time offsets
+    are estimated (``cmanet fit --sync``) and whether the reference's offsets are given as known
+    (as ``time_offset_frames`` in ``sequence.yaml``)."""
 
     mode: str | None
     true_focal: bool = False
+    sync: bool = False
+    known_offsets: bool = False
 
     @property
     def label(self) -> str:
-        return f"{self.mode or 'default'}{', true focal' if self.true_focal else ''}"
+        return (f"{self.mode or 'default'}{', true focal' if self.true_focal else ''}{', sync' if self.sync else ''}"
+                f"{', known offsets' if self.known_offsets else ''}")
 
 
-DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(None, True), RealRun("optimize", True))
+DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(None, True), RealRun("optimize", True),
+                RealRun(None, known_offsets=True), RealRun("optimize", known_offsets=True), RealRun("optimize", sync=True))
 
 
 def _model_for(mode: str, device: str):
@@ -371,20 +357,33 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
         if run.true_focal:
             fit_inputs = dataclasses.replace(inputs, focal=np.array([c.focal_px for c in calibration.cameras], dtype=np.float32),
                                              focal_known=np.ones(len(calibration.cameras), dtype=bool))
+        run_config = dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=run.sync))
+        capture = CaptureInfo.default(len(inputs.view_names), inputs.fps)
+        if run.known_offsets:
+            given = np.array([reference.offsets.get(name, 0.0) for name in inputs.view_names])
+            capture = dataclasses.replace(capture, offset_known=np.ones(len(given), dtype=bool), shift=given)
         start = time.perf_counter()
-        result, _ = fit_keypoints(fit_inputs, config, body=body, prior=prior, mode=mode, model=models[mode])
+        result, _ = fit_captured(fit_inputs, run_config, fit_keypoints, capture, body=body, prior=prior, mode=mode,
+                                 model=models[mode])
         elapsed = time.perf_counter() - start
         figures = score(result, reference, standing_height(body, np.median(result.shape, axis=0)))
+        offsets = result.view_time_offsets
+        figures["time_offsets_frames"] = {str(n): round(float(o), 2) for n, o in zip(result.view_names, offsets)}
+        truth = np.array([reference.offsets.get(str(n), 0.0) for n in result.view_names])
+        figures["offset_err_max"] = round(float(np.abs(offsets - truth).max()), 2)
         if not trial.score_body:
             figures = {k: v for k, v in figures.items() if not k.startswith(("body_", "seq_", "segment"))}
-        report["rows"].append({"run": run.label, "mode": mode, "true_focal": run.true_focal, "fit_s": round(elapsed, 2),
+        report["rows"].append({"run": run.label, "mode": mode, "true_focal": run.true_focal, "sync": run.sync,
+                               "known_offsets": run.known_offsets,
+                               "fit_s": round(elapsed, 2),
                                **figures})
         log.info("%s", format_row(trial.name, report["rows"][-1]))
     return report
 
 
-HEADER = (f"{'trial':7s} {'run':26s} {'body PA':>8s} {'seq MPJPE':>9s} {'cam mean':>8s} {'cam max':>7s} "
-          f"{'focal %':>7s} {'thigh':>6s} {'shank':>6s} {'u.arm':>6s} {'should.':>7s} {'height':>6s} {'fit s':>6s}")
+HEADER = (f"{'trial':7s} {'run':36s} {'body PA':>8s} {'seq MPJPE':>9s} {'cam mean':>8s} {'cam max':>7s} "
+          f"{'focal %':>7s} {'thigh':>6s} {'shank':>6s} {'u.arm':>6s} {'should.':>7s} {'height':>6s} {'fit s':>6s} "
+          f"{'sync err':>8s}  offsets")
 
 
 def format_row(trial: str, row: dict) -> str:
@@ -392,12 +391,14 @@ def format_row(trial: str, row: dict) -> str:
         return f"{fmt.format(value):>{width}s}" if value is not None else f"{'-':>{width}s}"
 
     ratio = row.get("segment_ratio", {})
-    return (f"{trial:7s} {row['run']:26s} {cell(row.get('body_pa_mpjpe_mm'), '{:.1f}', 8)} "
+    offsets = " ".join(f"{n} {o:+.2f}" for n, o in row.get("time_offsets_frames", {}).items() if o)
+    return (f"{trial:7s} {row['run']:36s} {cell(row.get('body_pa_mpjpe_mm'), '{:.1f}', 8)} "
             f"{cell(row.get('seq_mpjpe_mm'), '{:.1f}', 9)} {cell(row['camera_err_deg_mean'], '{:.2f}', 8)} "
             f"{cell(row['camera_err_deg_max'], '{:.2f}', 7)} {cell(row['focal_err_pct_mean'], '{:.1f}', 7)} "
             f"{cell(ratio.get('thigh'), '{:.2f}', 6)} {cell(ratio.get('shank'), '{:.2f}', 6)} "
             f"{cell(ratio.get('upper_arm'), '{:.2f}', 6)} {cell(ratio.get('shoulder_width'), '{:.2f}', 7)} "
-            f"{cell(row.get('body_height_m'), '{:.2f}', 6)} {cell(row['fit_s'], '{:.2f}', 6)}")
+            f"{cell(row.get('body_height_m'), '{:.2f}', 6)} {cell(row['fit_s'], '{:.2f}', 6)} "
+            f"{cell(row.get('offset_err_max'), '{:.2f}', 8)}  {offsets}")
 
 
 def format_report(reports: list[dict]) -> str:

@@ -15,13 +15,15 @@ def add_parser(subparsers) -> None:
                               "synthetic sequence, runs MediaPipe on it, fits it). accuracy: IRV vs IEV over "
                               "views x noise x seeds, static rig and per frame. real: the pose2sim demo recordings "
                               "(downloaded once with pip), fitted without calibration and scored against calibrated "
-                              "triangulation of the same detections, per fit mode. modes: every fit mode on the same synthetic rigs "
-                              "(harsh detector faults by default), median and worst rig.")
-    p.add_argument("what", choices=("speed", "accuracy", "real", "modes"))
+                              "triangulation of the same detections, per fit mode (with and without camera synchronisation). "
+                              "modes: every fit mode on the same synthetic rigs (harsh detector faults by default), median and "
+                              "worst rig. capture: synthetic rigs out of sync (-5 to +5 frames) and with lens distortion (k1 "
+                              "-0.2), each against its twin in sync without distortion.")
+    p.add_argument("what", choices=("speed", "accuracy", "real", "modes", "capture"))
     p.add_argument("--views", type=int, nargs="+", default=None, help="speed: one number (default 4); accuracy: a list (default 2 3 4 6 8)")
     p.add_argument("--frames", type=int, default=None, help="frames per sequence (speed: 100, accuracy: 30, real: all)")
     p.add_argument("--noise", type=float, nargs="+", default=[2.0, 4.0, 8.0], help="accuracy: detection noise sigmas, px at 1000 px height")
-    p.add_argument("--seeds", type=int, nargs="+", default=None, help="accuracy: seeds (default 0 1 2); modes: 0-7")
+    p.add_argument("--seeds", type=int, nargs="+", default=None, help="accuracy, capture: seeds (default 0 1 2); modes: 0-7")
     p.add_argument("--faults", choices=("default", "harsh"), default="harsh", help="modes: the simulated detector's faults")
     p.add_argument("--no-per-frame", action="store_true", help="accuracy: static rig only")
     p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(DEFAULT_REAL_TRIALS),
@@ -34,6 +36,21 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from core.errors import InputError
 
+    if args.what == "capture":
+        from core.bench import capture
+
+        seeds, views = tuple(args.seeds or (0, 1, 2)), (args.views or [4])[0]
+        print(capture.SYNC_HEADER)
+        sync_rows = capture.bench_sync(seeds, views, args.frames or 100)
+        sync = capture.summarize_sync(sync_rows)
+        print(sync)
+        print(capture.DISTORTION_HEADER)
+        distortion_rows = capture.bench_distortion(seeds, views, args.frames or 100)
+        distortion = capture.summarize_distortion(distortion_rows)
+        print(distortion)
+        _write_json(args.json, {"sync": {"rows": sync_rows, "summary": sync},
+                                "distortion": {"rows": distortion_rows, "summary": distortion}})
+        return 0
     if args.what == "real":
         from core.bench import real
 

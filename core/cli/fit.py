@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -36,6 +37,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--height", type=float, default=None, metavar="METRES",
                    help="the person's standing height (top of head to floor): fixes the scale of the result, "
                    "which the cameras cannot (default: an adult of ordinary height, 1.70 m)")
+    p.add_argument("--sync", action=argparse.BooleanOptionalAction, default=None,
+                   help="estimate each camera's time offset against the first from the person's motion (static rig; "
+                   "offsets given in sequence.yaml are kept). Default: the config's sync.enabled (off)")
     p.add_argument("--threshold", type=float, default=None, help="lambda: ignore detections at or below this confidence")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default=None, help="compute device (default: config's, auto)")
     p.add_argument("--keypoints", type=Path, default=None, metavar="DIR_OR_FILE",
@@ -65,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         overrides["confidence_threshold"] = args.threshold
     if args.device is not None:
         overrides["device"] = args.device
+    if args.sync is not None:
+        overrides["sync"] = dataclasses.replace(load_fit_config(args.config).sync, enabled=args.sync)
     config = load_fit_config(args.config, **overrides)
 
     mode, model = _network(args, config)  # a bad checkpoint is reported before any detection work
@@ -76,6 +82,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"wrote {path} ({result.num_frames} frames, {result.num_views} views): "
           f"reprojection IRV {summary['irv_reproj_px_mean']} px, IEV {summary['iev_reproj_px_mean']} px; "
           f"IRV {timings['irv_s']:.1f} s, IEV {timings['iev_s']:.1f} s")
+    offsets = {k: v for k, v in summary["time_offsets_frames"].items() if v}
+    if offsets:
+        print("time offsets (frames): " + ", ".join(f"{k} {v:+g}" for k, v in offsets.items()))
     return 0
 
 

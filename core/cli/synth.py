@@ -55,6 +55,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--image-size", type=_image_size, metavar="WxH", default=None,
         help="one image size for every camera (default: drawn per camera, 640x480 up to 1920x1080, portrait too)",
     )  # fmt: skip
+    parser.add_argument(
+        "--time-offsets", type=float, nargs="+", metavar="FRAMES", default=None,
+        help="cameras out of sync: one offset per camera, multiples of 0.1 frame (camera v's frame f + o_v shows "
+        "the first camera's frame f; recorded in gt.npz, not in sequence.yaml unless --known-offsets)",
+    )  # fmt: skip
+    parser.add_argument("--known-offsets", action="store_true",
+                        help="write the time offsets to sequence.yaml as known (time_offset_frames)")
+    parser.add_argument(
+        "--distortion", type=float, nargs="+", metavar="K", default=None,
+        help="lens distortion of every camera, OpenCV order k1 [k2 p1 p2 [k3]] (e.g. -0.2 for barrel): applied to "
+        "the detections and written to sequence.yaml (distortions)",
+    )  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -75,6 +87,16 @@ def run(args: argparse.Namespace) -> int:
     args.noise = faults.noise_px if args.noise is None else args.noise
     if not args.noise >= 0 or args.noise == float("inf"):
         raise InputError(f"--noise must be a non-negative number of pixels, got {args.noise}")
+    if args.render and (args.time_offsets is not None or args.distortion is not None):
+        raise InputError("--render makes images of cameras in sync without lens distortion; leave out --render, "
+                         "--time-offsets and --distortion together")
+    if args.known_offsets and args.time_offsets is None:
+        raise InputError("--known-offsets needs --time-offsets")
+    distortion = None
+    if args.distortion is not None:
+        if len(args.distortion) not in (1, 2, 4, 5):
+            raise InputError(f"--distortion takes k1, k1 k2, k1 k2 p1 p2 or k1 k2 p1 p2 k3; got {len(args.distortion)} numbers")
+        distortion = (list(args.distortion) + [0.0] * 5)[:5]
     out = Path(args.out)
     check_output_folder(out)
 
@@ -86,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             out, views=args.views, frames=args.frames, seed=args.seed, render=args.render, fps=args.fps,
             noise_px=args.noise, known_intrinsics=args.known_intrinsics, image_size=args.image_size, progress=args.render,
             faults=faults,
+            time_offsets=args.time_offsets, distortions=distortion, known_offsets=args.known_offsets,
         )  # fmt: skip
     except OSError as exc:  # unwritable folder, full disk: the user's to fix, not a bug
         raise InputError(f"cannot write the sequence: {exc.strerror or exc}", exc.filename or out) from None

@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.detect.cache import DETECTIONS_NPZ, check_outside, read_detections, write_detections
+from core.detect.cache import (
+    DETECTIONS_NPZ,
+    check_outside,
+    read_detections,
+    write_detections,
+)
 from core.detect.mediapipe_pose import PoseDetector, ensure_model, mediapipe_version
 from core.errors import CancelledError
 from core.io.sequence import MultiViewSequence
@@ -24,7 +29,7 @@ def detector_name() -> str:
 
 
 def _cache_meta(seq: MultiViewSequence, model_complexity: int) -> dict[str, np.ndarray]:
-    return {
+    meta = {
         "fingerprint": np.array(seq.fingerprint()),
         "model_complexity": np.int64(model_complexity),
         "detector": np.array(detector_name()),
@@ -32,6 +37,10 @@ def _cache_meta(seq: MultiViewSequence, model_complexity: int) -> dict[str, np.n
         "frame_indices": np.asarray(seq.frame_indices, dtype=np.int64),
         "image_sizes": seq.image_sizes,
     }
+    # Views whose frames are not the first view's (time offsets, frame rates) read other frames.
+    if not np.array_equal(seq.view_frame_indices, np.broadcast_to(seq.frame_indices[:, None], seq.view_frame_indices.shape)):
+        meta["view_frame_indices"] = seq.view_frame_indices
+    return meta
 
 
 def run_detector(
@@ -86,7 +95,9 @@ def detect_sequence(
     show_progress_bar: bool = True,
     force: bool = False,
 ) -> np.ndarray:
-    """The sequence's 2D keypoints, (F, V, 17, 3) float32: x, y in pixels, confidence in [0, 1].
+    """The sequence's 2D keypoints, (F, V, 17, 3) float32: x, y in pixels, confidence in [0, 1],
+    on the sequence's timeline (each view's frames nearest to a moment are detected, then moved to
+    it: :meth:`~core.io.MultiViewSequence.to_timeline`).
 
     In order of preference: the keypoints given with the sequence (``keypoints.npz``; no detector
     runs), ``cache_dir/detections.npz`` if it was made for this very input and model complexity
@@ -109,7 +120,7 @@ def detect_sequence(
             if progress is not None:
                 total = seq.num_frames * seq.num_views
                 progress(total, total)
-            return cached
+            return seq.to_timeline(cached)
 
     keypoints = run_detector(seq, model_complexity, progress, should_cancel, show_progress_bar)
     # The fingerprint is taken again: if an input changed during detection, the cache must not
@@ -119,4 +130,4 @@ def detect_sequence(
         log.info("wrote detections %s", cache_path)
     else:
         log.warning("%s changed during detection; not caching the detections", seq.root)
-    return keypoints
+    return seq.to_timeline(keypoints)

@@ -2,8 +2,9 @@
 
 Cameras are matched to the sequence's views by name (else, all of them, by order, with a
 warning); a partial calibration leaves the other views estimated. For each calibrated view, its
-intrinsics replace the guess (and are kept fixed), its lens distortion is removed from its
-detections (the fit's cameras are pinholes), and its extrinsics, when given, go into
+intrinsics replace the guess (and are kept fixed), its lens distortion replaces sequence.yaml's
+in the capture (:func:`core.fit.capture.fit_captured` removes it from the detections: the fit's
+cameras are pinholes), and its extrinsics, when given, go into
 ``FitInputs.extrinsics``: the static-rig fit holds those cameras fixed and the result stays in the
 calibration's world.
 """
@@ -17,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
+from core.fit.capture import CaptureInfo
 from core.fit.inputs import FitInputs, KnownExtrinsics
-from core.geometry.triangulation import undistort_pixels
 from core.io.calibration import CameraCalibration, RigCalibration
 
 log = logging.getLogger(__name__)
@@ -41,14 +42,17 @@ def match_calibration(rig: RigCalibration, view_names: list[str], where: Path | 
     return cameras
 
 
-def apply_calibration(inputs: FitInputs, rig: RigCalibration, where: Path | None = None) -> FitInputs:
-    """``inputs`` with the calibrated views' intrinsics (known), their detections undistorted, and
-    their extrinsics (``extrinsics`` None when the calibration gives none)."""
+def apply_calibration(inputs: FitInputs, rig: RigCalibration, capture: CaptureInfo | None = None,
+                      where: Path | None = None) -> tuple[FitInputs, CaptureInfo]:
+    """``inputs`` with the calibrated views' intrinsics (known) and their extrinsics
+    (``extrinsics`` None when the calibration gives none), and ``capture`` (default: nothing
+    known) with the calibrated views' lens distortion."""
     cameras = match_calibration(rig, list(inputs.view_names), where)
     views = len(cameras)
+    capture = capture or CaptureInfo.default(views, inputs.fps)
     focal, principal = inputs.focal.copy(), inputs.principal.copy()
     known_focal = np.zeros(views, bool) if inputs.focal_known is None else inputs.focal_known.copy()
-    keypoints = inputs.keypoints2d.copy()
+    distortions = np.array(capture.distortions, dtype=np.float64, copy=True)
     rotation, translation = np.tile(np.eye(3), (views, 1, 1)), np.zeros((views, 3))
     known_pose = np.zeros(views, bool)
     for v, cam in enumerate(cameras):
@@ -61,12 +65,11 @@ def apply_calibration(inputs: FitInputs, rig: RigCalibration, where: Path | None
                 raise InputError(f"camera {cam.name} is calibrated for {cam.size[0]}x{cam.size[1]} images, but view "
                                  f"{inputs.view_names[v]} is {size[0]}x{size[1]}", where)
         focal[v], principal[v], known_focal[v] = cam.focal_px, cam.principal_point, True
-        if np.any(cam.distortions):
-            seen = keypoints[:, v, :, 2] > 0
-            undistorted = undistort_pixels(keypoints[:, v, :, :2], cam.matrix, cam.distortions)
-            keypoints[:, v, :, :2] = np.where(seen[..., None], undistorted, keypoints[:, v, :, :2])
+        distortions[v] = 0.0
+        distortions[v, : min(5, len(cam.distortions))] = np.asarray(cam.distortions, dtype=np.float64)[:5]
         if cam.has_extrinsics:
             rotation[v], translation[v], known_pose[v] = cam.rotation, cam.translation, True
     extrinsics = KnownExtrinsics(rotation, translation, known_pose) if known_pose.any() else None
-    return dataclasses.replace(inputs, keypoints2d=keypoints.astype(np.float32), focal=focal.astype(np.float32),
-                               principal=principal.astype(np.float32), focal_known=known_focal, extrinsics=extrinsics)
+    fitted = dataclasses.replace(inputs, focal=focal.astype(np.float32), principal=principal.astype(np.float32),
+                                 focal_known=known_focal, extrinsics=extrinsics)
+    return fitted, dataclasses.replace(capture, distortions=distortions)

@@ -25,6 +25,7 @@ from core.canonical.pose_prior import PosePrior, default_pose_prior
 from core.detect.sequence import detect_sequence
 from core.device import resolve_device
 from core.errors import InputError
+from core.fit.capture import CaptureInfo, fit_captured
 from core.fit.config import FitConfig, network_only_config, refine_config
 from core.fit.iev import (
     IEVFit,
@@ -342,6 +343,7 @@ def summarize(result: FitResult, timings: dict[str, float], config: FitConfig) -
         "irv_reproj_px_mean": mean(result.irv_reproj_px),
         "iev_reproj_px_mean": mean(result.iev_reproj_px),
         "focal_px": {str(v): round(float(result.cam_f[0, i]), 1) for i, v in enumerate(result.view_names)},
+        "time_offsets_frames": {str(v): round(float(o), 2) for v, o in zip(result.view_names, result.view_time_offsets)},
         "timings_s": {k: round(v, 3) for k, v in timings.items() if isinstance(v, float)},
         "candidates": timings.get("candidates", {}),
         "start_losses": timings.get("start_losses", {}),
@@ -363,6 +365,7 @@ def fit_sequence(
     keypoints: str | Path | None = None,
     keypoint_format: str | None = None,
     calibration: str | Path | None = None,
+    time_offsets: dict[str, float] | None = None,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
@@ -370,7 +373,9 @@ def fit_sequence(
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
     in ``out``). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
     detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
-    partial) calibration (:mod:`core.fit.known_cameras`). ``progress``: a
+    partial) calibration (:mod:`core.fit.known_cameras`). Lens distortions (sequence.yaml's, or the
+    calibration's) and time offsets are handled by :func:`core.fit.capture.fit_captured`
+    (``time_offsets``: view name -> known offset, replacing sequence.yaml's). ``progress``: a
     :class:`core.progress.Progress` (or the older ``progress`` / ``should_cancel`` callbacks).
     Returns the result and the summary.
     """
@@ -383,12 +388,13 @@ def fit_sequence(
     rig = read_calibration(calibration) if calibration is not None else None
     imported = read_keypoints(keypoints, keypoint_format).for_views if keypoints is not None else None
     with MultiViewSequence.open(seq_root, imported=imported) as seq:
+        capture = CaptureInfo.of_sequence(seq, time_offsets)
         out.mkdir(parents=True, exist_ok=True)
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
     if rig is not None:
-        inputs = apply_calibration(inputs, rig, Path(calibration))
-    result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
-                                    show_progress_bar=show_progress_bar, mode=mode, model=model)
+        inputs, capture = apply_calibration(inputs, rig, capture, Path(calibration))
+    result, timings = fit_captured(inputs, config, fit_keypoints, capture, progress=progress, should_cancel=should_cancel,
+                                   show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)
     summary = summarize(result, timings, config)
     atomic_write_json(out / SUMMARY_FILE, summary)

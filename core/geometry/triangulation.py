@@ -1,7 +1,7 @@
 """Calibrated triangulation of 2D keypoints: what a calibrated pipeline (Pose2Sim, anipose) does,
 and what the real-footage benchmark takes as its reference.
 
-Points are undistorted, triangulated by confidence-weighted DLT, and made robust by dropping, one
+Points (undistorted first: :mod:`core.geometry.distortion`) are triangulated by confidence-weighted DLT, and made robust by dropping, one
 at a time, the view that reprojects worst while it is off by more than a threshold and enough
 views remain (a detector that picked another person, or a swapped side, in one view).
 """
@@ -9,29 +9,6 @@ views remain (a detector that picked another person, or a swapped side, in one v
 from __future__ import annotations
 
 import numpy as np
-
-
-def undistort_pixels(points: np.ndarray, matrix: np.ndarray, distortions: np.ndarray) -> np.ndarray:
-    """(..., 2) pixels of one camera with lens distortion removed (same K)."""
-    import cv2
-
-    flat = np.ascontiguousarray(points.reshape(-1, 1, 2), dtype=np.float64)
-    if not np.any(distortions):
-        return points.astype(np.float64)
-    undistorted = cv2.undistortPoints(flat, matrix, np.asarray(distortions, dtype=np.float64), P=matrix)
-    return undistorted.reshape(points.shape)
-
-
-def distort_pixels(points: np.ndarray, matrix: np.ndarray, distortions: np.ndarray) -> np.ndarray:
-    """(..., 2) ideal pixels of one camera -> the pixels its distorted lens shows."""
-    import cv2
-
-    if not np.any(distortions):
-        return points.astype(np.float64)
-    flat = points.reshape(-1, 2).astype(np.float64)
-    normalized = np.concatenate([(flat - matrix[:2, 2]) / np.diag(matrix)[:2], np.ones((len(flat), 1))], axis=1)
-    projected, _ = cv2.projectPoints(normalized, np.zeros(3), np.zeros(3), matrix, np.asarray(distortions, dtype=np.float64))
-    return projected.reshape(points.shape)
 
 
 def triangulate_weighted(projections: np.ndarray, points2d: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -56,12 +33,16 @@ def triangulate_weighted(projections: np.ndarray, points2d: np.ndarray, weights:
     return points
 
 
-def reprojection_px(projections: np.ndarray, points3d: np.ndarray, points2d: np.ndarray) -> np.ndarray:
-    """(N, V) pixel distance of (N, 3) points projected by (V, 3, 4) against (N, V, 2)."""
+def project_points(projections: np.ndarray, points3d: np.ndarray) -> np.ndarray:
+    """(N, V, 2) pixels of (N, 3) points seen by (V, 3, 4) projection matrices."""
     homogeneous = np.concatenate([points3d, np.ones_like(points3d[:, :1])], axis=1)
     projected = np.einsum("vij,nj->nvi", projections, homogeneous)
-    pixels = projected[..., :2] / projected[..., 2:3]
-    return np.linalg.norm(pixels - points2d, axis=-1)
+    return projected[..., :2] / projected[..., 2:3]
+
+
+def reprojection_px(projections: np.ndarray, points3d: np.ndarray, points2d: np.ndarray) -> np.ndarray:
+    """(N, V) pixel distance of (N, 3) points projected by (V, 3, 4) against (N, V, 2)."""
+    return np.linalg.norm(project_points(projections, points3d) - points2d, axis=-1)
 
 
 def triangulate_robust(projections: np.ndarray, points2d: np.ndarray, confidence: np.ndarray,

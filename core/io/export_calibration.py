@@ -12,7 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import InputError
-from core.io.calibration import CameraCalibration, RigCalibration, easymocap_texts, toml_text
+from core.io.calibration import (
+    CameraCalibration,
+    RigCalibration,
+    easymocap_texts,
+    toml_text,
+)
 from core.io.results import FitResult
 
 CALIBRATION_TOML = "Calib.toml"

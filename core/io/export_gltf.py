@@ -22,7 +22,12 @@ import torch
 from core.body import BodyModel
 from core.io.export_axes import frame_times, rotations_to_y_up, to_y_up
 from core.io.export_mesh import mesh_floor
-from core.io.export_skeleton import rest_skeleton, root_positions, sequence_shape, world_rotations
+from core.io.export_skeleton import (
+    rest_skeleton,
+    root_positions,
+    sequence_shape,
+    world_rotations,
+)
 from core.io.results import FitResult
 
 GLB_MAGIC, GLB_VERSION = 0x46546C67, 2

@@ -14,7 +14,7 @@ import torch
 from scipy.spatial.transform import Rotation
 
 from core.body import BodyModel
-from core.io.export_axes import Z_UP_TO_Y_UP, rotations_to_y_up, sample_rate, to_y_up
+from core.io.export_axes import rotations_to_y_up, sample_rate, to_y_up
 from core.io.results import FitResult
 
 END_SITE_FRACTION = 0.5  # of the end joint's own bone

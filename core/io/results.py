@@ -35,9 +35,14 @@ class FitResult:
     irv_global_orient (F,V,3), irv_transl (F,V,3), irv_body_pose (F,V,J,3), irv_shape (F,V,S):
         the IRV body of each view, camera frame.
     irv_reproj_px, iev_reproj_px (F,V): mean confidence-weighted reprojection error, pixels.
-    keypoints2d (F,V,K,3): the detections used (x, y, confidence), after swap corrections.
+    keypoints2d (F,V,K,3): the detections used (x, y, confidence), after swap corrections: on the
+        first view's timeline (moved by the time offsets) and without lens distortion.
     irv_cam_f (F,V): the focal length each view's IRV body was fitted with (format 2; None in a
         format-1 result, whose IRV bodies cannot be drawn exactly).
+    time_offsets_frames (V,): each view's time offset in its own frames (its frame ``f + o`` shows
+        the first view's frame ``f``), known or estimated; None (all 0) in older results.
+    distortions (V,5): each view's lens distortion ``k1, k2, p1, p2, k3`` (OpenCV order) that
+        keypoints2d was undistorted with and that projections into the images must add; None: none.
     """
 
     keypoint_names: np.ndarray
@@ -67,6 +72,18 @@ class FitResult:
     mode: str  # how it was fitted: "optimize", "network", "network+refine"
     irv_cam_f: np.ndarray | None = None
     format_version: int = FORMAT_VERSION
+    time_offsets_frames: np.ndarray | None = None
+    distortions: np.ndarray | None = None
+
+    @property
+    def view_time_offsets(self) -> np.ndarray:
+        """(V,) frames, zeros where the result has none."""
+        return np.zeros(self.num_views) if self.time_offsets_frames is None else np.asarray(self.time_offsets_frames, float)
+
+    @property
+    def view_distortions(self) -> np.ndarray:
+        """(V, 5), zeros where the result has none."""
+        return np.zeros((self.num_views, 5)) if self.distortions is None else np.asarray(self.distortions, float)
 
     @property
     def num_frames(self) -> int:
@@ -88,14 +105,16 @@ class FitResult:
             "irv_joints3d": (F, V, K, 3), "irv_global_orient": (F, V, 3), "irv_transl": (F, V, 3),
             "irv_body_pose": (F, V, J, 3), "irv_shape": (F, V, S), "irv_reproj_px": (F, V),
             "iev_reproj_px": (F, V), "keypoints2d": (F, V, K, 3), "image_sizes": (V, 2),
-            "pose_joint_names": (J,),
+            "pose_joint_names": (J,), "time_offsets_frames": (V,), "distortions": (V, 5),
         }
         for key, added in ADDED_IN.items():
             if self.format_version >= added and getattr(self, key) is None:
                 raise InputError(f"a format-{self.format_version} result needs {key}", where)
-        if self.irv_cam_f is not None:
-            expected["irv_cam_f"] = (F, V)
+        expected["irv_cam_f"] = (F, V)
+        optional = {"time_offsets_frames", "distortions", *ADDED_IN}
         for key, shape in expected.items():
+            if key in optional and getattr(self, key) is None:
+                continue
             actual = tuple(np.shape(getattr(self, key)))
             if actual != shape:
                 raise InputError(f"{key} has shape {actual}, expected {shape}", where)
@@ -126,7 +145,8 @@ class FitResult:
             raise InputError(f"not a readable result file ({exc})", path) from None
         names = {f.name for f in dataclasses.fields(cls)}
         version = int(arrays["format_version"]) if "format_version" in arrays else 1
-        optional = {"format_version"} | {k for k, added in ADDED_IN.items() if version < added}
+        optional = {"format_version", "time_offsets_frames", "distortions"}
+        optional |= {k for k, added in ADDED_IN.items() if version < added}
         missing = sorted(names - set(arrays) - optional)
         if missing:
             raise InputError(f"not a CMANet result: missing {', '.join(missing)}", path)

@@ -4,9 +4,12 @@ Opened from a folder in any layout of DESIGN.md (see :mod:`core.io.layout`), wit
 ``sequence.yaml`` (:mod:`core.io.sequence_config`) and ``keypoints.npz``
 (:mod:`core.io.keypoints_file`). Nothing in the folder is ever written.
 
-Frame ``i`` of the sequence (``0 <= i < num_frames``) is source frame ``frame_indices[i]`` of
-every camera: the frame range and step of ``sequence.yaml`` applied to the frames all cameras
-have (differing counts are cut to the shortest, with a warning).
+Frame ``i`` of the sequence (``0 <= i < num_frames``) is the first camera's source frame
+``frame_indices[i]``; every other camera shows that moment at its own frame position
+``view_frame_positions[i, v]`` (its frame rate and known time offset, see :mod:`core.io.timeline`)
+and its nearest frame ``view_frame_indices[i, v]`` is what is read. The frame range and step of
+``sequence.yaml`` apply to the first camera's frames, then the sequence is cut to the moments every
+camera has (with a warning).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from core.io.image_folder import ImageFolder
 from core.io.keypoints_file import KEYPOINTS_NPZ, read_keypoints_npz
 from core.io.layout import IMAGES_DIR, VIDEOS_DIR, ViewLocation, find_views
 from core.io.sequence_config import SEQUENCE_YAML, SequenceConfig, load_sequence_config
+from core.io.timeline import Timeline, build_timeline, resample_in_time, view_positions
 from core.io.video import VideoFile
 
 log = logging.getLogger(__name__)
@@ -40,45 +44,43 @@ class CameraInfo:
 
     image_size: (width, height) in pixels.
     focal_px, principal_point: known intrinsics from ``sequence.yaml``, else None.
+    distortions: known lens distortion ``(k1, k2, p1, p2(, k3))`` (OpenCV order), else None.
     """
 
     name: str
     image_size: tuple[int, int]
     focal_px: float | None = None
     principal_point: tuple[float, float] | None = None
+    distortions: tuple[float, ...] | None = None
 
 
-def _frame_indices(config: SequenceConfig, available: int, where: Path) -> np.ndarray:
-    start, stop = config.frame_range if config.frame_range is not None else (0, None)
-    if start >= available:
-        raise InputError(f"frame_range starts at frame {start} but the sequence has {available} frames", where)
-    if stop is None:
-        stop = available
-    elif stop > available:
-        log.warning("%s: frame_range ends at %d but the sequence has %d frames; using frames up to %d",
-                    where, stop, available, available)
-        stop = available
-    return np.arange(start, stop, config.frame_step, dtype=np.int64)
+def _view_fps(config: SequenceConfig, sources: list[VideoFile | ImageFolder], views: int) -> list[float]:
+    """Each view's frame rate: its own in sequence.yaml, else the file's top-level one, else its
+    video's, else DEFAULT_FPS."""
+    rates = []
+    for v in range(views):
+        cam = config.cameras[v] if config.cameras is not None else None
+        own = sources[v].fps if sources else None
+        rates.append(float(next(r for r in (cam.fps if cam else None, config.fps, own, DEFAULT_FPS) if r is not None)))
+    return rates
 
 
-def _common_length(counts: dict[str, int], root: Path) -> int:
-    shortest = min(counts.values())
-    if len(set(counts.values())) > 1:
-        listing = ", ".join(f"{name}: {n}" for name, n in counts.items())
-        log.warning("%s: frame counts differ (%s); using the first %d frames", root, listing, shortest)
-    return shortest
+def _known_offsets(config: SequenceConfig, views: int) -> tuple[list[float], list[bool]]:
+    """Each view's known time offset (its own frames, sequence.yaml's ``time_offset_frames``),
+    relative to the first view's, and whether it was given."""
+    if config.cameras is None:
+        return [0.0] * views, [False] * views
+    offsets = [float(c.time_offset_frames or 0.0) for c in config.cameras]
+    return [o - offsets[0] for o in offsets], [c.time_offset_frames is not None for c in config.cameras]
 
 
-def _source_fps(config: SequenceConfig, sources: list[VideoFile | ImageFolder], root: Path) -> float:
-    if config.fps is not None:
-        return config.fps
-    rates = [(s.path.name, s.fps) for s in sources if s.fps is not None]
-    if not rates:
-        return DEFAULT_FPS
-    if any(abs(fps - rates[0][1]) > 0.01 * rates[0][1] for _, fps in rates):
-        listing = ", ".join(f"{name}: {fps:g}" for name, fps in rates)
-        log.warning("%s: videos have different frame rates (%s); using %g", root, listing, rates[0][1])
-    return rates[0][1]
+def _repeated(frames: Iterator[np.ndarray], indices: list[int]) -> Iterator[np.ndarray]:
+    """The frames of non-decreasing source ``indices`` from an iterator over their distinct values."""
+    current, frame = None, None
+    for index in indices:
+        if index != current:
+            frame, current = next(frames), index
+        yield frame
 
 
 def _open_source(location: ViewLocation) -> VideoFile | ImageFolder:
@@ -104,18 +106,22 @@ class MultiViewSequence:
         root: Path,
         cameras: list[CameraInfo],
         sources: list[VideoFile | ImageFolder] | None,
-        frame_indices: np.ndarray,
-        fps: float,
+        timeline: Timeline,
         given_keypoints: np.ndarray | None,
+        offset_given: list[bool] | None = None,
     ):
         """Prefer :meth:`open`. ``sources`` is one frame source per camera, or None (keypoints only);
-        ``given_keypoints`` is ``(F, V, 17, 3)`` already restricted to ``frame_indices``."""
+        ``given_keypoints`` is ``(F, V, 17, 3)`` already on ``timeline``."""
         self._root = root
         self._cameras = list(cameras)
         self._sources = sources
-        self._frame_indices = np.asarray(frame_indices, dtype=np.int64)
+        self._timeline = timeline
+        self._frame_indices = np.asarray(timeline.frame_indices, dtype=np.int64)
         self._frame_indices.flags.writeable = False
-        self._fps = float(fps)
+        self._nearest = timeline.nearest
+        self._nearest.flags.writeable = False
+        self._fps = float(timeline.fps[0])
+        self._offset_given = np.zeros(len(cameras), dtype=bool) if offset_given is None else np.array(offset_given, dtype=bool)
         if given_keypoints is not None:
             given_keypoints = np.ascontiguousarray(given_keypoints, dtype=np.float32)
             given_keypoints.flags.writeable = False
@@ -188,16 +194,23 @@ class MultiViewSequence:
             counts = {s.path.name: s.num_frames for s in sources}
             if keypoints is not None:
                 counts[KEYPOINTS_NPZ] = keypoints.shape[0]
-            available = _common_length(counts, root)
-            frame_indices = _frame_indices(config, available, yaml_path)
-            fps = _source_fps(config, sources, root)
+            # keypoints.npz rows are each view's own frames, like its video's or images'.
+            view_counts = [min(s.num_frames, keypoints.shape[0]) if keypoints is not None else s.num_frames
+                           for s in sources] or [keypoints.shape[0]] * len(view_names)
+            fps = _view_fps(config, sources, len(view_names))
+            offsets, offset_given = _known_offsets(config, len(view_names))
+            timeline = build_timeline(view_counts, fps, offsets, config.frame_range, config.frame_step, yaml_path, counts)
         except BaseException:
             for source in sources:
                 source.close()
             raise
 
-        given = keypoints[frame_indices] if keypoints is not None else None
-        return cls(root, cameras, sources or None, frame_indices, fps, given)
+        given = None
+        if keypoints is not None:
+            rows = np.arange(keypoints.shape[0])
+            given = np.stack([resample_in_time(keypoints[:, v], rows, timeline.positions[:, v])
+                              for v in range(len(view_names))], axis=1)
+        return cls(root, cameras, sources or None, timeline, given, offset_given)
 
     @staticmethod
     def _camera_infos(
@@ -219,6 +232,7 @@ class MultiViewSequence:
                 image_size=(int(size[0]), int(size[1])),
                 focal_px=cam.focal_px if cam is not None else None,
                 principal_point=cam.principal_point if cam is not None else None,
+                distortions=cam.distortions if cam is not None and any(cam.distortions or ()) else None,
             ))
         return cameras
 
@@ -248,8 +262,49 @@ class MultiViewSequence:
 
     @property
     def fps(self) -> float:
-        """Frame rate of the source frames (``frame_indices / fps`` are their times in seconds)."""
+        """The first view's frame rate (``frame_indices / fps`` are the frames' times in seconds)."""
         return self._fps
+
+    @property
+    def times(self) -> np.ndarray:
+        """(F,) seconds of the sequence's frames on the first view's clock."""
+        return self._timeline.times
+
+    @property
+    def view_fps(self) -> np.ndarray:
+        """(V,) each view's frame rate."""
+        return self._timeline.fps.copy()
+
+    @property
+    def time_offsets(self) -> np.ndarray:
+        """(V,) each view's known time offset in its own frames (0 for the first view): its frame
+        ``f * fps_v / fps_0 + o`` shows the first view's frame ``f``."""
+        return self._timeline.offsets.copy()
+
+    @property
+    def time_offset_given(self) -> np.ndarray:
+        """(V,) bool: the views whose time offset ``sequence.yaml`` gives (``time_offset_frames``)
+        rather than leaving it to be estimated."""
+        return self._offset_given.copy()
+
+    @property
+    def view_frame_positions(self) -> np.ndarray:
+        """(F, V) float64: each view's source frame position showing each frame's moment."""
+        return self._timeline.positions.copy()
+
+    @property
+    def view_frame_indices(self) -> np.ndarray:
+        """(F, V) int64: each view's source frame nearest to each frame's moment (what is read)."""
+        return self._nearest
+
+    @property
+    def distortions(self) -> np.ndarray:
+        """(V, 5) each view's lens distortion ``k1, k2, p1, p2, k3`` (zeros: none given)."""
+        out = np.zeros((self.num_views, 5))
+        for v, cam in enumerate(self._cameras):
+            if cam.distortions is not None:
+                out[v, : len(cam.distortions)] = cam.distortions
+        return out
 
     @property
     def image_sizes(self) -> np.ndarray:
@@ -312,23 +367,49 @@ class MultiViewSequence:
             raise InputError("has no images (keypoints-only sequence): there are no frames to read", self._root)
         return self._sources[self.view_index(view)]
 
-    def _source_index(self, i: int) -> int:
+    def source_frame(self, view: int | str, i: int, time_offset: float | None = None) -> int | None:
+        """The source frame of ``view`` that shows frame ``i``'s moment (0..F-1); with
+        ``time_offset`` (that view's frames) in place of its known one, the nearest frame of that
+        shifted timeline, None where the view has no such frame."""
         if not -self.num_frames <= i < self.num_frames:
             raise IndexError(f"frame {i} out of range [0, {self.num_frames})")
-        return int(self._frame_indices[i])
+        v, i = self.view_index(view), i % self.num_frames
+        if time_offset is None:
+            return int(self._nearest[i, v])
+        offsets = self._timeline.offsets.copy()
+        offsets[v] = time_offset
+        position = view_positions(self._frame_indices[i:i + 1], self._timeline.fps, offsets)[0, v]
+        nearest = int(np.floor(position + 0.5))
+        return nearest if 0 <= nearest < int(self._timeline.counts[v]) else None
 
     def read_view_frame(self, view: int | str, i: int) -> np.ndarray:
-        """Frame ``i`` (0..F-1) of one view as RGB uint8 ``(H, W, 3)``."""
-        return self._source(view).read(self._source_index(i))
+        """Frame ``i`` (0..F-1) of one view as RGB uint8 ``(H, W, 3)``: its source frame nearest
+        to that moment."""
+        return self._source(view).read(self.source_frame(view, i))
+
+    def read_source_frame(self, view: int | str, index: int) -> np.ndarray:
+        """Source frame ``index`` of one view (its own numbering) as RGB uint8 ``(H, W, 3)``."""
+        return self._source(view).read(int(index))
 
     def read_frame(self, i: int) -> list[np.ndarray]:
         """Frame ``i`` (0..F-1) of every view: V RGB uint8 arrays ``(H_v, W_v, 3)``."""
         return [self.read_view_frame(v, i) for v in range(self.num_views)]
 
     def iter_view_frames(self, view: int | str) -> Iterator[np.ndarray]:
-        """All F frames of one view in order, RGB uint8 ``(H, W, 3)``; decodes videos sequentially."""
+        """All F frames of one view in order, RGB uint8 ``(H, W, 3)``; decodes videos sequentially
+        (a source frame that shows two moments, in a view slower than the first, is read once)."""
         source = self._source(view)
-        return source.iter_frames(self._frame_indices.tolist())
+        indices = self._nearest[:, self.view_index(view)].tolist()
+        return _repeated(source.iter_frames(sorted(set(indices))), indices)
+
+    def to_timeline(self, keypoints2d: np.ndarray) -> np.ndarray:
+        """(F, V, K, 3) detections of the frames read (:attr:`view_frame_indices`) moved to the exact
+        moments (:attr:`view_frame_positions`) by interpolation between them; the same array
+        where every view's frames fall on whole frames."""
+        if np.allclose(self._timeline.positions, self._nearest, atol=1e-6, rtol=0.0):
+            return keypoints2d
+        return np.stack([resample_in_time(keypoints2d[:, v], self._nearest[:, v], self._timeline.positions[:, v])
+                         for v in range(self.num_views)], axis=1)
 
     # ------------------------------------------------------------------ identity
 

@@ -1,14 +1,18 @@
 """``sequence.yaml``: the optional description of a multi-view sequence.
 
 ```yaml
-fps: 30                         # frame rate of the source frames (default: the video's, else 30)
-frame_range: [0, 300]           # [start, stop): source frame numbers to use; stop may be null (= end)
+fps: 30                         # frame rate of every camera (default: each video's own, else 30)
+frame_range: [0, 300]           # [start, stop): the first camera's frame numbers to use; stop may be null (= end)
 frame_step: 1                   # use every n-th frame of the range
 cameras:                        # list order = view order
   - name: cam01
     image_size: [1920, 1080]    # width, height in pixels (required when there are no images)
     focal_px: 1500              # optional: known focal length in pixels
     principal_point: [960, 540] # optional, pixels
+    distortions: [-0.2, 0.05, 0, 0]  # optional: lens distortion [k1, k2, p1, p2(, k3)], OpenCV order
+    time_offset_frames: 2.5     # optional: this camera's frame f + 2.5 shows the first camera's frame f
+    fps: 60                     # optional: this camera's frame rate (default: the top-level fps, else
+                                # its video's, else 30)
 ```
 
 Every key is optional. Errors name the file and the dotted key (``cameras[1].focal_px``).
@@ -40,9 +44,19 @@ class CameraConfig:
     image_size: tuple[int, int] | None = None
     focal_px: float | None = None
     principal_point: tuple[float, float] | None = None
+    distortions: tuple[float, ...] | None = None
+    time_offset_frames: float | None = None
+    fps: float | None = None
 
     def validate(self) -> None:
         _check_camera_name(self.name)
+        if self.distortions is not None and (len(self.distortions) not in (4, 5)
+                                             or not all(math.isfinite(d) for d in self.distortions)):
+            raise ValueError(f"distortions must be 4 or 5 finite numbers [k1, k2, p1, p2(, k3)], got {list(self.distortions)}")
+        if self.time_offset_frames is not None and not math.isfinite(self.time_offset_frames):
+            raise ValueError(f"time_offset_frames must be a finite number of frames, got {self.time_offset_frames}")
+        if self.fps is not None and not (math.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"fps must be a positive number, got {self.fps}")
         if self.image_size is not None and min(self.image_size) <= 0:
             raise ValueError(f"image_size must be two positive integers [width, height], got {list(self.image_size)}")
         if self.focal_px is not None and not (math.isfinite(self.focal_px) and self.focal_px > 0):

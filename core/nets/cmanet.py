@@ -14,7 +14,12 @@ from torch import nn
 
 from core.body import BodyModel, BodyModelConfig, load_body_model
 from core.canonical.losses import reprojection_loss
-from core.canonical.params import CanonicalParams, ViewBodies, canonical_keypoints, view_keypoints
+from core.canonical.params import (
+    CanonicalParams,
+    ViewBodies,
+    canonical_keypoints,
+    view_keypoints,
+)
 from core.errors import InputError
 from core.geometry.camera import project
 from core.nets.config import ModelConfig

@@ -31,6 +31,7 @@ import torch
 
 from core.body import load_body_model
 from core.errors import InputError
+from core.geometry.distortion import distort_keypoints
 from core.io.atomic import atomic_write_npz, atomic_write_text
 from core.keypoints import COCO17_NAMES
 from core.synth.detections import DetectionFaults, Detections, simulate_detections
@@ -62,6 +63,9 @@ class SyntheticSequence:
     (F, 3). keypoints2d_clean (F, V, 17, 3): the projected truth with confidence 1.
     keypoints2d (F, V, 17, 3): the simulated detections. vertices: (F, N, 3) world mesh vertices
     (for rendering; not written). faults: the detector's fault masks.
+    time_offsets: (V,) frames, or None: view ``v``'s frame ``f + o_v`` shows the moment of the
+    truth's (the first view's) frame ``f`` (its keypoints2d rows are its own frames).
+    distortions: (V, 5) lens distortion (OpenCV order) in keypoints2d, or None.
     """
 
     seed: int
@@ -83,6 +87,8 @@ class SyntheticSequence:
     vertices: np.ndarray | None = None
     faces: np.ndarray | None = None
     clips: list[tuple[int, int, str]] = field(default_factory=list)
+    time_offsets: np.ndarray | None = None
+    distortions: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
@@ -124,7 +130,57 @@ class SyntheticSequence:
             "fps": np.array(self.fps, dtype=np.float32),
             "seed": np.array(self.seed, dtype=np.int64),
             "generator": np.array(GENERATOR),
+            "time_offsets_frames": np.zeros(self.num_views, np.float32) if self.time_offsets is None
+            else self.time_offsets.astype(np.float32),
+            "distortions": np.zeros((self.num_views, 5), np.float32) if self.distortions is None
+            else self.distortions.astype(np.float32),
         }
+
+
+# Motion of a sequence with time offsets is made this many times finer than its frames, so that a
+# view can see any moment a tenth of a frame apart.
+OFFSET_OVERSAMPLING = 10
+
+
+def _check_offsets(time_offsets, views: int) -> np.ndarray:
+    offsets = np.asarray(time_offsets, dtype=np.float64).reshape(-1)
+    if offsets.shape != (views,):
+        raise InputError(f"--time-offsets needs one offset per camera ({views}), got {offsets.size}")
+    scaled = offsets * OFFSET_OVERSAMPLING
+    if not np.all(np.isfinite(offsets)) or np.abs(scaled - np.round(scaled)).max() > 1e-6:
+        raise InputError(f"--time-offsets must be multiples of {1 / OFFSET_OVERSAMPLING:g} frame, got {offsets.tolist()}")
+    return offsets - offsets[0]
+
+
+def _check_distortions(distortions, views: int) -> np.ndarray:
+    coeffs = np.atleast_2d(np.asarray(distortions, dtype=np.float64))
+    if coeffs.shape[-1] not in (4, 5) or coeffs.shape[0] not in (1, views) or not np.all(np.isfinite(coeffs)):
+        raise InputError(f"--distortion needs 4 or 5 coefficients [k1, k2, p1, p2(, k3)], got {coeffs.tolist()}")
+    out = np.zeros((views, 5))
+    out[:, : coeffs.shape[-1]] = coeffs
+    return out
+
+
+def _moments(frames: int, views: int, fps: float, time_offsets: np.ndarray | None, margin: int | None,
+             rng: np.random.Generator) -> tuple[Motion, np.ndarray, np.ndarray]:
+    """The motion, posed only where seen, with (F,) the rows of its first view's frames and
+    (F, V) the rows each view's frames show (its own frame ``g`` shows the moment ``g - o_v``)."""
+    if time_offsets is None:
+        rows = np.arange(frames)
+        return generate_motion(frames, fps, rng), rows, np.repeat(rows[:, None], views, axis=1)
+    k = OFFSET_OVERSAMPLING
+    margin = int(np.ceil(np.abs(time_offsets).max())) if margin is None else int(margin)
+    if margin < np.abs(time_offsets).max():
+        raise InputError(f"time margin {margin} is smaller than the largest offset {np.abs(time_offsets).max():g}")
+    motion = generate_motion((frames - 1 + 2 * margin) * k + 1, fps * k, rng)
+    first = (np.arange(frames) + margin) * k
+    seen = np.round((np.arange(frames)[:, None] - time_offsets[None] + margin) * k).astype(np.int64)
+    needed, inverse = np.unique(np.concatenate([first, seen.reshape(-1)]), return_inverse=True)
+    motion = dataclasses.replace(
+        motion, body_pose=motion.body_pose[needed], global_orient=motion.global_orient[needed],
+        transl=motion.transl[needed], fps=fps,
+        clips=[(max(0, s // k - margin), max(0, e // k - margin), n) for s, e, n in motion.clips])
+    return motion, inverse[:frames], inverse[frames:].reshape(frames, views)
 
 
 def random_shape(rng: np.random.Generator) -> np.ndarray:
@@ -164,6 +220,9 @@ def generate_sequence(
     image_size: tuple[int, int] | None = None,
     body_model=None,
     keep_vertices: bool = True,
+    time_offsets=None,
+    time_margin: int | None = None,
+    distortions=None,
 ) -> SyntheticSequence:
     """A synthetic sequence in memory; the same arguments give the same sequence.
 
@@ -174,6 +233,12 @@ def generate_sequence(
         image_size: (width, height) for every camera (default: drawn per camera).
         body_model: a :class:`core.body.BodyModel` (default: Anny, loaded here).
         keep_vertices: keep the posed mesh (needed to render).
+        time_offsets: (V,) frames (multiples of 0.1; made relative to the first): the cameras out
+            of sync, each filming its own F frames. The motion then runs ``time_margin`` frames
+            (default: the largest offset, rounded up) before and after the first view's frames,
+            and is made on a finer clock: the same ``time_margin`` with zero offsets gives the
+            same person, motion and rig in sync.
+        distortions: (4 or 5,) or (V, 4 or 5) lens distortion (OpenCV order) of the detections.
     """
     if not MIN_VIEWS <= views <= MAX_VIEWS:
         raise InputError(f"--views must be between {MIN_VIEWS} and {MAX_VIEWS}, got {views}")
@@ -192,20 +257,28 @@ def generate_sequence(
     streams = np.random.SeedSequence(seed).spawn(4)
     rng_body, rng_motion, rng_rig, rng_detect = (np.random.default_rng(s) for s in streams)
 
+    offsets = None if time_offsets is None else _check_offsets(time_offsets, views)
+    coeffs = None if distortions is None else _check_distortions(distortions, views)
     shape = random_shape(rng_body)
-    motion = generate_motion(frames, fps, rng_motion)
-    joints, vertices = _pose_body(body_model, motion, shape)
+    motion, first, seen = _moments(frames, views, fps, offsets, time_margin, rng_motion)
+    posed_joints, posed_vertices = _pose_body(body_model, motion, shape)
     # Feet on the floor: lift (or lower) every frame so its lowest vertex touches z = 0.
-    lift = -vertices[..., 2].min(axis=1)
-    joints[..., 2] += lift[:, None]
-    vertices[..., 2] += lift[:, None].astype(vertices.dtype)
-    transl = motion.transl.copy()
-    transl[:, 2] += lift
+    lift = -posed_vertices[..., 2].min(axis=1)
+    posed_joints[..., 2] += lift[:, None]
+    posed_vertices[..., 2] += lift[:, None].astype(posed_vertices.dtype)
+    joints, vertices = posed_joints[first], posed_vertices[first]
+    transl = motion.transl[first].copy()
+    transl[:, 2] += lift[first]
 
     framing = np.concatenate([joints.reshape(-1, 3), vertices[:, ::_FRAMING_STRIDE].reshape(-1, 3)])
     rig = random_rig(views, rng_rig, framing, image_size=image_size)
-    pixels, _ = rig.project(joints)  # (F, V, 17, 2)
-    joints_cam = np.einsum("vij,fkj->fvki", rig.rotation, joints) + rig.translation[None, :, None, :]
+    seen_joints = posed_joints[seen]  # (F, V, 17, 3): what each view films in its own frames
+    joints_cam = np.einsum("vij,fvkj->fvki", rig.rotation, seen_joints) + rig.translation[None, :, None, :]
+    pixels = joints_cam[..., :2] / np.maximum(joints_cam[..., 2:], 1e-6) * rig.focal[None, :, None, None] \
+        + rig.principal[None, :, None, :]
+    if coeffs is not None:
+        pixels = distort_keypoints(np.concatenate([pixels, np.ones(pixels.shape[:-1] + (1,))], axis=-1),
+                                   rig.focal, rig.principal, coeffs)[..., :2].astype(np.float64)
 
     faults = dataclasses.replace(faults or DetectionFaults(), noise_px=float(noise_px))
     detections = simulate_detections(joints_cam, pixels, rig.image_size, rng_detect, faults)
@@ -221,8 +294,8 @@ def generate_sequence(
         cam_f=rig.focal,
         cam_c=rig.principal,
         joints3d=joints,
-        global_orient=motion.global_orient,
-        body_pose=motion.body_pose,
+        global_orient=motion.global_orient[first],
+        body_pose=motion.body_pose[first],
         shape=shape,
         transl=transl,
         keypoints2d_clean=clean,
@@ -231,6 +304,8 @@ def generate_sequence(
         vertices=vertices if keep_vertices else None,
         faces=body_model.faces.cpu().numpy() if keep_vertices else None,
         clips=motion.clips,
+        time_offsets=offsets,
+        distortions=coeffs,
     )
 
 
@@ -263,8 +338,9 @@ def check_output_folder(out: Path) -> None:
         raise InputError("is not empty and is not a previous 'cmanet synth' output; choose an empty or new folder", out)
 
 
-def sequence_yaml_text(seq: SyntheticSequence, known_intrinsics: bool = False) -> str:
-    """The ``sequence.yaml`` of ``seq``."""
+def sequence_yaml_text(seq: SyntheticSequence, known_intrinsics: bool = False, known_offsets: bool = False) -> str:
+    """The ``sequence.yaml`` of ``seq``: the lens distortions always (a user knows their lenses),
+    focal lengths and time offsets when told they are known."""
     import yaml
 
     cameras = []
@@ -273,6 +349,10 @@ def sequence_yaml_text(seq: SyntheticSequence, known_intrinsics: bool = False) -
         if known_intrinsics:
             camera["focal_px"] = round(float(seq.cam_f[v]), 3)
             camera["principal_point"] = [round(float(x), 3) for x in seq.cam_c[v]]
+        if seq.distortions is not None and np.any(seq.distortions[v]):
+            camera["distortions"] = [round(float(x), 6) for x in seq.distortions[v]]
+        if known_offsets and seq.time_offsets is not None:
+            camera["time_offset_frames"] = round(float(seq.time_offsets[v]), 3)
         cameras.append(camera)
     header = f"# Synthetic sequence written by {GENERATOR} (seed {seq.seed}); ground truth in {GT_NPZ}.\n"
     return header + yaml.safe_dump({"fps": float(seq.fps), "cameras": cameras}, sort_keys=False)
@@ -299,12 +379,15 @@ def write_sequence(
     progress: bool = False,
     on_frame: Callable[[int, int], None] | None = None,
     body_model=None,
+    known_offsets: bool = False,
 ) -> Path:
     """Write ``seq`` as a sequence folder (see the module docstring); returns ``out``.
 
     Args:
-        render: also write ``images/camNN/FFFFFF.png`` (needs ``seq.vertices``).
+        render: also write ``images/camNN/FFFFFF.png`` (needs ``seq.vertices``; not for cameras out
+            of sync or with lens distortion, whose images this renderer cannot make).
         known_intrinsics: write each camera's focal length and principal point to sequence.yaml.
+        known_offsets: write each camera's time offset to sequence.yaml.
         progress: show a tqdm progress bar while rendering.
         on_frame: called with (images done, images total) while rendering (for the GUI).
         body_model: the Anny model the sequence was made with (saves loading it again to render).
@@ -313,11 +396,14 @@ def write_sequence(
     check_output_folder(out)
     if render and seq.vertices is None:
         raise ValueError("rendering needs the sequence's vertices (generate it with keep_vertices=True)")
+    if render and (seq.time_offsets is not None or seq.distortions is not None):
+        raise InputError("--render makes images of cameras in sync without lens distortion; leave out --render, "
+                         "--time-offsets and --distortion together")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
     tmp.mkdir()
     try:
-        atomic_write_text(tmp / SEQUENCE_YAML, sequence_yaml_text(seq, known_intrinsics))
+        atomic_write_text(tmp / SEQUENCE_YAML, sequence_yaml_text(seq, known_intrinsics, known_offsets))
         atomic_write_npz(tmp / KEYPOINTS_NPZ, keypoints2d=seq.keypoints2d.astype(np.float32), view_names=np.array(seq.view_names))
         atomic_write_npz(tmp / GT_NPZ, **seq.gt_arrays())
         if render:
@@ -346,18 +432,24 @@ def make_synthetic_sequence(
     body_model=None,
     progress: bool = False,
     on_frame: Callable[[int, int], None] | None = None,
+    time_offsets=None,
+    distortions=None,
+    known_offsets: bool = False,
 ) -> Path:
     """Generate a synthetic sequence and write it to ``out`` (see :func:`generate_sequence` and
     :func:`write_sequence`); returns ``out``. ``on_frame`` (images done, total) reports rendering;
     an exception it raises (e.g. a cancel) stops it and leaves nothing at ``out``."""
     check_output_folder(Path(out))  # fail before the slow part
+    if render and (time_offsets is not None or distortions is not None):
+        raise InputError("--render makes images of cameras in sync without lens distortion; leave out --render, "
+                         "--time-offsets and --distortion together")
     if body_model is None:
         body_model = load_body_model()
     seq = generate_sequence(
         views, frames, seed, fps=fps, noise_px=noise_px, faults=faults, image_size=image_size, body_model=body_model,
-        keep_vertices=render,
+        keep_vertices=render, time_offsets=time_offsets, distortions=distortions,
     )  # fmt: skip
     return write_sequence(
         seq, out, render=render, known_intrinsics=known_intrinsics, progress=progress, on_frame=on_frame,
-        body_model=body_model,
+        body_model=body_model, known_offsets=known_offsets,
     )

@@ -13,7 +13,12 @@ import numpy as np
 import torch
 
 from core.body import BodyModel
-from core.canonical.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
+from core.canonical.params import (
+    CanonicalParams,
+    ViewBodies,
+    body_frame_keypoints,
+    view_keypoints,
+)
 from core.eval import load_ground_truth
 from core.geometry import metrics
 from core.geometry.camera import transform_points

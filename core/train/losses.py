@@ -18,7 +18,12 @@ import torch
 
 from core.body import BodyModel
 from core.canonical.losses import reprojection_loss
-from core.canonical.params import CanonicalParams, ViewBodies, body_frame_keypoints, view_keypoints
+from core.canonical.params import (
+    CanonicalParams,
+    ViewBodies,
+    body_frame_keypoints,
+    view_keypoints,
+)
 from core.canonical.pose_prior import PosePrior
 from core.geometry.camera import project
 from core.geometry.rotations import rotmat_to_6d

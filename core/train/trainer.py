@@ -41,8 +41,19 @@ from core.errors import InputError
 from core.geometry.camera import project
 from core.io import atomic_write_text
 from core.io.folders import check_outside_inputs
-from core.nets.checkpoint import model_from_payload, model_payload, read_checkpoint, write_checkpoint
-from core.nets.cmanet import CMANet, IRVOutput, build_model, visible_views, with_iev_iterations
+from core.nets.checkpoint import (
+    model_from_payload,
+    model_payload,
+    read_checkpoint,
+    write_checkpoint,
+)
+from core.nets.cmanet import (
+    CMANet,
+    IRVOutput,
+    build_model,
+    visible_views,
+    with_iev_iterations,
+)
 from core.nets.param_space import CanonicalTheta
 from core.train import distributed as dist_utils
 from core.train.config import StageConfig, TrainConfig
@@ -50,7 +61,13 @@ from core.train.data import FrameSet, epoch_batches, load_sequences, split_frame
 from core.train.losses import iev_loss, irv_loss
 from core.train.metrics_log import MetricsLog
 from core.train.pseudo_labels import LabelBank
-from core.train.teacher import canonical_view_bodies, iev_teacher, irv_teacher, sequence_teacher, teacher_fit_config
+from core.train.teacher import (
+    canonical_view_bodies,
+    iev_teacher,
+    irv_teacher,
+    sequence_teacher,
+    teacher_fit_config,
+)
 
 log = logging.getLogger(__name__)
 
