@@ -14,7 +14,9 @@ def _dialog(parent: QWidget | None, title: str, start: str | Path) -> QFileDialo
     dialog.setOption(QFileDialog.Option.ReadOnly, False)
     start = Path(start).expanduser()
     # A folder that does not exist yet (an export's default) opens at its nearest existing parent.
-    folder = start if start.is_dir() else next((p for p in start.parents if p.is_dir()), Path.home())
+    folder = start
+    while not folder.is_dir() and folder != folder.parent:
+        folder = folder.parent
     dialog.setDirectory(str(folder))
     return dialog
 
