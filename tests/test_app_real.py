@@ -236,7 +236,7 @@ def test_every_fit_is_a_run_a_much_worse_one_is_flagged_and_the_model_does_not_s
     qtbot.waitUntil(lambda: window.state.compare_run == second, timeout=30000)
     compare = window.compare_panel
     assert window.tabs.currentWidget() is compare
-    assert any("other run" in label for label in compare.legend_labels())
+    assert any(label.endswith("other run") for label in compare.legend_labels())
     rows = compare.table_values()
     assert len(rows[0]) == 5 and float(rows[-1][4]) == pytest.approx(second.fused_px, abs=0.05)
 
@@ -323,7 +323,7 @@ def test_detect_progress_then_full_outcome(qtbot, window, walk):
     assert task.state == "succeeded"
     assert any(s.startswith("Detecting body points:") and " of " in s for s in seen)
     assert window.run_panel.stage_label.text() == "Detection finished"
-    assert window.statusBar().currentMessage() == "Detection finished"
+    assert window.statusBar().currentMessage() != "Detection finished"  # said once, in the stage label
 
 
 def test_training_curves_have_readable_names_and_losses_apart_from_pixels(qtbot, window):

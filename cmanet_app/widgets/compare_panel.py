@@ -53,7 +53,7 @@ class ComparePanel(QWidget):
         # The legend sits beside the plot, not over the curves.
         self.legend_view = pg.GraphicsLayoutWidget()
         self.legend_view.setBackground(QColor(28, 29, 33))
-        self.legend_view.setFixedWidth(170)
+        self.legend_view.setFixedWidth(185)
         self.legend = pg.LegendItem(labelTextSize="8pt")
         self.legend_view.addItem(self.legend)
 
@@ -161,15 +161,15 @@ class ComparePanel(QWidget):
         frames = np.arange(result.num_frames)
         for v, name in enumerate(result.view_names):
             colour = view_colour(v)
-            self._curve(("irv", v), frames, result.irv_reproj_px[:, v], f"{name} per-view (IRV)",
+            self._curve(("irv", v), frames, result.irv_reproj_px[:, v], f"{name} per-view",
                         pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
-            self._curve(("iev", v), frames, result.iev_reproj_px[:, v], f"{name} fused (IEV)", pg.mkPen(colour, width=2))
+            self._curve(("iev", v), frames, result.iev_reproj_px[:, v], f"{name} fused", pg.mkPen(colour, width=2))
             if second is not None and v < second.num_views:
                 self._curve(("second", v), np.arange(second.num_frames), second.iev_reproj_px[:, v],
-                            f"{name} fused, other run", pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DotLine))
+                            f"{name} other run", pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DotLine))
         columns = ["view", "per-view fit (IRV) px", "fused fit (IEV) px", "fused − per-view"]
         if second is not None:
-            columns.append(f"other run: fused px ({self.state.compare_run.mode})")
+            columns.append("other run: fused px")
         rows = [(str(name), result.irv_reproj_px[:, v], result.iev_reproj_px[:, v],
                  second.iev_reproj_px[:, v] if second is not None else None) for v, name in enumerate(result.view_names)]
         rows.append(("all views", result.irv_reproj_px, result.iev_reproj_px,

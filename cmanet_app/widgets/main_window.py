@@ -28,7 +28,7 @@ from cmanet_app import help_text
 from cmanet_app.state import OVERLAY_LABELS, OVERLAY_TIPS, AppState, Overlays
 from cmanet_app.widgets.dialogs import choose_folder, choose_save_file
 from cmanet_app.widgets.notice_bar import NoticeBar
-from cmanet_app.widgets.run_panel import RunPanel, outcome_text
+from cmanet_app.widgets.run_panel import QUIET_JOBS, RunPanel, outcome_text
 from cmanet_app.widgets.timeline import Timeline
 from cmanet_app.widgets.view_grid import ViewGrid
 
@@ -432,6 +432,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("CMANet Studio" if info is None else f"{info.root.name} — CMANet Studio")
 
     def _job_finished(self, name: str, outcome: str) -> None:
+        if name == "show run" and outcome == "succeeded" and self.state.run is not None:
+            run = self.state.run
+            self.statusBar().showMessage(f"Showing run {run.name} ({run.mode}): {run.fused_px:.1f} px fused error")
         if name in ("evaluate", "show run", "compare run"):
             return
         info = self.state.sequence
@@ -441,8 +444,9 @@ class MainWindow(QMainWindow):
                 f"{info.root}: {info.num_views} views, {info.num_frames} frames at {info.fps:g} fps; "
                 + (f"showing run {run.name} ({run.mode}) of {len(self.state.runs)}" if run is not None else
                    "not fitted yet: press Fit"))
-        else:
+        elif name in QUIET_JOBS:
             self.statusBar().showMessage(outcome_text(name, outcome), 15000)
+        # (the other jobs' outcome stays in the status bar's stage label, from the run panel)
 
     def _reported(self, report) -> None:
         """Every message box's words also stay in the status bar (they may be dismissed unread)."""
