@@ -158,3 +158,14 @@ class MeshCache:
 def camera_to_world(points: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Inverse of ``X_cam = R X_world + t`` for (N, 3) points: ``R^T (X_cam - t)``."""
     return (points - t) @ R
+
+
+def refocused(points_cam: np.ndarray, focal_from: float, focal_to: float) -> np.ndarray:
+    """(N, 3) camera-frame points of a body fitted through a lens of ``focal_from`` pixels, moved
+    along the optical axis so that a lens of ``focal_to`` pixels sees it cover the same pixels
+    (to first order): its depth is scaled by ``focal_to / focal_from`` and its size kept (a person
+    is as tall through any lens; a longer lens sees them from further away). This is how an IRV
+    body, fitted with its own focal length, is placed in the fused (IEV) camera's world."""
+    points = np.array(points_cam, dtype=np.float64)
+    points[:, 2] += points[:, 2].mean() * (focal_to / focal_from - 1.0)
+    return points

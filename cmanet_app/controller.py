@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from cmanet_app.tasks import Task, TaskRunner
 from core.errors import InputError
 from core.fit.config import load_fit_config
 from core.fit.modes import resolve_mode
+from core.io.runs import Run, list_runs, much_worse_than, read_run
 from core.nets.checkpoint import installed_model
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,9 @@ class Controller(QObject):
         self.side_tasks: list[Task] = []
         # Extra FitConfig fields (tests use fewer iterations; the UI sets threshold and device).
         self.fit_overrides: dict[str, Any] = {}
+        # Asked before opening a folder that does not look like a multi-view recording:
+        # ``ask(opened, answer)`` calls ``answer(True)`` to go on. None: open without asking.
+        self.ask_before_opening: Callable[[jobs.OpenedSequence, Callable[[bool], None]], None] | None = None
         self.state.result_changed.connect(self._evaluate_if_possible)
 
     # ---------------------------------------------------------------- plumbing
@@ -94,70 +99,142 @@ class Controller(QObject):
     # ---------------------------------------------------------------- opening
 
     def result_dir_for(self, seq_root: Path) -> Path:
+        """The sequence's result area: the one chosen for it (``--result``), else the default."""
         chosen = self.settings.result_folder_for(sequence_key(seq_root))
         return Path(chosen) if chosen else default_result_dir(seq_root)
 
     def open_sequence(self, path: str | Path, result_dir: str | Path | None = None) -> Task | None:
-        """Open a sequence folder; its earlier result (if any) appears with it."""
+        """Open a sequence folder; its runs (earlier fits) appear with it. ``result_dir``: its result
+        area (remembered), where runs are kept -- a ``cmanet fit --out`` folder is one too."""
         path = Path(path).expanduser()
         chosen = Path(result_dir) if result_dir else None
         # Settings are read here, on the GUI thread (QSettings is not for sharing across threads).
+        key = sequence_key(path) if path.is_dir() else ""
         folder = chosen or (self.result_dir_for(path.resolve()) if path.is_dir() else None)
+        added = [Path(p) for p in self.settings.run_folders_for(key)] if key else []
+        shown = self.settings.shown_run_for(key) if key else ""
 
-        def work(progress, should_cancel):
-            return jobs.open_sequence(path, folder)
+        def work(job):
+            return jobs.open_sequence(path, folder, added, shown)
 
         def done(opened: jobs.OpenedSequence):
-            self._set_opened(opened)
-            if chosen is not None:
-                self.settings.set_result_folder_for(sequence_key(opened.info.root), chosen)
+            def go_on(accepted: bool) -> None:
+                if not accepted:
+                    self.reporter.info("Not opened", f"{opened.info.root} was not opened.")
+                    return
+                self._set_opened(opened)
+                if chosen is not None:
+                    self.settings.set_result_folder_for(sequence_key(opened.info.root), chosen)
+
+            if opened.doubts and self.ask_before_opening is not None:
+                self.ask_before_opening(opened, go_on)
+            else:
+                go_on(True)
 
         return self._start("open", work, done, title="Cannot open the sequence")
 
     def _set_opened(self, opened: jobs.OpenedSequence) -> None:
-        self.state.set_sequence(opened.info, opened.result_dir)
+        self.state.set_sequence(opened.info, opened.area)
+        self.state.set_runs(opened.runs)
         if opened.keypoints is not None:
             self.state.set_keypoints(opened.keypoints)
         if opened.result is not None:
-            self.state.set_result(opened.result, opened.result_dir)
+            self.state.set_result(opened.result, opened.result_dir, opened.run)
+        notices = [(w, "") for w in opened.doubts] + [(w, "") for w in opened.warnings]
+        if opened.notes:
+            notices.append((f"{len(opened.notes)} earlier result(s) not used", "\n".join(opened.notes)))
+        self.state.set_notices(notices)
         root = str(opened.info.root)
         self.settings.last_folder = str(opened.info.root.parent)
         self.settings.add_recent(root)
         self.recent_changed.emit()
-        if opened.stale_result:
-            self.reporter.warning("Earlier result not used", f"{opened.result_dir}: {opened.stale_result}. Fit again to replace it.")
-
-    def set_result_dir(self, folder: str | Path) -> None:
-        """Use ``folder`` for this sequence's result (remembered); reopens to pick up a result there."""
-        info = self.state.sequence
-        if info is None:
-            return
-        try:
-            out = jobs.check_result_dir(Path(folder), info.root)
-        except InputError as exc:
-            self.reporter.exception("Cannot use this result folder", exc)
-            return
-        self.open_sequence(info.root, out)
 
     def open_demo(self) -> Task | None:
-        """Build (first time: synthesize and fit) the demo, then open it."""
+        """Open the demo recording (the walking trial in resources/demo; fitted on first start)."""
         from cmanet_app import demo
 
         config = self.fit_config() if self.fit_overrides else None
 
-        def work(progress, should_cancel):
-            seq, res = demo.build_demo(progress, should_cancel, config)
-            return jobs.open_sequence(seq, res)
+        def work(job):
+            seq, area = demo.build_demo(job, config)
+            return jobs.open_sequence(seq, area)
 
-        return self._start("demo", work, self._set_opened, title="Cannot build the demo")
+        return self._start("demo", work, self._set_opened, title="Cannot prepare the demo")
+
+    # ---------------------------------------------------------------- runs
+
+    def refresh_runs(self) -> None:
+        """List the sequence's runs again (its area and the added folders)."""
+        info, area = self.state.sequence, self.state.area
+        if info is None or area is None:
+            return
+        added = [Path(p) for p in self.settings.run_folders_for(sequence_key(info.root))]
+        runs = [r for r in list_runs(area, [p for p in added if p.is_dir()]) if not jobs.summary_matches(r, info)]
+        self.state.set_runs(runs)
+
+    def show_run(self, run: Run) -> Task | None:
+        """Show ``run`` (its result loads in the background); remembered for the sequence."""
+        info = self.state.sequence
+        if info is None:
+            return None
+
+        def done(result):
+            if self.state.sequence is info:
+                self.state.set_result(result, run.folder, run)
+                self.settings.set_shown_run_for(sequence_key(info.root), run.folder)
+
+        return self._start("show run", lambda job: jobs.load_run(run, info), done, exclusive=False,
+                           title="Cannot show this run")
+
+    def compare_with(self, run: Run | None) -> Task | None:
+        """Put ``run`` beside the shown run in the comparison (None: no second run)."""
+        info = self.state.sequence
+        if run is None or info is None:
+            self.state.set_compare(None, None)
+            return None
+
+        def done(result):
+            if self.state.sequence is info:
+                self.state.set_compare(run, result)
+
+        return self._start("compare run", lambda job: jobs.load_run(run, info), done, exclusive=False,
+                           title="Cannot compare with this run")
+
+    def add_run_folder(self, folder: str | Path) -> Task | None:
+        """Add a result folder (``cmanet fit SEQ --out RES``) to the sequence's runs and show it."""
+        info = self.state.sequence
+        if info is None:
+            return None
+        folder = Path(folder).expanduser()
+        run = read_run(folder)
+        if run is None:
+            self.reporter.warning("No result there", f"{folder} holds no result.npz (a folder 'cmanet fit --out' wrote).")
+            return None
+        stale = jobs.summary_matches(run, info)
+        if stale:
+            self.reporter.warning("Not a fit of this sequence", f"{folder}: {stale}.")
+            return None
+        self.settings.add_run_folder_for(sequence_key(info.root), folder)
+        self.refresh_runs()
+        return self.show_run(run)
 
     # ---------------------------------------------------------------- detection and fitting
 
     def fit_config(self):
-        overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device}
+        overrides = {"confidence_threshold": self.state.threshold, "device": self.state.device,
+                     "body_height_m": self.state.body_height or None}
         overrides.update(self.fit_overrides)
         config = load_fit_config(self.state.fit_config_path or None, **overrides)
         return dataclasses.replace(config, sync=dataclasses.replace(config.sync, enabled=self.state.sync))
+
+    def run_options(self) -> dict:
+        """The choices of a fit, as its run records them (run.json ``options``)."""
+        s = self.state
+        options = {"confidence_threshold": round(s.threshold, 3), "device": s.device,
+                   "body_height_m": s.body_height or None, "fit_config": s.fit_config_path or "",
+                   "keypoints": s.keypoints_path, "keypoint_format": s.keypoint_format, "calibration": s.calibration_path,
+                   "time_offsets_frames": dict(s.time_offsets), "estimate_time_offsets": s.sync}
+        return {k: v for k, v in options.items() if v not in ("", None, {})}
 
     def _require_sequence(self) -> SequenceInfo | None:
         if self.state.sequence is None:
@@ -168,11 +245,13 @@ class Controller(QObject):
         info = self._require_sequence()
         if info is None:
             return None
-        out = self.state.result_dir or self.result_dir_for(info.root)
-        return self._start("detect", lambda p, c: jobs.detect(info.root, out, p, c), self.state.set_keypoints,
+        out = self.state.area or self.result_dir_for(info.root)
+        return self._start("detect", lambda job: jobs.detect(info.root, out, job), self.state.set_keypoints,
                            title="Detection failed")
 
     def fit(self) -> Task | None:
+        """A new run: fit the open sequence with the run panel's choices, keep it beside the earlier
+        runs and show it; warn when it explains the views much worse than the best run."""
         info = self._require_sequence()
         if info is None:
             return None
@@ -182,18 +261,36 @@ class Controller(QObject):
         except InputError as exc:
             self.reporter.exception("Bad fit settings", exc)
             return None
-        out = self.state.result_dir or self.result_dir_for(info.root)
+        area = self.state.area or self.result_dir_for(info.root)
+        chosen_model = self.state.checkpoint
+        options = self.run_options()
 
-        def done(result):
-            if self.state.sequence is not None and self.state.sequence.root == info.root:
-                self.state.set_result(result, out)
+        def done(value):
+            run, result = value
+            if self.state.sequence is None or self.state.sequence.root != info.root:
+                return
+            self.refresh_runs()
+            self.state.set_result(result, run.folder, run)
+            self.settings.set_shown_run_for(sequence_key(info.root), run.folder)
+            if chosen_model:
+                # A model chosen for one fit does not stay for the next without the person seeing it.
+                self.state.set_run_options(checkpoint="")
+                self.reporter.info("Model used once", f"Run {run.name} used the model {chosen_model}. The next fit "
+                                   "uses the default model again (choose it again to reuse it).")
+            best = much_worse_than(run, self.state.runs)
+            if best is not None:
+                self.reporter.warning(
+                    "This fit is much worse than an earlier one",
+                    f"Run {run.name} ({run.mode}) reprojects {run.fused_px:.1f} px on average, over 1.5 times the "
+                    f"{best.fused_px:.1f} px of run {best.name} ({best.mode}). Both are kept: choose the run to show "
+                    "in the Runs tab.")
 
         imports = {"keypoints": self.state.keypoints_path or None, "keypoint_format": self.state.keypoint_format or None,
                    "calibration": self.state.calibration_path or None}
         offsets = dict(self.state.time_offsets)
-        return self._start("fit", lambda p, c: jobs.fit(info.root, out, config, p, c, mode, checkpoint, offsets, **imports),
-                           done,
-                           title="Fitting failed")
+        return self._start(
+            "fit", lambda job: jobs.fit_run(info.root, area, config, job, mode, checkpoint, options, offsets, **imports),
+            done, title="Fitting failed")
 
     def import_keypoints(self, path: str | Path, keypoint_format: str = "") -> Task | None:
         """File > Import keypoints: another detector's (OpenPose folder or COCO file), shown now and
@@ -208,7 +305,7 @@ class Controller(QObject):
                 self.state.set_keypoints(keypoints)
 
         fmt = keypoint_format or None
-        return self._start("import keypoints", lambda p, c: jobs.imported_keypoints(info.root, Path(path), fmt), done,
+        return self._start("import keypoints", lambda job: jobs.imported_keypoints(info.root, Path(path), fmt), done,
                            exclusive=False, title="Importing keypoints failed")
 
     def import_calibration(self, path: str | Path) -> None:
@@ -239,10 +336,14 @@ class Controller(QObject):
             if self.state.result is result:
                 self.state.set_eval(*value)
 
-        self._start("evaluate", lambda p, c: jobs.evaluate(result, gt_path), done, exclusive=False,
+        self._start("evaluate", lambda job: jobs.evaluate(result, gt_path), done, exclusive=False,
                     title="Evaluation against ground truth failed")
 
     # ---------------------------------------------------------------- export
+
+    def _exported_from(self) -> str:
+        run = self.state.run
+        return f"run {run.name} ({run.mode})" if run is not None else str(self.state.result_dir)
 
     def export_result(self, dest: str | Path) -> Task | None:
         from cmanet_app import export
@@ -250,9 +351,9 @@ class Controller(QObject):
         if self.state.result_dir is None or self.state.result is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return None
-        src = self.state.result_dir
-        return self._start("export", lambda p, c: export.copy_result(src, Path(dest)),
-                           lambda path: self.reporter.info("Exported", f"Wrote {path}"), exclusive=False,
+        src, source = self.state.result_dir, self._exported_from()
+        return self._start("export", lambda job: export.copy_result(src, Path(dest)),
+                           lambda path: self.reporter.info("Exported", f"Wrote {path}\nfrom {source}"), exclusive=False,
                            title="Export failed")
 
     def export_meshes(self, folder: str | Path) -> Task | None:
@@ -262,10 +363,10 @@ class Controller(QObject):
         if result is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return None
-        body_config = self.body_config()
+        body_config, source = self.body_config(), self._exported_from()
         return self._start(
-            "export meshes", lambda p, c: export.export_meshes(result, Path(folder), body_config, p, c),
-            lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} OBJ files to {folder}"),
+            "export meshes", lambda job: export.export_meshes(result, Path(folder), body_config, job),
+            lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} OBJ files to {folder}\nfrom {source}"),
             exclusive=False, title="Mesh export failed")
 
     def export_formats(self, folder: str | Path, formats: tuple[str, ...] = ("bvh", "trc", "json")) -> Task | None:
@@ -276,10 +377,10 @@ class Controller(QObject):
         if result is None or src is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return None
-        body_config = self.body_config()
+        body_config, source = self.body_config(), self._exported_from()
         return self._start(
-            "export formats", lambda p, c: export.export_formats(src, result, Path(folder), formats, body_config, p, c),
-            lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} files to {folder}"),
+            "export formats", lambda job: export.export_formats(src, result, Path(folder), formats, body_config, job),
+            lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} files to {folder}\nfrom {source}"),
             exclusive=False, title="Export failed")
 
     def body_config(self):

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.body import BodyModelConfig
-from core.errors import CancelledError, InputError
+from core.errors import InputError
 from core.io.atomic import atomic_write_bytes
 from core.io.results import RESULT_FILE, FitResult
+from core.progress import Progress
 
 
 def copy_result(result_dir: Path, dest: Path) -> Path:
@@ -25,16 +26,8 @@ def copy_result(result_dir: Path, dest: Path) -> Path:
     return atomic_write_bytes(dest, src.read_bytes())
 
 
-def _cancellable(progress, should_cancel, stage: str):
-    def report(done: int, total: int) -> None:
-        progress(stage, done, total)
-        if should_cancel() and done < total:
-            raise CancelledError(f"export cancelled after {done} of {total}")
-    return report
-
-
-def export_meshes(result: FitResult, folder: Path, body_config: BodyModelConfig | None, progress,
-                  should_cancel) -> list[Path]:
+def export_meshes(result: FitResult, folder: Path, body_config: BodyModelConfig | None,
+                  progress: Progress) -> list[Path]:
     """``folder/mesh_<frame>.obj`` of the fused body per frame (Y up, metres, feet on the floor)."""
     from cmanet_app.bodies import body_provider
     from core.io.export_mesh import export_meshes as write_meshes
@@ -42,15 +35,15 @@ def export_meshes(result: FitResult, folder: Path, body_config: BodyModelConfig 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     with body_provider().use(result.body_model, body_config) as body:
-        return write_meshes(result, body, folder, "obj", _cancellable(progress, should_cancel, "export"))
+        return write_meshes(result, body, folder, "obj", progress.stage("export", check=True))
 
 
 def export_formats(result_dir: Path, result: FitResult, out: Path, formats: tuple[str, ...],
-                   body_config: BodyModelConfig | None, progress, should_cancel) -> list[Path]:
+                   body_config: BodyModelConfig | None, progress: Progress) -> list[Path]:
     """``cmanet export RES --out OUT --format ...`` (any of core.io.export_formats.FORMATS)."""
     from cmanet_app.bodies import body_provider
     from core.io.export import export_result
 
     with body_provider().use(result.body_model, body_config) as body:
         return export_result(Path(result_dir), Path(out), tuple(formats), body,
-                             _cancellable(progress, should_cancel, "export"))
+                             progress.stage("export", check=True))

@@ -1,9 +1,10 @@
 """The 2D views' pixels, made off the GUI thread: read each view's frame (or a blank canvas), draw
 the IRV/IEV mesh overlays into it, downscale large frames, and hand the images to the GUI.
 
-Requests are "latest wins": while scrubbing or playing, a request that was overtaken before its
-turn is dropped, so the views never lag behind the timeline by more than one frame. When idle, the
-worker poses the bodies of the frames ahead (:class:`MeshCache`), so playback soon runs from cache.
+Requests are "latest wins" (:class:`cmanet_app.latest.LatestRequestWorker`): while scrubbing or
+playing, a request that was overtaken before its turn is dropped, so the views never lag behind the
+timeline by more than one frame. When idle, the worker poses the bodies of the frames ahead
+(:class:`MeshCache`), so playback soon runs from cache.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from PySide6.QtCore import QObject, Signal
 
 from cmanet_app import overlay
 from cmanet_app.bodies import MeshCache
+from cmanet_app.latest import LatestRequestWorker
 from cmanet_app.state import Overlays, SequenceInfo
 from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
@@ -91,83 +93,53 @@ class FrameImages:
     errors: list[str] = field(default_factory=list)
 
 
-class FrameRenderer(QObject):
-    """One worker thread; :meth:`request` never blocks."""
+class FrameRenderer(LatestRequestWorker):
+    """The views' worker thread (latest request wins); :meth:`request` never blocks."""
 
     rendered = Signal(object)  # FrameImages
 
     def __init__(self, meshes: MeshCache, parent: QObject | None = None):
-        super().__init__(parent)
         self.meshes = meshes
-        self._cv = threading.Condition()
-        self._pending: FrameRequest | None = None
-        self._stop = False
-        self._busy = False
         self._seqs: dict[int, MultiViewSequence] = {}  # per pool thread: readers are not thread-safe
         self._seq_root = None
         self._frames = _FrameCache()
         self._pool = ThreadPoolExecutor(VIEW_WORKERS, thread_name_prefix="frame-view")
         self._prefetch_next: int | None = None
-        self._thread = threading.Thread(target=self._loop, name="frame-renderer", daemon=True)
-        self._thread.start()
+        self._last: FrameRequest | None = None
+        super().__init__("frame-renderer", parent)
 
-    def request(self, req: FrameRequest) -> None:
-        with self._cv:
-            self._pending = req
-            self._prefetch_next = req.frame
-            self._cv.notify()
+    def requested(self, req: FrameRequest) -> None:
+        self._prefetch_next = req.frame
 
-    @property
-    def idle(self) -> bool:
-        with self._cv:
-            return self._pending is None and not self._busy
+    def serve(self, req: FrameRequest) -> None:
+        try:
+            self.rendered.emit(self._render(req))
+        finally:
+            self._last = req
 
-    def stop(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._cv.notify()
-        self._thread.join(timeout=5)
+    def stopped(self) -> None:
         self._pool.shutdown(wait=True)
         for seq in self._seqs.values():
             seq.close()
         self._frames.clear()
 
-    # ---------------------------------------------------------------- worker thread
+    # ---------------------------------------------------------------- prefetching meshes
 
-    def _loop(self) -> None:
-        last: FrameRequest | None = None
-        while True:
-            with self._cv:
-                while self._pending is None and not self._stop and not self._want_prefetch(last):
-                    self._cv.wait(0.5)
-                if self._stop:
-                    return
-                req, self._pending = self._pending, None
-                self._busy = req is not None
-            if req is None:
-                self._prefetch(last)
-                continue
-            try:
-                self.rendered.emit(self._render(req))
-            except Exception:  # noqa: BLE001 - a bad frame must not kill the worker
-                log.exception("rendering frame %d failed", req.frame)
-            finally:
-                with self._cv:
-                    self._busy = False
-            last = req
-
-    def _want_prefetch(self, last: FrameRequest | None) -> bool:
+    def has_background_work(self) -> bool:
+        last = self._last
         return (last is not None and last.result is not None and self._prefetch_next is not None
                 and self.meshes.result is last.result)
 
-    def _prefetch(self, last: FrameRequest | None) -> None:
+    def background_step(self) -> None:
+        """Pose the bodies of the next few frames (walking forward from the shown one, wrapping:
+        that is where playback goes next)."""
+        last = self._last
         if last is None or last.result is None:
             self._prefetch_next = None
             return
         frames = last.result.num_frames
         start = self._prefetch_next if self._prefetch_next is not None else 0
         views = last.overlays.irv_mesh or last.overlays.ghosts_3d
-        # Walk forward from the current frame (wrapping): that is where playback goes next.
         todo = [(start + k) % frames for k in range(frames)]
         todo = [f for f in todo if not self.meshes.cached(f) or (views and not self.meshes.cached(f, 0))]
         if not todo:
@@ -223,7 +195,9 @@ class FrameRenderer(QObject):
             if faces is not None:
                 self.meshes.prefetch([frame], views=show.irv_mesh)  # every body of the frame in one batch
             world = self.meshes.iev(frame) if faces is not None and show.iev_mesh else None
-            irv = [self.meshes.irv(frame, v) for v in range(info.num_views)] if faces is not None and show.irv_mesh else None
+            # A format-1 result keeps no IRV cameras: its IRV bodies are not drawn (the window says why).
+            draw_irv = faces is not None and show.irv_mesh and result.irv_cam_f is not None
+            irv = [self.meshes.irv(frame, v) for v in range(info.num_views)] if draw_irv else None
         except Exception as exc:  # noqa: BLE001 - e.g. the body model's files are missing: show the rest
             from cmanet_app.errors import describe
 
@@ -238,7 +212,9 @@ class FrameRenderer(QObject):
                 f, c = float(result.cam_f[frame, v]), result.cam_c[frame, v]
                 lens = result.view_distortions[v]
                 if irv is not None:
-                    layer, mask = overlay.rasterize_mesh(irv[v], faces, f, c, size, overlay.view_colour(v), scale, lens)
+                    irv_f, irv_c = overlay.irv_camera(result, frame, v)  # each module with its own camera
+                    layer, mask = overlay.rasterize_mesh(irv[v], faces, irv_f, irv_c, size, overlay.view_colour(v), scale,
+                                                         lens)
                     overlay.blend(image, layer, mask)
                 if world is not None:
                     verts = overlay.to_camera(world, result.cam_R[frame, v], result.cam_t[frame, v])

@@ -1,14 +1,15 @@
 """The work behind the app's actions, as plain functions for :class:`cmanet_app.tasks.TaskRunner`.
 
 Each one calls the same :mod:`core` functions, in the same order, as the matching ``cmanet``
-command, and reports through ``progress(stage, done, total)`` / ``should_cancel()``. Nothing here
+command, and reports to and is cancelled through a :class:`core.progress.Progress`. Nothing here
 touches Qt widgets: these run in worker threads.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,22 +21,35 @@ from core.fit.config import FitConfig
 from core.fit.modes import resolve_mode
 from core.io import MultiViewSequence
 from core.io.folders import check_outside_inputs
-from core.io.results import RESULT_FILE, FitResult
+from core.io.results import FitResult
+from core.io.runs import Run, list_runs, new_run_folder, read_run, write_run_settings
+from core.io.sequence_checks import doubts, logged_warnings
 from core.nets.checkpoint import installed_model
+from core.progress import Progress
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class OpenedSequence:
-    """What opening a sequence found: its description, a matching earlier result (if any) and the
-    2D keypoints known without running the detector (given with the sequence, or cached)."""
+    """What opening a sequence found: its description, its runs (every earlier fit of it) and the
+    one shown, the 2D keypoints known without running the detector (given with the sequence, or
+    cached), and what a person should hear about it."""
 
     info: SequenceInfo
-    result_dir: Path
+    area: Path  # where its runs are kept and new ones go
+    runs: list[Run]
+    run: Run | None
     result: FitResult | None
     keypoints: np.ndarray | None
-    stale_result: str = ""  # why an existing result.npz was not used
+    notes: list[str] = field(default_factory=list)  # runs found but not usable, and why
+    warnings: list[str] = field(default_factory=list)  # what opening it said (the command line prints these)
+    doubts: list[str] = field(default_factory=list)  # why it may not be the recording the person meant
+
+    @property
+    def result_dir(self) -> Path:
+        """The shown run's folder, else the area."""
+        return self.run.folder if self.run is not None else self.area
 
 
 def result_matches(result: FitResult, info: SequenceInfo) -> str:
@@ -45,6 +59,26 @@ def result_matches(result: FitResult, info: SequenceInfo) -> str:
     if not np.array_equal(np.asarray(result.frame_indices), info.frame_indices):
         return f"it has {result.num_frames} frames, the sequence {info.num_frames}"
     return ""
+
+
+def summary_matches(run: Run, info: SequenceInfo) -> str:
+    """"" when ``run``'s summary says it was fitted on this sequence's views and frame count
+    (the quick check of every run; the shown one is checked in full by :func:`load_run`)."""
+    views, frames = run.summary.get("view_names"), run.summary.get("frames")
+    if views is not None and [str(v) for v in views] != list(info.view_names):
+        return f"its views ({', '.join(map(str, views))}) are not the sequence's"
+    if frames is not None and int(frames) != info.num_frames:
+        return f"it has {frames} frames, the sequence {info.num_frames}"
+    return ""
+
+
+def load_run(run: Run, info: SequenceInfo) -> FitResult:
+    """``run``'s result; InputError when it is unreadable or not a fit of this sequence."""
+    result = FitResult.load(run.folder)
+    stale = result_matches(result, info)
+    if stale:
+        raise InputError(f"not a fit of this sequence: {stale}", run.folder)
+    return result
 
 
 def check_result_dir(result_dir: Path, seq_root: Path) -> Path:
@@ -68,28 +102,40 @@ def cached_keypoints(seq: MultiViewSequence, model_complexity: int = 1) -> np.nd
         return None
 
 
-def open_sequence(path: Path, result_dir: Path | None, progress=None, should_cancel=None) -> OpenedSequence:
-    """Open ``path`` (InputError when unusable), and find its earlier result and keypoints."""
+def open_sequence(path: Path, area: Path | None, extra: list[Path] | tuple = (), shown: str = "") -> OpenedSequence:
+    """Open ``path`` (InputError when unusable) as ``cmanet`` does, and find its runs (in the
+    result ``area`` and the ``extra`` folders), the run to show (the folder ``shown``, else the
+    newest) and its keypoints; collect what opening said and any doubts about the folder."""
     from cmanet_app.paths import default_result_dir
 
-    with MultiViewSequence.open(path) as seq:
+    with logged_warnings() as warnings, MultiViewSequence.open(path) as seq:
         info = SequenceInfo.from_sequence(seq)
-        out = check_result_dir(result_dir or default_result_dir(seq.root), seq.root)
-        result, stale = None, ""
-        if (out / RESULT_FILE).is_file():
-            try:
-                result = FitResult.load(out)
-                stale = result_matches(result, info)
-            except InputError as exc:
-                stale = str(exc)
+        found_doubts = doubts(seq)
+        out = check_result_dir(area or default_result_dir(seq.root), seq.root)
+        runs, notes = [], []
+        for run in list_runs(out, [p for p in extra if Path(p).is_dir()]):
+            stale = summary_matches(run, info)
             if stale:
-                log.warning("%s: not using the result in %s: %s", seq.root, out, stale)
-                result = None
+                notes.append(f"{run.folder}: not a fit of this sequence ({stale})")
+            else:
+                runs.append(run)
+        order = sorted(runs, key=lambda r: (str(r.folder) == shown, r.created), reverse=True)
+        run, result = None, None
+        for candidate in order:
+            try:
+                run, result = candidate, load_run(candidate, info)
+                break
+            except InputError as exc:
+                notes.append(str(exc))
+                runs.remove(candidate)
+                run = None
+        for note in notes:
+            log.warning("%s", note)
         keypoints = image_keypoints(result) if result is not None else cached_keypoints(seq)
-    return OpenedSequence(info, out, result, keypoints, stale)
+    return OpenedSequence(info, out, runs, run, result, keypoints, notes, list(warnings), found_doubts)
 
 
-def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
+def detect(seq_root: Path, out: Path, progress: Progress) -> np.ndarray:
     """``cmanet detect``: every person given, cached or detected (cached per sequence in the user
     cache, never in ``out``); returns the main person's (F, V, 17, 3) keypoints."""
     from core.people import sequence_scene
@@ -97,12 +143,12 @@ def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
     check_result_dir(out, seq_root)
     with MultiViewSequence.open(seq_root) as seq:
         return sequence_scene(
-            seq, progress=lambda d, t: progress("detect", d, t), should_cancel=should_cancel,
+            seq, progress=progress.stage("detect"), should_cancel=progress.cancelled,
             show_progress_bar=False,
         ).keypoints_of(0)
 
 
-def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, mode: str | None = "optimize",
+def fit(seq_root: Path, out: Path, config: FitConfig, progress: Progress, mode: str | None = "optimize",
         checkpoint: str | Path | None = None, time_offsets: dict[str, float] | None = None, **imports) -> FitResult:
     """``cmanet fit SEQ --out OUT [--mode M --checkpoint C --keypoints K --keypoint-format L
     --calibration C]``: keypoints, IRV, IEV, then ``result.npz`` and ``summary.json``
@@ -119,8 +165,27 @@ def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, m
 
         model = load_model(model_path, config.device)
     result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress,
-                                    should_cancel=should_cancel, time_offsets=time_offsets, **imports)
+                                    time_offsets=time_offsets, **imports)
     return result
+
+
+def fit_run(seq_root: Path, area: Path, config: FitConfig, progress: Progress, mode: str | None = None,
+            checkpoint: str | Path | None = None, options: dict | None = None,
+            time_offsets: dict[str, float] | None = None, **imports) -> tuple[Run, FitResult]:
+    """A new run of ``seq_root`` in the result ``area``: :func:`fit` into ``area/runs/<time>-<mode>/``,
+    then ``run.json`` with the mode, the model, the ``options`` shown to the person and the time."""
+    mode, model_path = resolve_mode(mode, checkpoint, installed_model())
+    folder = new_run_folder(check_result_dir(area, seq_root), mode)
+    started = time.time()
+    result = fit(seq_root, folder, config, progress, mode, model_path, time_offsets, **imports)
+    write_run_settings(folder, {
+        "mode": mode, "model": str(model_path or ""), "options": options or {},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
+        "seconds": round(time.time() - started, 1),
+    })
+    run = read_run(folder)
+    assert run is not None  # the fit has just written its result
+    return run, result
 
 
 def imported_keypoints(seq_root: Path, path: Path, keypoint_format: str | None = None):

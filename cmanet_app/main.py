@@ -20,13 +20,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="cmanet-app", description="CMANet Studio: calibration-free multi-view 3D human "
                                 "pose, body mesh and camera poses.")
     p.add_argument("sequence", nargs="?", type=Path, help="multi-view sequence folder to open")
-    p.add_argument("--demo", action="store_true", help="open the built-in demo (made and fitted on first run, then cached)")
-    p.add_argument("--result", type=Path, default=None, help="result folder for SEQ (default: under the user cache dir)")
+    p.add_argument("--demo", action="store_true", help="open the demo recording (the walking trial in resources/demo; "
+                   "fitted on first start, then kept)")
+    p.add_argument("--result", type=Path, default=None, help="result area for SEQ, where its runs are kept (default: under "
+                   "the user cache dir); a 'cmanet fit --out' folder is one")
     p.add_argument("--screenshot", type=Path, default=None, metavar="OUT.png",
                    help="open, show the result (fit if needed), save a screenshot of the window and exit")
     p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     p.add_argument("--frame", type=int, default=None, help="frame to show first")
-    p.add_argument("--tab", choices=("3d", "compare", "training"), default=None, help="side tab to show")
+    p.add_argument("--tab", choices=("3d", "compare", "runs", "sync", "training"), default=None, help="side tab to show")
     p.add_argument("--overlays", default=None,
                    help="comma-separated overlays to show (image,keypoints,irv_mesh,iev_mesh,iev_skeleton,ghosts_3d)")
     p.add_argument("--no-3d", action="store_true", help="do not start the Open3D panel")
@@ -131,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.overlays is not None:
         _apply_overlays(window, args.overlays)
     if args.tab is not None:
-        panel = {"3d": window.scene_panel, "compare": window.compare_panel, "training": window.training_panel}[args.tab]
+        panel = {"3d": window.scene_panel, "compare": window.compare_panel, "runs": window.runs_panel,
+                 "sync": window.offsets_panel, "training": window.training_panel}[args.tab]
         if panel is not None:
             window.tabs.setCurrentWidget(panel)
     shot = _ScreenshotRun(window, args.screenshot, args.frame) if args.screenshot is not None else None

@@ -54,6 +54,15 @@ def blank_canvas(width: int, height: int) -> np.ndarray:
     return canvas
 
 
+def irv_camera(result, frame: int, view: int) -> tuple[float, np.ndarray] | None:
+    """(focal px, principal point px) of the camera view ``view``'s IRV body of ``frame`` was
+    fitted with -- its own, not the fused (IEV) one -- or None for a format-1 result, which does
+    not keep it (its IRV bodies cannot be drawn where they belong)."""
+    if result.irv_cam_f is None:
+        return None
+    return float(result.irv_cam_f[frame, view]), np.asarray(result.cam_c[frame, view])
+
+
 def to_camera(points_world: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
     """``X_cam = R X_world + t`` for (N, 3) points."""
     return points_world @ np.asarray(R).T + np.asarray(t)

@@ -1,5 +1,5 @@
-"""Where the app keeps what it computes: one result folder per sequence (keyed by the sequence's
-path) and the demo, all under the user cache dir (``$CMANET_CACHE_DIR``, else ``~/.cache/cmanet``,
+"""Where the app keeps what it computes: one result area per sequence (keyed by the sequence's
+path; its runs, :mod:`core.io.runs`), under the user cache dir (``$CMANET_CACHE_DIR``, else ``~/.cache/cmanet``,
 the same place :mod:`core.detect.cache` uses)."""
 
 from __future__ import annotations
@@ -16,12 +16,7 @@ def sequence_key(seq_root: str | Path) -> str:
 
 
 def default_result_dir(seq_root: str | Path) -> Path:
-    """``<cache>/results/<key>/``: where a sequence's result lives unless the user chose a folder.
-    ``cmanet fit SEQ --out`` that folder writes the same files."""
+    """``<cache>/results/<name>-<key>/``: a sequence's result area (its runs under ``runs/``) unless
+    the user chose another."""
     root = Path(seq_root).expanduser().resolve()
     return cache_base_dir() / "results" / f"{root.name}-{sequence_key(root)}"
-
-
-def demo_dir() -> Path:
-    """``<cache>/demo/``: the built-in demo sequence (``sequence/``) and its result (``result/``)."""
-    return cache_base_dir() / "demo"

@@ -1,5 +1,6 @@
 """Settings that persist between sessions (QSettings): last folder, recent sequences, overlay
-toggles, device, lambda threshold, chosen result folders, window geometry.
+toggles, device, confidence threshold, chosen result areas, added run folders and the run shown per
+sequence, window geometry.
 
 ``CMANET_APP_SETTINGS=/path/file.ini`` stores them in that INI file instead of the platform's
 place (tests point it at a temporary file so they never touch the user's settings).
@@ -99,6 +100,25 @@ class AppSettings:
             self._qs.remove(f"results/{sequence_key}")
         else:
             self.set(f"results/{sequence_key}", str(folder))
+
+    def run_folders_for(self, sequence_key: str) -> list[str]:
+        """Result folders the user added to a sequence's runs (``cmanet fit --out`` folders)."""
+        value = self._qs.value(f"runs/{sequence_key}/added", [])
+        if isinstance(value, str):
+            value = [value] if value else []
+        return [str(v) for v in (value or [])]
+
+    def add_run_folder_for(self, sequence_key: str, folder: str | Path) -> None:
+        folders = self.run_folders_for(sequence_key)
+        if str(folder) not in folders:
+            self.set(f"runs/{sequence_key}/added", folders + [str(folder)])
+
+    def shown_run_for(self, sequence_key: str) -> str:
+        """The folder of the run last shown for a sequence ("" for none: the newest is shown)."""
+        return self.get_str(f"runs/{sequence_key}/shown", "")
+
+    def set_shown_run_for(self, sequence_key: str, folder: str | Path) -> None:
+        self.set(f"runs/{sequence_key}/shown", str(folder))
 
     # ------------------------------------------------------------------ window
 

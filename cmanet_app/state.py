@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from core.fit.capture import image_keypoints
 from core.fit.sequence import camera_intrinsics
 from core.io.results import FitResult
+from core.io.runs import Run
 from core.io.sequence import MultiViewSequence
 
 GT_FILE = "gt.npz"
@@ -81,10 +82,20 @@ class Overlays:
 OVERLAY_LABELS = {
     "image": "Frame image",
     "keypoints": "Detected keypoints",
-    "irv_mesh": "IRV mesh (per view)",
-    "iev_mesh": "IEV mesh (fused)",
-    "iev_skeleton": "IEV skeleton (reprojected)",
-    "ghosts_3d": "IRV ghosts in 3D",
+    "irv_mesh": "Per-view fit (IRV) mesh",
+    "iev_mesh": "Fused fit (IEV) mesh",
+    "iev_skeleton": "Fused fit (IEV) skeleton",
+    "ghosts_3d": "Per-view fits (IRV) in 3D",
+}
+OVERLAY_TIPS = {
+    "image": "Show the camera's picture (off: a plain background, to see the overlays clearly)",
+    "keypoints": "The 2D body points the detector found, coloured by its confidence; hollow grey ones are below "
+                 "the confidence threshold and not used",
+    "irv_mesh": "Per-view fit (IRV): the body fitted to this camera alone, drawn with this camera as that fit "
+                "estimated it",
+    "iev_mesh": "Fused fit (IEV): the one body that explains every camera at once, drawn through this camera",
+    "iev_skeleton": "The fused body's joints and bones drawn through this camera",
+    "ghosts_3d": "In the 3D panel: each camera's own per-view (IRV) body, see-through, in that camera's colour",
 }
 
 
@@ -100,20 +111,31 @@ class AppState(QObject):
     eval_changed = Signal()
     busy_changed = Signal(str)  # name of the running exclusive job, "" when idle
     run_options_changed = Signal()
+    runs_changed = Signal()  # the list of runs, the shown run or the compared run
+    notices_changed = Signal()
     time_offsets_changed = Signal()
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.sequence: SequenceInfo | None = None
         self.result: FitResult | None = None
-        self.result_dir: Path | None = None
+        self.result_dir: Path | None = None  # the shown run's folder
+        self.area: Path | None = None  # the sequence's result area: where its runs are kept and new ones go
+        self.runs: list[Run] = []
+        self.run: Run | None = None  # the shown run
+        self.compare_run: Run | None = None  # a second run, beside the shown one in the comparison
+        self.compare_result: FitResult | None = None
+        # What a person should know about the open sequence and result (opening's warnings, a
+        # format-1 result...): (title, details) pairs, shown in the window's notice bar.
+        self.notices: list[tuple[str, str]] = []
         self.keypoints: np.ndarray | None = None  # (F, V, 17, 3) detections shown before a fit
         self.frame = 0
         self.overlays = Overlays()
-        self.threshold = 0.3  # lambda: detections at or below it are filtered (drawn hollow)
+        self.threshold = 0.3  # confidence threshold: detections at or below it are not used (drawn hollow)
         self.device = "auto"
         self.mode = "optimize"
         self.checkpoint = ""
+        self.body_height = 0.0  # metres; 0 = the fit config's standing-height prior
         self.fit_config_path = ""  # "" = the shipped resources/configs/fit.yaml
         # Imports for the open sequence (File > Import): another detector's keypoints (an OpenPose
         # folder or COCO file, and its layout), and a known calibration; "" = none.
@@ -128,11 +150,15 @@ class AppState(QObject):
 
     # ---------------------------------------------------------------- sequence and result
 
-    def set_sequence(self, info: SequenceInfo | None, result_dir: Path | None = None) -> None:
+    def set_sequence(self, info: SequenceInfo | None, area: Path | None = None) -> None:
         self.sequence = info
         self.keypoints_path = self.keypoint_format = self.calibration_path = ""
-        self.result_dir = result_dir
+        self.area = area
+        self.result_dir = area
         self.result = None
+        self.runs, self.run = [], None
+        self.compare_run, self.compare_result = None, None
+        self.notices = []
         self.keypoints = None
         self.eval_report = None
         self.eval_table = ""
@@ -144,10 +170,32 @@ class AppState(QObject):
         self.eval_changed.emit()
         self.frame_changed.emit(0)
 
-    def set_result(self, result: FitResult | None, result_dir: Path | None = None) -> None:
+    def set_runs(self, runs: list[Run]) -> None:
+        self.runs = list(runs)
+        if self.compare_run is not None and self.compare_run not in self.runs:
+            self.compare_run, self.compare_result = None, None
+        self.runs_changed.emit()
+
+    def set_compare(self, run: Run | None, result: FitResult | None) -> None:
+        self.compare_run, self.compare_result = run, result
+        self.runs_changed.emit()
+
+    def set_notices(self, notices: list[tuple[str, str]]) -> None:
+        self.notices = list(notices)
+        self.notices_changed.emit()
+
+    def add_notice(self, title: str, details: str = "") -> None:
+        if (title, details) not in self.notices:
+            self.set_notices(self.notices + [(title, details)])
+
+    def set_result(self, result: FitResult | None, result_dir: Path | None = None, run: Run | None = None) -> None:
         self.result = result
         if result_dir is not None:
             self.result_dir = result_dir
+        if run is not None or result is None:
+            self.run = run
+        if self.compare_run is not None and self.compare_run == self.run:
+            self.compare_run, self.compare_result = None, None
         self.eval_report = None
         self.eval_table = ""
         if result is not None:
@@ -155,10 +203,7 @@ class AppState(QObject):
             self.keypoints_changed.emit()
         self.result_changed.emit()
         self.eval_changed.emit()
-
-    def set_result_dir(self, folder: Path) -> None:
-        self.result_dir = folder
-        self.run_options_changed.emit()
+        self.runs_changed.emit()
 
     def set_keypoints(self, keypoints: np.ndarray | None) -> None:
         self.keypoints = keypoints
@@ -202,11 +247,12 @@ class AppState(QObject):
             self.threshold_changed.emit(value)
 
     def set_run_options(self, **options) -> None:
-        """device, mode, checkpoint, fit_config_path, keypoints_path, keypoint_format, calibration_path."""
+        """device, mode, checkpoint, body_height, fit_config_path, keypoints_path, keypoint_format,
+        calibration_path."""
         changed = False
         for key, value in options.items():
-            if key not in ("device", "mode", "checkpoint", "fit_config_path", "keypoints_path", "keypoint_format",
-                           "calibration_path"):
+            if key not in ("device", "mode", "checkpoint", "body_height", "fit_config_path", "keypoints_path",
+                           "keypoint_format", "calibration_path"):
                 raise KeyError(key)
             if getattr(self, key) != value:
                 setattr(self, key, value)

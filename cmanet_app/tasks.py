@@ -1,8 +1,9 @@
 """Background jobs: run a plain function in a worker thread and hear about it through Qt signals.
 
-A job is ``fn(progress, should_cancel) -> value``: the shape of every long :mod:`core` function
-(``progress(stage, done, total)``, ``should_cancel() -> bool``, CancelledError when it stops), so
-the GUI thread only ever receives signals and is never blocked by the work itself.
+A job is ``fn(progress) -> value`` with a :class:`core.progress.Progress`, the object every long
+:mod:`core` function takes (reports ``progress(stage, done, total)``, hands over early pieces of
+its result with ``progress.found(item)``, and raises CancelledError when ``progress.cancelled()``),
+so the GUI thread only ever receives signals and is never blocked by the work itself.
 """
 
 from __future__ import annotations
@@ -17,12 +18,11 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal, Slot
 
 from core.errors import CancelledError
+from core.progress import Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
-ShouldCancel = Callable[[], bool]
-JobFn = Callable[[Progress, ShouldCancel], Any]
+JobFn = Callable[[Progress], Any]
 
 # Progress signals are rate-limited: a fit reports every iteration and the GUI only needs a few
 # updates per second (each queued signal costs the GUI thread a little).
@@ -39,21 +39,24 @@ class Task(QObject):
     """
 
     progress = Signal(str, int, int)  # stage, done, total
+    found = Signal(object)  # an early piece of the result (Progress.found)
     succeeded = Signal(object)  # the job's return value
     failed = Signal(object)  # the exception; its traceback text is in ``task.traceback``
     cancelled = Signal(str)  # the CancelledError message
     finished = Signal()
 
     _worker_progress = Signal(str, int, int)
+    _worker_found = Signal(object)
     _worker_done = Signal()
 
     def __init__(self, name: str, fn: JobFn):
         super().__init__()
         self._worker_progress.connect(self._relay_progress, Qt.ConnectionType.QueuedConnection)
+        self._worker_found.connect(self._relay_found, Qt.ConnectionType.QueuedConnection)
         self._worker_done.connect(self._relay_done, Qt.ConnectionType.QueuedConnection)
         self.name = name
         self._fn = fn
-        self._cancel = threading.Event()
+        self.job = Progress(self._report, self._worker_found.emit)
         self._done = threading.Event()  # set on the GUI thread when the outcome is delivered
         self._returned = threading.Event()  # set on the worker when the function returned
         self._last_progress = 0.0
@@ -64,12 +67,12 @@ class Task(QObject):
         self.state = "pending"  # pending, running, succeeded, failed, cancelled
 
     def cancel(self) -> None:
-        """Ask the job to stop; it does at its next should_cancel() check."""
-        self._cancel.set()
+        """Ask the job to stop; it does at its next check of ``progress.cancelled()``."""
+        self.job.cancel()
 
     @property
     def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
+        return self.job.cancel_requested
 
     @property
     def done(self) -> bool:
@@ -91,7 +94,7 @@ class Task(QObject):
         state = "running"
         self.state = state
         try:
-            self.value = self._fn(self._report, self._cancel.is_set)
+            self.value = self._fn(self.job)
             state = "succeeded"
         except CancelledError as exc:
             state = "cancelled"
@@ -111,6 +114,11 @@ class Task(QObject):
     def _relay_progress(self, stage: str, done: int, total: int) -> None:
         if not self._done.is_set():
             self.progress.emit(stage, done, total)
+
+    @Slot(object)
+    def _relay_found(self, item) -> None:
+        if not self._done.is_set():
+            self.found.emit(item)
 
     @Slot()
     def _relay_done(self) -> None:
@@ -147,7 +155,7 @@ class TaskRunner(QObject):
         self._tasks: set[Task] = set()
 
     def start(self, name: str, fn: JobFn) -> Task:
-        """Run ``fn(progress, should_cancel)`` in a worker thread; connect to the returned task's
+        """Run ``fn(progress)`` in a worker thread; connect to the returned task's
         signals right away (they are queued to the GUI thread, so none is missed)."""
         task = Task(name, fn)
         self._tasks.add(task)

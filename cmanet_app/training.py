@@ -1,7 +1,7 @@
 """A training run driven from the GUI: ``python -m core.cli train`` in a background QProcess (so a
-crash or a long run never touches the app), its output, and its ``RUN/metrics.jsonl`` read
-incrementally while it grows (one JSON object per line; a half-written last line waits for the
-next poll).
+crash or a long run never touches the app), its output, and its metrics file
+(:mod:`core.train.metrics_log`) read incrementally while it grows (one JSON object per line; a
+half-written last line waits for the next poll), with readable names and units for the curves.
 
 The command-line contract (``cmanet train --help``)::
 
@@ -55,6 +55,33 @@ class TrainOptions:
         if self.epochs is not None and not resume:
             args += ["--epochs", str(self.epochs)]
         return args + (["--resume"] if resume else ["--config", self.config])
+
+
+# Readable names of the logged terms (L = alpha L2D + gamma LSMPL, per stage and module).
+TERM_WORDS = {"loss": "total loss", "l2d": "2D point loss (L2D)", "lsmpl": "pseudo-label loss (LSMPL)",
+              "reproj_px": "distance to the detected points", "intermediate": "intermediate steps' loss"}
+MODULE_WORDS = {"irv": "per-view (IRV)", "iev": "fused (IEV)"}
+
+
+def curve_unit(name: str) -> str:
+    """Which plot a curve belongs on: "px" (pixels), "gt" (against ground truth: mm and degrees)
+    or "loss" (no unit) -- never pixels and loss values on one axis."""
+    if name.startswith("val_gt_"):
+        return "gt"
+    return "px" if name.endswith("_px") else "loss"
+
+
+def curve_label(name: str) -> str:
+    """``val_iev_reproj_px`` -> ``fused (IEV) distance to the detected points, px``."""
+    rest = name[len("val_"):] if name.startswith("val_") else name
+    if rest.startswith("gt_"):
+        return "vs ground truth: " + rest[len("gt_"):].replace("_", " ")
+    module, _, term = rest.partition("_")
+    if module in MODULE_WORDS and term:
+        label = f"{MODULE_WORDS[module]} {TERM_WORDS.get(term, term.replace('_', ' '))}"
+    else:
+        label = TERM_WORDS.get(rest, rest.replace("_", " "))
+    return label + (", px" if name.endswith("_px") else "")
 
 
 @dataclass

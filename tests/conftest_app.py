@@ -1,8 +1,10 @@
 """Fixtures of the app's pytest-qt tests (imported by tests/test_app*.py).
 
-Every window gets a temporary settings file, fits use a reduced FitConfig (seconds, not minutes),
-and the small synthetic sequence (2 views x 3 frames, keypoints only, with gt.npz) and its fitted
-result are made once per session and copied into each test that needs them.
+Every window gets a temporary settings file, fits use a reduced FitConfig (seconds, not minutes).
+Two recordings: the small synthetic sequence (2 views x 3 frames, keypoints only, with gt.npz),
+and a real one -- the first frames of the walking trial that ships in resources/demo (four portrait
+videos, symlinked, cut with a ``sequence.yaml`` frame range; nothing is written into resources/).
+Each is fitted once per session and copied into the tests that need it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from core.bench.real import SHIPPED_DEMO
+
 from core.fit.config import IEVConfig, IRVConfig, load_fit_config
+from core.progress import Progress
 
 FAST_FIT = {
     "irv": IRVConfig(orientation_starts=2, orientation_iterations=4, iterations=8),
@@ -38,8 +43,45 @@ def session_fitted(tmp_path_factory) -> tuple[Path, Path]:
     seq = make_small_sequence(base / "seq")
     result = base / "result"
     config = load_fit_config(None, **FAST_FIT)
-    jobs.fit(seq, result, config, lambda *a: None, lambda: False)
+    jobs.fit(seq, result, config, Progress())
     return seq, result
+
+
+WALK_FRAMES = 24  # 20 or more: the fit estimates the focal lengths (IRV and IEV cameras then differ)
+
+
+def make_walk_slice(out: Path, start: int = 0, stop: int = WALK_FRAMES) -> Path:
+    """A real recording: frames [start, stop) of the shipped walking trial, its videos symlinked."""
+    (out / "videos").mkdir(parents=True)
+    for video in sorted((SHIPPED_DEMO / "videos").glob("*.mp4")):
+        (out / "videos" / video.name).symlink_to(video)
+    (out / "sequence.yaml").write_text(f"frame_range: [{start}, {stop}]\n")
+    return out
+
+
+@pytest.fixture(scope="session")
+def session_walk(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(real slice, its result area with one run, the detection cache folder), fitted once: MediaPipe
+    on 4 views x 12 frames, then the reduced fit."""
+    from cmanet_app import jobs
+
+    base = tmp_path_factory.mktemp("walk")
+    seq = make_walk_slice(base / "walk")
+    cache = base / "cache"
+    with pytest.MonkeyPatch.context() as mp:  # the session's fit must not touch the user's cache either
+        mp.setenv("CMANET_CACHE_DIR", str(cache))
+        jobs.fit_run(seq, base / "area", load_fit_config(None, **FAST_FIT), Progress(), "optimize")
+    return seq, base / "area", cache
+
+
+@pytest.fixture
+def walk(session_walk, tmp_path, monkeypatch) -> tuple[Path, Path]:
+    """(real slice, result area with one run): copies, sharing the session's detections."""
+    seq = make_walk_slice(tmp_path / "walk")
+    area = Path(shutil.copytree(session_walk[1], tmp_path / "area", symlinks=True))
+    if session_walk[2].is_dir():
+        monkeypatch.setenv("CMANET_CACHE_DIR", str(shutil.copytree(session_walk[2], tmp_path / "cache")))
+    return seq, area
 
 
 @pytest.fixture

@@ -25,11 +25,12 @@ def test_fit_shows_progress_saves_and_compares(qtbot, window, small_sequence):
     qtbot.waitUntil(lambda: not window.controller.busy)
     assert not window.reporter.messages, window.reporter.messages
     assert {"irv", "iev"} <= set(stages)
-    assert window.run_panel.progress.value() == window.run_panel.progress.maximum()
+    assert window.run_panel.progress.value() == 0 and window.run_panel.stage_label.text() == "Fitting finished"
 
-    # Saved in the sequence's result folder (default: the user cache), with summary.json.
+    # Saved as a run in the sequence's result area (default: the user cache), with summary.json.
     result_dir = window.state.result_dir
     assert (result_dir / "result.npz").is_file() and (result_dir / "summary.json").is_file()
+    assert result_dir.parent == window.state.area / "runs" and window.state.run.folder == result_dir
     assert not (small_sequence / "result.npz").exists()  # the input is never written
     result = window.state.result
     assert result.num_views == 2 and result.num_frames == 3
@@ -92,8 +93,9 @@ def test_fit_failure_is_a_dialog_and_the_app_keeps_working(qtbot, window, small_
     assert "bad.yaml" in window.reporter.messages[-1].message
     window.reporter.close_all()
     window.state.set_run_options(fit_config_path="")
-    # A result folder inside the input is refused with a clear message.
-    window.controller.set_result_dir(small_sequence / "out")
+    # A result area inside the input is refused with a clear message.
+    task = window.controller.open_sequence(small_sequence, small_sequence / "out")
+    qtbot.waitUntil(lambda: task.done and not window.controller.busy, timeout=30000)
     assert "outside the input" in window.reporter.messages[-1].message
 
 

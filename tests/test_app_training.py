@@ -44,7 +44,7 @@ def test_train_live_curves_resume_and_use_model(qtbot, window, small_sequence, t
     panel.config_combo.setCurrentText("tiny")
     panel.device_combo.setCurrentText("cpu")
     panel.out_edit.setText(str(tmp_path / "run"))
-    panel.stage_combo.setCurrentText("both")
+    panel.stage_combo.setCurrentIndex(panel.stage_combo.findData("both"))
     assert panel.start_button.isEnabled() and not panel.stop_button.isEnabled()
     assert panel.start()
     assert panel.stop_button.isEnabled() and not panel.start_button.isEnabled()

@@ -156,30 +156,30 @@ def test_drop_a_folder_opens_it(qtbot, window, small_sequence):
     assert window.state.sequence.root == small_sequence.resolve()
 
 
-def test_demo_opens_with_a_fitted_result(qtbot, window, monkeypatch):
+def test_demo_opens_the_real_recording_fitted_on_first_start(qtbot, window, monkeypatch, tmp_path):
     from cmanet_app import demo
 
-    monkeypatch.setattr(demo, "DEMO_VIEWS", 2)
-    monkeypatch.setattr(demo, "DEMO_FRAMES", 3)
-    monkeypatch.setattr(demo, "DEMO_RENDER", False)  # keypoints only: fast
+    monkeypatch.setattr(demo, "DEMO_SEQUENCE", make_walk_slice(tmp_path / "walk", 0, 6))  # the shipped trial, cut short
     from cmanet_app.widgets.progress_dialog import JobProgressDialog
 
     dialog = JobProgressDialog(window.controller, "demo", "Preparing the demo", window)
     task = window.controller.open_demo()
     dialog.show()
     assert dialog.isVisible()
-    qtbot.waitUntil(lambda: task.done and not window.controller.busy, timeout=90000)
-    assert dialog.ended and any("IRV" in label for label in dialog.stages)
+    qtbot.waitUntil(lambda: task.done and not window.controller.busy, timeout=180000)
     assert task.state == "succeeded", window.reporter.messages
+    assert dialog.ended and any("Detecting" in label for label in dialog.stages) \
+        and any("Per-view fit (IRV)" in label for label in dialog.stages)
     assert window.state.sequence is not None and window.state.result is not None
-    assert [p.name for p in window.view_grid.panels] == list(window.state.sequence.view_names)
+    assert [p.name for p in window.view_grid.panels] == ["cam01", "cam02", "cam03", "cam04"]
+    assert window.state.sequence.has_images and len(window.state.runs) == 1
     assert demo.demo_ready()
-    # Second time: from the cache, no fitting.
+    # Second time: its run is there, no fitting.
     calls = []
     monkeypatch.setattr("cmanet_app.jobs.fit", lambda *a, **k: calls.append(a))
     task = window.controller.open_demo()
     qtbot.waitUntil(lambda: task.done and not window.controller.busy, timeout=30000)
-    assert task.state == "succeeded" and not calls
+    assert task.state == "succeeded" and not calls and len(window.state.runs) == 1
 
 
 def test_no_sequence_actions_warn_instead_of_failing(qtbot, window):

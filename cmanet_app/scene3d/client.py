@@ -1,7 +1,7 @@
 """The app's side of the 3D render server: one worker thread that builds each frame's scene
 (posing bodies through the shared :class:`MeshCache`), sends it to the server process when it
-changed, asks for a picture from the current orbit camera, and emits it. Latest request wins, so
-orbiting never queues up stale renders.
+changed, asks for a picture from the current orbit camera, and emits it. Latest request wins
+(:class:`cmanet_app.latest.LatestRequestWorker`), so orbiting never queues up stale renders.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import select
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from cmanet_app.latest import LatestRequestWorker
 from cmanet_app.scene3d import protocol
 from cmanet_app.scene3d.geometry import SceneData
 from cmanet_app.scene3d.orbit import OrbitCamera
@@ -65,74 +65,46 @@ class _Reader:
         return os.read(self.raw.fileno(), n)
 
 
-class SceneClient(QObject):
+class SceneClient(LatestRequestWorker):
+    """The 3D panel's worker thread (latest request wins) and its render server process."""
+
     rendered = Signal(object)  # RenderedImage
     failed = Signal(str)  # the server is unavailable; the message says why
     status = Signal(str)
 
     def __init__(self, size: tuple[int, int] = FULL_SIZE, draft_size: tuple[int, int] = DRAFT_SIZE,
                  parent: QObject | None = None):
-        super().__init__(parent)
         self.size = size
         self.draft_size = draft_size
-        self._cv = threading.Condition()
-        self._pending: RenderRequest | None = None
-        self._busy = False
-        self._stop = False
         self._proc: subprocess.Popen | None = None
         self._log_path: Path | None = None
         self._scene_key: object = object()
         self.error: str = ""
         self.render_times: list[float] = []  # server seconds per render (bench and the panel's fps)
-        self._thread = threading.Thread(target=self._loop, name="scene3d-client", daemon=True)
-        self._thread.start()
-
-    # ---------------------------------------------------------------- GUI side
-
-    def request(self, req: RenderRequest) -> None:
-        with self._cv:
-            self._pending = req
-            self._cv.notify()
-
-    @property
-    def idle(self) -> bool:
-        with self._cv:
-            return self._pending is None and not self._busy
+        super().__init__("scene3d-client", parent)
 
     def retry(self) -> None:
         """Forget a failure; the next request starts a new server."""
         self.error = ""
 
-    def stop(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._pending = None
-            self._cv.notify()
-        self._thread.join(timeout=3)
+    def stop(self, timeout: float = 3.0) -> None:
+        super().stop(timeout)
+
+    def stopped(self) -> None:
         self._kill()
 
     # ---------------------------------------------------------------- worker thread
 
-    def _loop(self) -> None:
-        while True:
-            with self._cv:
-                while self._pending is None and not self._stop:
-                    self._cv.wait()
-                if self._stop:
-                    return
-                req, self._pending = self._pending, None
-                self._busy = True
-            try:
-                if not self.error:
-                    self._serve(req)
-            except Exception as exc:  # noqa: BLE001 - the panel shows why and the app goes on
-                self.error = self._describe_failure(exc)
-                log.warning("3D view: %s", self.error)
-                self._kill()
-                self.failed.emit(self.error)
-            finally:
-                with self._cv:
-                    self._busy = False
+    def serve(self, req: RenderRequest) -> None:
+        if self.error:
+            return
+        try:
+            self._serve(req)
+        except Exception as exc:  # noqa: BLE001 - the panel shows why and the app goes on
+            self.error = self._describe_failure(exc)
+            log.warning("3D view: %s", self.error)
+            self._kill()
+            self.failed.emit(self.error)
 
     def _serve(self, req: RenderRequest) -> None:
         start = time.perf_counter()

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cmanet_app.bodies import camera_to_world
+from cmanet_app.bodies import camera_to_world, refocused
 from cmanet_app.overlay import IEV_COLOUR, view_colour
 from core.io.results import FitResult
 from core.keypoints import COCO17_EDGES
@@ -85,13 +85,16 @@ def skeleton(joints: np.ndarray) -> LineSet:
 
 def build_scene(result: FitResult, frame: int, faces: np.ndarray | None, body_vertices: np.ndarray | None,
                 irv_vertices: list[np.ndarray] | None = None) -> SceneData:
-    """The 3D content of ``frame``: ``irv_vertices`` are each view's IRV body in its camera frame
-    (moved into the world with the inverse of that view's IEV camera) -- the ghosts."""
+    """The 3D content of ``frame``: ``irv_vertices`` are each view's IRV body in its own camera's
+    frame -- the ghosts -- moved to the depth the fused (IEV) camera's focal length puts it at
+    (:func:`refocused`), then into the world with the inverse of that view's IEV camera. A
+    format-1 result keeps no IRV cameras: give it no ``irv_vertices``."""
     scene = SceneData(faces=faces)
     if body_vertices is not None:
         scene.body = Mesh(np.asarray(body_vertices), rgb(IEV_COLOUR))
     for v, verts in enumerate(irv_vertices or []):
-        world = camera_to_world(verts, result.cam_R[frame, v], result.cam_t[frame, v])
+        cam = refocused(verts, float(result.irv_cam_f[frame, v]), float(result.cam_f[frame, v]))
+        world = camera_to_world(cam, result.cam_R[frame, v], result.cam_t[frame, v])
         scene.ghosts.append(Mesh(world, rgb(view_colour(v)), alpha=0.3))
     scene.lines["skeleton"] = skeleton(result.joints3d[frame])
     for v in range(result.num_views):

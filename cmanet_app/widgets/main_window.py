@@ -24,12 +24,18 @@ from cmanet_app.controller import Controller
 from cmanet_app.errors import ErrorReporter
 from cmanet_app.frames import FrameRenderer
 from cmanet_app.settings import AppSettings
-from cmanet_app.state import OVERLAY_LABELS, AppState, Overlays
-from cmanet_app.widgets.run_panel import RunPanel
+from cmanet_app import help_text
+from cmanet_app.state import OVERLAY_LABELS, OVERLAY_TIPS, AppState, Overlays
+from cmanet_app.widgets.dialogs import choose_folder, choose_save_file
+from cmanet_app.widgets.notice_bar import NoticeBar
+from cmanet_app.widgets.run_panel import QUIET_JOBS, RunPanel, outcome_text
 from cmanet_app.widgets.timeline import Timeline
 from cmanet_app.widgets.view_grid import ViewGrid
 
 log = logging.getLogger(__name__)
+
+FORMAT1_NOTE = ("This result was written by an older version that did not keep each view's own camera: the per-view "
+                "fits (IRV) are not drawn. Fit again to see them.")
 
 
 class MainWindow(QMainWindow):
@@ -50,19 +56,24 @@ class MainWindow(QMainWindow):
         self.state.result_changed.connect(self._result_changed)
         self.state.sequence_changed.connect(self._update_title)
 
+        self.controller.ask_before_opening = self._ask_before_opening
+        self.open_question: QMessageBox | None = None  # the question asked about a doubtful folder
         self.run_panel = RunPanel(self.controller)
+        self.notice_bar = NoticeBar(self.state)
         self.view_grid = ViewGrid(self.state, self.frames)
         self.timeline = Timeline(self.state)
         self.tabs = QTabWidget()
         self.tabs.setMinimumWidth(380)
         self.scene_panel = None
         self.compare_panel = None
+        self.runs_panel = None
         self.training_panel = None
         self._build_tabs(enable_3d)
 
         left = QWidget()
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.notice_bar)
         left_layout.addWidget(self.view_grid, 1)
         left_layout.addWidget(self.timeline)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -77,8 +88,11 @@ class MainWindow(QMainWindow):
         layout.addWidget(splitter, 1)
         self.setCentralWidget(central)
         self._build_menus()
-        self.statusBar().showMessage("Ready")
+        self.statusBar().addPermanentWidget(self.run_panel.stage_label)
+        self.statusBar().addPermanentWidget(self.run_panel.progress)
+        self.statusBar().showMessage("Open a recording (File > Open, Ctrl+O) or the demo (File > Open demo)")
         self.controller.job_finished.connect(self._job_finished)
+        self.reporter.reported.connect(self._reported)
         # Problems drawing a frame (an unreadable image, missing body-model files) are said once each.
         self._frame_errors_seen: set[str] = set()
         self.frames.rendered.connect(self._frame_errors, Qt.ConnectionType.QueuedConnection)
@@ -96,20 +110,27 @@ class MainWindow(QMainWindow):
             from cmanet_app.widgets.scene_panel import ScenePanel
 
             self.scene_panel = ScenePanel(self.state, self.meshes, self.reporter, enabled=enable_3d)
-            self.tabs.addTab(self.scene_panel, "3D")
+            self.add_tab(self.scene_panel, "3D", "The fused body, its skeleton, the cameras found and the floor")
         except ImportError as exc:
             log.debug("no 3D panel: %s", exc)
         try:
             from cmanet_app.widgets.compare_panel import ComparePanel
 
-            self.compare_panel = ComparePanel(self.state)
-            self.tabs.addTab(self.compare_panel, "IRV vs IEV")
+            self.compare_panel = ComparePanel(self.state, controller=self.controller)
+            self.add_tab(self.compare_panel, "IRV vs IEV", "Per-view fits (IRV) against the fused fit (IEV): how far "
+                         "each lands from the detected points, frame by frame")
         except ImportError as exc:
             log.debug("no compare panel: %s", exc)
+        from cmanet_app.widgets.runs_panel import RunsPanel
+
+        self.runs_panel = RunsPanel(self.controller)
+        self.runs_panel.compare_requested.connect(
+            lambda: self.tabs.setCurrentWidget(self.compare_panel) if self.compare_panel is not None else None)
+        self.add_tab(self.runs_panel, "Runs", "Every fit of this recording, kept: show one, compare two")
         from cmanet_app.widgets.offsets_panel import OffsetsPanel
 
         self.offsets_panel = OffsetsPanel(self.state)
-        self.tabs.addTab(self.offsets_panel, "Sync")
+        self.add_tab(self.offsets_panel, "Sync", "When each camera's video starts, relative to the first camera's")
         try:
             from cmanet_app.widgets.training_panel import TrainingPanel
 
@@ -117,9 +138,16 @@ class MainWindow(QMainWindow):
             self.training_panel.use_model.connect(self._use_model)
             self.training_panel.add_open_button.clicked.connect(
                 lambda: self.training_panel.add_sequence(self.state.sequence.root) if self.state.sequence else None)
-            self.tabs.addTab(self.training_panel, "Training")
+            self.add_tab(self.training_panel, "Training", "Teach the network on your own recordings (no labels needed)")
         except ImportError as exc:
             log.debug("no training panel: %s", exc)
+
+    def add_tab(self, widget: QWidget, title: str, tip: str = "") -> int:
+        """Add a side tab (other views, e.g. sessions, come in here)."""
+        index = self.tabs.addTab(widget, title)
+        if tip:
+            self.tabs.setTabToolTip(index, tip)
+        return index
 
     def _action(self, text: str, slot, shortcut=None, checkable: bool = False, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -166,12 +194,18 @@ class MainWindow(QMainWindow):
 
         view_menu = bar.addMenu("&View")
         self.overlay_actions: dict[str, QAction] = {}
+        view_menu.setToolTipsVisible(True)
         for name in Overlays.names():
-            action = self._action(OVERLAY_LABELS[name], lambda on, n=name: self.state.set_overlay(n, on), checkable=True)
+            action = self._action(OVERLAY_LABELS[name], lambda on, n=name: self.state.set_overlay(n, on), checkable=True,
+                                  tip=OVERLAY_TIPS[name])
             action.setChecked(getattr(self.state.overlays, name))
             view_menu.addAction(action)
             self.overlay_actions[name] = action
         self.state.overlays_changed.connect(self._sync_overlay_actions)
+        view_menu.addSeparator()
+        self.timings_action = self._action("Show rendering times (for debugging)", self._show_timings, checkable=True,
+                                           tip="The 3D panel's render size and time per picture")
+        view_menu.addAction(self.timings_action)
 
         run_menu = bar.addMenu("&Run")
         run_menu.addAction(self._action("&Detect keypoints", self.controller.detect, "Ctrl+D"))
@@ -190,7 +224,9 @@ class MainWindow(QMainWindow):
         self._action("Last frame", lambda: self.timeline.go_to(-1), Qt.Key.Key_End)
 
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("&About", self._about))
+        help_menu.addAction(self._action("&How to fit your own recording", self._how_to, QKeySequence.StandardKey.HelpContents))
+        help_menu.addAction(self._action("&Keyboard shortcuts", self._shortcuts))
+        help_menu.addAction(self._action("&About CMANet Studio", self._about))
 
     # ---------------------------------------------------------------- settings
 
@@ -246,12 +282,20 @@ class MainWindow(QMainWindow):
             self.state.set_run_options(fit_config_path=path)
             self.statusBar().showMessage(f"Fit config: {path}", 10000)
 
+    def export_start(self) -> Path:
+        """Where export dialogs open: the shown run's folder (else the last folder used)."""
+        return Path(self.state.result_dir) if self.state.result_dir is not None else Path(self.settings.last_folder)
+
+    def _export_name(self, suffix: str = "") -> str:
+        run = self.state.run
+        return f"{run.name}{suffix}" if run is not None else f"export{suffix}"
+
     def choose_export_result(self) -> None:
         if self.state.result is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export result", str(Path(self.settings.last_folder) / "result.npz"),
-                                              "NumPy archive (*.npz)")
+        path = choose_save_file(self, "Export the result", self.export_start() / "exports" / self._export_name(".npz"),
+                                "NumPy archive (*.npz)")
         if path:
             self.controller.export_result(path)
 
@@ -259,7 +303,7 @@ class MainWindow(QMainWindow):
         if self.state.result is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return
-        folder = QFileDialog.getExistingDirectory(self, "Export one OBJ per frame into", self.settings.last_folder)
+        folder = choose_folder(self, "Export one OBJ mesh per frame into", self.export_start())
         if folder:
             self.controller.export_meshes(folder)
 
@@ -269,7 +313,7 @@ class MainWindow(QMainWindow):
         if self.state.result is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return
-        dialog = ExportDialog(self.state.result, str(Path(self.settings.last_folder) / "export"), self)
+        dialog = ExportDialog(self.state.result, str(self.export_start() / "exports" / self._export_name()), self)
         if dialog.exec():
             self.controller.export_formats(dialog.folder(), dialog.formats())
 
@@ -306,15 +350,20 @@ class MainWindow(QMainWindow):
         self.state.set_keypoints(None if self.state.result is None else self.state.result.keypoints2d)
 
     def choose_screenshot(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save a screenshot", str(Path(self.settings.last_folder) / "cmanet.png"),
-                                              "PNG image (*.png)")
+        path = choose_save_file(self, "Save a screenshot of the window", self.export_start() / "cmanet-studio.png",
+                                "PNG image (*.png)")
         if path:
-            self.save_screenshot(path)
+            self.save_screenshot(path, tell=True)
 
-    def save_screenshot(self, path: str | Path) -> bool:
+    def save_screenshot(self, path: str | Path, tell: bool = False) -> bool:
+        """Write a PNG of the window to ``path`` (``tell``: say where in the status bar)."""
+        path = Path(path).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True)
         ok = self.grab().save(str(path), "PNG")
         if not ok:
             self.reporter.error("Screenshot failed", f"Could not write {path}")
+        elif tell:
+            self.statusBar().showMessage(f"Screenshot saved to {path}", 15000)
         return ok
 
     def _use_model(self, checkpoint: str) -> None:
@@ -322,14 +371,55 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Fitting model: {checkpoint}", 10000)
 
     def _about(self) -> None:
-        QMessageBox.about(self, "CMANet Studio", "CMANet Studio: calibration-free multi-view 3D human pose, body mesh "
-                          "and camera poses (CMANet: IRV per view, IEV fused).")
+        QMessageBox.about(self, "About CMANet Studio", help_text.about())
+
+    def _how_to(self) -> None:
+        self._help_box("How to fit your own recording", help_text.HOW_TO)
+
+    def _shortcuts(self) -> None:
+        self._help_box("Keyboard shortcuts", help_text.shortcuts(self.actions()))
+
+    def _help_box(self, title: str, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.NoIcon, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.help_box = box
+        box.open()
+
+    def _show_timings(self, on: bool) -> None:
+        if self.scene_panel is not None:
+            self.scene_panel.show_timings = bool(on)
+
+    def _ask_before_opening(self, opened, answer) -> None:
+        """The folder does not look like one recording: say why and ask before going on."""
+        box = QMessageBox(QMessageBox.Icon.Question, "Open this folder?",
+                          f"{opened.info.root} may not be a recording of one person by several cameras:\n\n"
+                          + "\n".join(f"• {d}" for d in opened.doubts) + "\n\nOpen it anyway?",
+                          QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel, self)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        def finished(_code: int) -> None:
+            self.open_question = None
+            answer(box.clickedButton() is box.button(QMessageBox.StandardButton.Open))
+
+        box.finished.connect(finished)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.open_question = box
+        box.open()
 
     # ---------------------------------------------------------------- state -> display
 
     def _result_changed(self) -> None:
-        self.meshes.set_result(self.state.result, self.controller.body_config() if self.state.result is not None else None)
+        result = self.state.result
+        self.meshes.set_result(result, self.controller.body_config() if result is not None else None)
         self.view_grid.refresh()
+        # A result written before IRV cameras were kept cannot draw its per-view fits where they belong.
+        old = result is not None and result.irv_cam_f is None
+        for name in ("irv_mesh", "ghosts_3d"):
+            action = self.overlay_actions[name]
+            action.setEnabled(not old)
+            action.setToolTip(FORMAT1_NOTE if old else OVERLAY_TIPS[name])
+        if old:
+            self.state.add_notice(FORMAT1_NOTE)
 
     def _frame_errors(self, images) -> None:
         new = [e for e in images.errors if e not in self._frame_errors_seen]
@@ -342,15 +432,25 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("CMANet Studio" if info is None else f"{info.root.name} — CMANet Studio")
 
     def _job_finished(self, name: str, outcome: str) -> None:
-        if name == "evaluate":
+        if name == "show run" and outcome == "succeeded" and self.state.run is not None:
+            run = self.state.run
+            self.statusBar().showMessage(f"Showing run {run.name} ({run.mode}): {run.fused_px:.1f} px fused error")
+        if name in ("evaluate", "show run", "compare run"):
             return
         info = self.state.sequence
         if name in ("open", "demo") and outcome == "succeeded" and info is not None:
+            run = self.state.run
             self.statusBar().showMessage(
-                f"{info.root}: {info.num_views} views, {info.num_frames} frames at {info.fps:g} fps"
-                + ("" if self.state.result is None else f"; result from {self.state.result_dir}"))
-        else:
-            self.statusBar().showMessage(f"{name}: {outcome}", 10000)
+                f"{info.root}: {info.num_views} views, {info.num_frames} frames at {info.fps:g} fps; "
+                + (f"showing run {run.name} ({run.mode}) of {len(self.state.runs)}" if run is not None else
+                   "not fitted yet: press Fit"))
+        elif name in QUIET_JOBS:
+            self.statusBar().showMessage(outcome_text(name, outcome), 15000)
+        # (the other jobs' outcome stays in the status bar's stage label, from the run panel)
+
+    def _reported(self, report) -> None:
+        """Every message box's words also stay in the status bar (they may be dismissed unread)."""
+        self.statusBar().showMessage(f"{report.title}: {report.message.splitlines()[0] if report.message else ''}", 15000)
 
     # ---------------------------------------------------------------- drag and drop
 

@@ -30,8 +30,8 @@ class OffsetsPanel(QWidget):
         self.state = state
         self.sync_check = QCheckBox("Estimate the offsets not set by hand when fitting")
         self.sync_check.setChecked(state.sync)
-        self.sync_check.setToolTip("Time each camera against the first from the person's motion (static rig); "
-                                   "cmanet fit --sync")
+        self.sync_check.setToolTip("Time each camera against the first from the person's motion, for cameras that "
+                                   "stand still (off by default: it can misplace the offsets)")
         self.sync_check.toggled.connect(state.set_sync)
         self.reset_button = QPushButton("Forget the offsets set by hand")
         self.reset_button.clicked.connect(self._reset)

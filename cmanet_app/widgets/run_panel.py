@@ -1,5 +1,7 @@
-"""Detection and fitting controls: mode (network modes greyed out until a trained model exists),
-checkpoint, lambda threshold, device, result folder, Detect / Fit / Cancel and a progress bar."""
+"""The fitting controls above the views: how to fit (mode; the network modes greyed out until a
+trained model exists), which model, the confidence threshold, the person's height, the device,
+Detect / Fit / Cancel, and a progress bar (shown in the status bar) that stays empty until work
+starts."""
 
 from __future__ import annotations
 
@@ -26,19 +28,40 @@ from core.fit.modes import FIT_MODES, default_mode
 from core.nets.checkpoint import installed_model
 
 STAGE_LABELS = {
-    "detect": "Detecting 2D keypoints",
-    "irv": "IRV: fitting each view",
-    "iev": "IEV: fusing the views",
-    "synth": "Making the demo sequence",
+    "detect": "Detecting body points",
+    "irv": "Per-view fit (IRV)",
+    "iev": "Fused fit (IEV)",
+    "synth": "Making the sequence",
     "export": "Exporting",
 }
-NETWORK_TIP = "Needs a trained CMANet model: choose a checkpoint (…), or train one in the Training tab."
+# What a person sees of each job while it runs and when it ends.
+JOB_LABELS = {
+    "open": "Opening", "demo": "Preparing the demo", "detect": "Detection", "fit": "Fitting",
+    "export": "Export", "export meshes": "Mesh export", "export formats": "Export", "import keypoints": "Keypoint import",
+}
+OUTCOME_WORDS = {"succeeded": "finished", "failed": "failed", "cancelled": "cancelled"}
+# Jobs too short or too quiet for the progress bar (their outcome still reaches the status bar).
+QUIET_JOBS = ("open", "evaluate", "show run", "compare run")
+MODE_TIPS = {
+    "optimize": "Optimizers only: each view fitted alone (per-view fit, IRV), then one body for all views (fused fit, "
+                "IEV). Needs no trained model.",
+    "network": "The trained network alone: fastest, least accurate.",
+    "network+refine": "The trained network's answer, refined by the optimizers: as accurate as the optimizers alone "
+                      "(the default when a model is installed).",
+}
+NETWORK_TIP = "Needs a trained CMANet model: choose one (…), or train one in the Training tab."
+HEIGHT_UNKNOWN = 0.49  # the height box's lowest value, shown as "not known"
 
 
 def cuda_available() -> bool:
     import torch
 
     return torch.cuda.is_available()
+
+
+def outcome_text(job: str, outcome: str) -> str:
+    """``Fitting finished`` / ``Detection cancelled``... for the status bar."""
+    return f"{JOB_LABELS.get(job, job.capitalize())} {OUTCOME_WORDS.get(outcome, outcome)}"
 
 
 class RunPanel(QWidget):
@@ -49,20 +72,22 @@ class RunPanel(QWidget):
         self.state = state
 
         self.mode_combo = QComboBox()
-        self.mode_combo.setToolTip("How to fit: optimize (SMPLify IRV + multi-view SMPLify IEV), or a trained network")
+        self.mode_combo.setToolTip("How to fit the 3D body and the cameras")
         self._mode_chosen = False
         self._checkpoint_seen = state.checkpoint
-        for mode in FIT_MODES:
+        for i, mode in enumerate(FIT_MODES):
             self.mode_combo.addItem(mode)
+            self.mode_combo.setItemData(i, MODE_TIPS[mode], Qt.ItemDataRole.ToolTipRole)
         self.mode_combo.currentTextChanged.connect(self._mode_changed)
 
-        # The checkpoint chooser is always usable: choosing a model is what enables the network modes.
+        # The model chooser is always usable: choosing a model is what enables the network modes.
         self.checkpoint_edit = QLineEdit()
         self.checkpoint_edit.setMinimumWidth(90)
-        self.checkpoint_edit.setToolTip("Network model for the network modes (a .pt from 'cmanet train', or the shipped one)")
+        self.checkpoint_edit.setToolTip("The trained network the network modes use (a .pt file from training); empty: "
+                                        "the model that ships with the app. Used for one fit, then back to the default.")
         self.checkpoint_button = QToolButton()
         self.checkpoint_button.setText("…")
-        self.checkpoint_button.setToolTip("Choose a model checkpoint")
+        self.checkpoint_button.setToolTip("Choose a trained model file")
         self.checkpoint_button.clicked.connect(self._choose_checkpoint)
         self.checkpoint_edit.editingFinished.connect(
             lambda: state.set_run_options(checkpoint=self.checkpoint_edit.text().strip()))
@@ -72,12 +97,27 @@ class RunPanel(QWidget):
         self.threshold_spin.setSingleStep(0.05)
         self.threshold_spin.setDecimals(2)
         self.threshold_spin.setValue(state.threshold)
-        self.threshold_spin.setToolTip("λ: detections at or below this confidence are ignored by the fit (drawn hollow)")
+        self.threshold_spin.setToolTip("Confidence threshold: detected body points the detector is less sure of than "
+                                       "this are not used by the fit (they are drawn hollow and grey)")
         self.threshold_spin.valueChanged.connect(state.set_threshold)
+
+        self.height_spin = QDoubleSpinBox()
+        self.height_spin.setRange(HEIGHT_UNKNOWN, 2.5)
+        self.height_spin.setSingleStep(0.01)
+        self.height_spin.setDecimals(2)
+        self.height_spin.setSuffix(" m")
+        self.height_spin.setSpecialValueText("not known")
+        self.height_spin.setValue(state.body_height or HEIGHT_UNKNOWN)
+        self.height_spin.setToolTip("The person's standing height, top of the head to the floor, if you know it: it "
+                                    "sets the size of the result, which the cameras alone cannot tell (not known: an "
+                                    "adult of ordinary height, 1.70 m)")
+        self.height_spin.valueChanged.connect(
+            lambda v: state.set_run_options(body_height=0.0 if v <= HEIGHT_UNKNOWN else round(float(v), 3)))
 
         self.device_combo = QComboBox()
         for device in DEVICES:
             self.device_combo.addItem(device)
+        self.device_combo.setToolTip("Where the fit computes: auto (a GPU when there is one), cpu or cuda")
         if not cuda_available():
             item = self.device_combo.model().item(DEVICES.index("cuda"))
             item.setEnabled(False)
@@ -85,54 +125,47 @@ class RunPanel(QWidget):
         self.device_combo.setCurrentText(state.device)
         self.device_combo.currentTextChanged.connect(lambda d: state.set_run_options(device=d))
 
-        self.result_label = QLabel("")
-        self.result_label.setStyleSheet("color: gray")
-        # Long paths must not set the window's minimum width: the label shrinks (tooltip has all).
-        self.result_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.result_button = QToolButton()
-        self.result_button.setText("Result folder…")
-        self.result_button.setToolTip("Where this sequence's result.npz is written and read (default: the user cache)")
-        self.result_button.clicked.connect(self._choose_result_dir)
-
         self.detect_button = QPushButton("Detect")
-        self.detect_button.setToolTip("Detect 2D keypoints in every frame and view (cached)")
+        self.detect_button.setToolTip("Find the person's 2D body points in every frame of every view (Ctrl+D); kept "
+                                      "for this recording, so fits reuse them")
         self.detect_button.clicked.connect(controller.detect)
         self.fit_button = QPushButton("Fit")
-        self.fit_button.setToolTip("Fit 3D body, mesh and cameras (IRV then IEV) and save the result")
+        self.fit_button.setToolTip("Fit the 3D body, its mesh and the cameras (Ctrl+R); each fit is kept as a run")
         self.fit_button.clicked.connect(controller.fit)
         self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop the running detection or fit (Esc)")
         self.cancel_button.clicked.connect(controller.cancel)
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(100)
         self.progress.setMaximumWidth(220)
-        self.progress.setTextVisible(True)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)  # empty until work starts
         self.stage_label = QLabel("")
-        self.stage_label.setMinimumWidth(60)
-        self.stage_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
-        for label, widget in (("Mode", self.mode_combo), ("", self.checkpoint_edit), ("", self.checkpoint_button),
-                              ("λ", self.threshold_spin), ("Device", self.device_combo)):
+        for label, widget in (("Fit mode", self.mode_combo), ("Model", self.checkpoint_edit), ("", self.checkpoint_button),
+                              ("Confidence threshold", self.threshold_spin), ("Body height", self.height_spin),
+                              ("Device", self.device_combo)):
             if label:
-                layout.addWidget(QLabel(label))
+                text = QLabel(label)
+                text.setToolTip(widget.toolTip())
+                layout.addWidget(text)
             layout.addWidget(widget)
         layout.addWidget(self.detect_button)
         layout.addWidget(self.fit_button)
         layout.addWidget(self.cancel_button)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.stage_label, 2)
-        layout.addWidget(self.result_label, 3)
-        layout.addWidget(self.result_button)
+        layout.addStretch(1)
+        # The progress bar and the stage sit in the window's status bar (the main window puts them
+        # there), where a whole sentence fits.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
 
         controller.job_started.connect(self._job_started)
         controller.job_progress.connect(self._job_progress)
         controller.job_finished.connect(self._job_finished)
         state.busy_changed.connect(self._update_enabled)
         state.sequence_changed.connect(self._update_enabled)
-        state.sequence_changed.connect(self._show_result_dir)
-        state.result_changed.connect(self._show_result_dir)
         state.run_options_changed.connect(self._show_options)
         state.threshold_changed.connect(lambda v: self.threshold_spin.setValue(v) if abs(self.threshold_spin.value() - v) > 1e-9 else None)
         self._update_modes()
@@ -152,7 +185,7 @@ class RunPanel(QWidget):
         default (:func:`core.fit.modes.default_mode`) unless the user picked one."""
         model = self.model_path()
         default = installed_model()
-        self.checkpoint_edit.setPlaceholderText(f"default: {default.name}" if default else "no model: choose a checkpoint")
+        self.checkpoint_edit.setPlaceholderText(f"default: {default.name}" if default else "no model: choose one")
         enabled = {"optimize": True}
         for i, mode in enumerate(FIT_MODES):
             if mode == "optimize":
@@ -161,7 +194,7 @@ class RunPanel(QWidget):
             enabled[mode] = ok
             item = self.mode_combo.model().item(i)
             item.setEnabled(ok)
-            item.setToolTip("" if ok else NETWORK_TIP)
+            item.setToolTip(MODE_TIPS[mode] if ok else NETWORK_TIP)
         wanted = self.mode_combo.currentText() if self._mode_chosen else default_mode(model)
         if not enabled.get(wanted, False):
             wanted = "optimize"
@@ -178,20 +211,14 @@ class RunPanel(QWidget):
         self.state.set_run_options(mode=mode)
 
     def _choose_checkpoint(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Choose a model checkpoint", self.state.checkpoint or "",
-                                              "Checkpoints (*.pt *.pth);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a trained model", self.state.checkpoint or "",
+                                              "Models (*.pt *.pth);;All files (*)")
         if path:
             self.checkpoint_edit.setText(path)
             self.state.set_run_options(checkpoint=path)
 
-    def _choose_result_dir(self) -> None:
-        start = str(self.state.result_dir or Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Result folder for this sequence", start)
-        if folder:
-            self.controller.set_result_dir(folder)
-
     def use_checkpoint(self, path: str) -> None:
-        """Select a (trained) model for fitting, and the default mode with a model."""
+        """Select a (trained) model for the next fit, and the default mode with a model."""
         self.checkpoint_edit.setText(path)
         self.state.set_run_options(checkpoint=path)
         index = self.mode_combo.findText(default_mode(path))
@@ -207,40 +234,39 @@ class RunPanel(QWidget):
             self.device_combo.setCurrentText(self.state.device)
         if self.checkpoint_edit.text() != self.state.checkpoint:
             self.checkpoint_edit.setText(self.state.checkpoint)
+        height = self.state.body_height or HEIGHT_UNKNOWN
+        if abs(self.height_spin.value() - height) > 1e-9:
+            self.height_spin.setValue(height)
         if self.state.checkpoint != self._checkpoint_seen:
             self._checkpoint_seen = self.state.checkpoint
             self._update_modes()
-        self._show_result_dir()
-
-    def _show_result_dir(self) -> None:
-        folder = self.state.result_dir
-        text = "" if folder is None else (("result: " if self.state.result is not None else "no result yet: ") + str(folder))
-        self.result_label.setText(text)
-        self.result_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.result_label.setToolTip(str(folder or ""))
 
     def _update_enabled(self) -> None:
         busy = bool(self.state.busy)
         has_seq = self.state.sequence is not None
         self.detect_button.setEnabled(has_seq and not busy)
         self.fit_button.setEnabled(has_seq and not busy)
-        self.result_button.setEnabled(has_seq and not busy)
         self.cancel_button.setEnabled(busy)
 
     def _job_started(self, name: str) -> None:
-        if name in ("evaluate",):
+        if name in QUIET_JOBS:
             return
         self.progress.setRange(0, 0)  # busy until the first progress report
-        self.stage_label.setText(f"{name}…")
+        self.progress.setTextVisible(False)
+        self.stage_label.setText(f"{JOB_LABELS.get(name, name.capitalize())}…")
 
     def _job_progress(self, name: str, stage: str, done: int, total: int) -> None:
+        if name in QUIET_JOBS:
+            return
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
-        self.stage_label.setText(f"{STAGE_LABELS.get(stage, stage)} {done}/{total}")
+        self.progress.setTextVisible(True)
+        self.stage_label.setText(f"{STAGE_LABELS.get(stage, stage)}: {done} of {total}")
 
     def _job_finished(self, name: str, outcome: str) -> None:
-        if name in ("evaluate",):
+        if name in QUIET_JOBS:
             return
         self.progress.setRange(0, 1)
-        self.progress.setValue(1 if outcome == "succeeded" else 0)
-        self.stage_label.setText(f"{name}: {outcome}")
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        self.stage_label.setText(outcome_text(name, outcome))

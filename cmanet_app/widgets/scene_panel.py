@@ -120,10 +120,11 @@ class ScenePanel(QWidget):
         self.last_render: RenderedImage | None = None
         self._frame_times: list[float] = []
         self._last_change = 0.0
+        self.show_timings = False
 
         self.canvas = SceneCanvas()
-        self.ghosts_check = QCheckBox("IRV ghosts")
-        self.ghosts_check.setToolTip("Show every view's own (IRV) body, moved into the world with that view's camera")
+        self.ghosts_check = QCheckBox("Per-view fits (IRV)")
+        self.ghosts_check.setToolTip("Also show each camera's own per-view fit (IRV), see-through, in the camera's colour")
         self.ghosts_check.setChecked(state.overlays.ghosts_3d)
         self.ghosts_check.toggled.connect(lambda on: state.set_overlay("ghosts_3d", on))
         self.reset_button = QPushButton("Reset view")
@@ -230,7 +231,8 @@ class ScenePanel(QWidget):
         """Runs in the client's worker thread (posing bodies takes tens of milliseconds)."""
         faces = meshes.faces() if meshes.result is result else None
         body = meshes.iev(frame) if faces is not None else None
-        irv = [meshes.irv(frame, v) for v in range(result.num_views)] if ghosts and faces is not None else None
+        ghosts = ghosts and faces is not None and result.irv_cam_f is not None  # format 1: no IRV cameras
+        irv = [meshes.irv(frame, v) for v in range(result.num_views)] if ghosts else None
         return build_scene(result, frame, faces, body, irv)
 
     # ---------------------------------------------------------------- gestures
@@ -265,9 +267,12 @@ class ScenePanel(QWidget):
         self.canvas.set_image(rendered.image)
         now = time.monotonic()
         self._frame_times = [t for t in self._frame_times if now - t < 1.0] + [now]
-        kind = "draft" if rendered.request.draft else "full"
-        self.fps_label.setText(f"{kind} {rendered.image.shape[1]}×{rendered.image.shape[0]}: "
-                               f"{rendered.seconds * 1000:.0f} ms, {len(self._frame_times)} fps")
+        if self.show_timings:  # View > Show rendering times (for debugging)
+            kind = "draft" if rendered.request.draft else "full"
+            self.fps_label.setText(f"{kind} {rendered.image.shape[1]}×{rendered.image.shape[0]}: "
+                                   f"{rendered.seconds * 1000:.0f} ms, {len(self._frame_times)} fps")
+        elif self.fps_label.text():
+            self.fps_label.setText("")
 
     def _failed(self, message: str) -> None:
         self.canvas.set_message("3D view unavailable:\n" + message[:400])
@@ -286,7 +291,7 @@ class ScenePanel(QWidget):
         frame, ghosts, meshes = self.state.frame, self.state.overlays.ghosts_3d, self.meshes
         title = f"CMANet Studio — {self.state.sequence.root.name if self.state.sequence else ''} frame {frame}"
 
-        def work(progress, should_cancel) -> Path:
+        def work(job) -> Path:
             scene = self._scene(result, frame, ghosts, meshes)
             fd, name = tempfile.mkstemp(prefix="cmanet-frame-", suffix=".npz")
             with open(fd, "wb") as f:

@@ -1,7 +1,7 @@
-"""The Training tab: choose sequences, a config (tiny/cpu/paper or a custom YAML), the stage(s)
-and the device; Start runs ``cmanet train`` in the background (:class:`TrainingRun`); loss and
-validation curves update live from RUN/metrics.jsonl; Stop and Resume; and a finished model is
-one click away from fitting."""
+"""The Training tab: choose recordings, a size of training (tiny/cpu/paper or your own settings
+file), the stage(s) and the device; Start runs ``cmanet train`` in the background
+(:class:`TrainingRun`); the curves update live, losses and pixels on separate plots; Stop and
+Resume; and a finished model is one click away from fitting."""
 
 from __future__ import annotations
 
@@ -31,11 +31,12 @@ from PySide6.QtWidgets import (
 
 from cmanet_app.errors import ErrorReporter
 from cmanet_app.settings import AppSettings
-from cmanet_app.training import MetricSeries, TrainingRun, TrainOptions
+from cmanet_app.training import MetricSeries, TrainingRun, TrainOptions, curve_label, curve_unit
 from core.config import CONFIGS_DIR
 from core.detect.cache import cache_base_dir
 
-CUSTOM = "custom YAML…"
+CUSTOM = "my own settings file…"
+STAGES = (("both", "both stages"), ("1", "stage 1: per-view (IRV)"), ("2", "stage 2: fused (IEV)"))
 PALETTE = [(66, 135, 245), (245, 130, 48), (60, 180, 75), (230, 25, 75), (145, 30, 180), (70, 240, 240),
            (240, 50, 230), (210, 245, 60)]
 
@@ -83,16 +84,20 @@ class TrainingPanel(QWidget):
         self.config_combo.addItems(config_choices() + [CUSTOM])
         self.config_combo.activated.connect(self._config_chosen)
         self.custom_config = ""
+        self.config_combo.setToolTip("How long and how big: tiny (a quick try), cpu (this computer), paper (the "
+                                     "paper's network; needs a GPU), or your own settings file")
         self.stage_combo = QComboBox()
-        self.stage_combo.addItems(["both", "1", "2"])
-        self.stage_combo.setToolTip("1: IRV per view; 2: IEV with IRV frozen (needs stage 1 in the run); both: 1 then 2")
+        for value, text in STAGES:
+            self.stage_combo.addItem(text, value)
+        self.stage_combo.setToolTip("Stage 1 teaches the per-view part (IRV); stage 2 the fused part (IEV), with the "
+                                    "per-view part kept as it is (it needs stage 1 done in this run folder)")
         self.device_combo = QComboBox()
         self.device_combo.addItems(["auto", "cpu", "cuda"])
         self.device_combo.setCurrentText(settings.get_str("fit/device", "auto"))
         self.epochs_spin = QSpinBox()
         self.epochs_spin.setRange(0, 100000)
-        self.epochs_spin.setSpecialValueText("config's")
-        self.epochs_spin.setToolTip("Epochs per stage (leave at \"config's\" to use the config's own)")
+        self.epochs_spin.setSpecialValueText("as set")
+        self.epochs_spin.setToolTip("Passes over the recordings per stage (\"as set\": the chosen settings' own)")
         self.out_edit = QLineEdit(str(self._default_run_dir()))
         out_button = QToolButton()
         out_button.setText("…")
@@ -102,8 +107,8 @@ class TrainingPanel(QWidget):
         out_row.addWidget(out_button)
 
         form = QFormLayout()
-        form.addRow("Sequences", seq_row)
-        form.addRow("Config", self.config_combo)
+        form.addRow("Recordings", seq_row)
+        form.addRow("Settings", self.config_combo)
         form.addRow("Stage", self.stage_combo)
         form.addRow("Device", self.device_combo)
         form.addRow("Epochs", self.epochs_spin)
@@ -112,12 +117,12 @@ class TrainingPanel(QWidget):
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(lambda: self.start(resume=False))
         self.resume_button = QPushButton("Resume")
-        self.resume_button.setToolTip("Continue the run folder's last.pt (--resume)")
+        self.resume_button.setToolTip("Continue a stopped run from where it stopped")
         self.resume_button.clicked.connect(lambda: self.start(resume=True))
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
         self.use_button = QPushButton("Use model for fitting")
-        self.use_button.setToolTip("Select this run's best.pt (else last.pt) as the fitting model")
+        self.use_button.setToolTip("Fit with this run's best model so far (for the next fit)")
         self.use_button.clicked.connect(self._use_model)
         self.status_label = QLabel("")
         buttons = QHBoxLayout()
@@ -126,8 +131,13 @@ class TrainingPanel(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.status_label)
 
-        self.loss_plot = self._plot("training loss")
-        self.val_plot = self._plot("validation")
+        self.loss_plot = self._plot("Training loss (lower is better; no unit)")
+        self.val_plot = self._plot("Held-out frames: loss (no unit)")
+        self.px_plot = self._plot("Held-out frames: distance to the detected points", "px")
+        self.gt_plot = self._plot("Held-out frames against ground truth")
+        self.gt_plot.hide()  # only recordings with ground truth log these
+        self.plots = {("train", "loss"): self.loss_plot, ("val", "loss"): self.val_plot, ("val", "px"): self.px_plot,
+                      ("val", "gt"): self.gt_plot, ("train", "px"): self.px_plot, ("train", "gt"): self.gt_plot}
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(5000)
@@ -135,8 +145,8 @@ class TrainingPanel(QWidget):
         font.setStyleHint(QFont.StyleHint.TypeWriter)
         self.log.setFont(font)
         splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.loss_plot)
-        splitter.addWidget(self.val_plot)
+        for plot in (self.loss_plot, self.val_plot, self.px_plot, self.gt_plot):
+            splitter.addWidget(plot)
         splitter.addWidget(self.log)
 
         layout = QVBoxLayout(self)
@@ -156,11 +166,13 @@ class TrainingPanel(QWidget):
         self._update_buttons()
         self.run.check_available()
 
-    def _plot(self, title: str) -> pg.PlotWidget:
+    def _plot(self, title: str, units: str = "") -> pg.PlotWidget:
         plot = pg.PlotWidget(title=title)
         plot.setBackground(QColor(28, 29, 33))
         plot.showGrid(x=True, y=True, alpha=0.2)
-        plot.setLabel("bottom", "step")
+        plot.setLabel("bottom", "training step")
+        if units:
+            plot.setLabel("left", units=units)
         plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         return plot
 
@@ -207,7 +219,7 @@ class TrainingPanel(QWidget):
             self.out_edit.setText(folder)
 
     def options(self) -> TrainOptions:
-        return TrainOptions(self.sequences(), self.config(), self.stage_combo.currentText(),
+        return TrainOptions(self.sequences(), self.config(), self.stage_combo.currentData(),
                             self.device_combo.currentText(), Path(self.out_edit.text()).expanduser(),
                             self.epochs_spin.value() or None)
 
@@ -242,7 +254,8 @@ class TrainingPanel(QWidget):
 
     def _finished(self, code: int, outcome: str) -> None:
         self.last_outcome = outcome
-        self.status_label.setText(f"{outcome} (exit {code})")
+        self.status_label.setText({"finished": "Finished", "stopped": "Stopped (Resume continues it)"}.get(
+            outcome, f"Training {outcome}"))
         self._update_buttons()
         if outcome in ("failed", "crashed", "failed to start"):
             tail = "\n".join(self.log.toPlainText().strip().splitlines()[-15:])
@@ -259,8 +272,9 @@ class TrainingPanel(QWidget):
 
     def _availability(self, ok: bool, reason: str) -> None:
         if ok:
-            self.banner.setText("Self-supervised training (stage 1: IRV per view, stage 2: IEV) runs as a background "
-                                "'cmanet train' process; curves come from RUN/metrics.jsonl.")
+            self.banner.setText("Training teaches the network from your recordings, with no labels: stage 1 the "
+                                "per-view part (IRV), stage 2 the fused part (IEV). It runs in the background; the "
+                                "curves follow it as it goes.")
             self.banner.setStyleSheet("color: gray")
         else:
             self.banner.setText(reason + ". Training from the app starts working as soon as it is.")
@@ -302,7 +316,7 @@ class TrainingPanel(QWidget):
 
     def _clear_curves(self) -> None:
         self.series = MetricSeries()
-        for plot in (self.loss_plot, self.val_plot):
+        for plot in (self.loss_plot, self.val_plot, self.px_plot, self.gt_plot):
             plot.clear()
             if plot.plotItem.legend is not None:
                 plot.plotItem.legend.clear()
@@ -311,12 +325,15 @@ class TrainingPanel(QWidget):
     def _add_metrics(self, records: list) -> None:
         for record in records:
             self.series.add(record, self.series.records)
-        for kind, curves, plot in (("train", self.series.train, self.loss_plot), ("val", self.series.val, self.val_plot)):
+        for kind, curves in (("train", self.series.train), ("val", self.series.val)):
             for name, (xs, ys) in curves.items():
                 key = (kind, name)
                 if key not in self.curves:
-                    colour = PALETTE[len([k for k in self.curves if k[0] == kind]) % len(PALETTE)]
-                    self.curves[key] = plot.plot(name=name, pen=pg.mkPen(colour, width=2), symbol="o" if kind == "val" else None,
-                                                 symbolSize=5, symbolBrush=colour)
+                    plot = self.plots[(kind, curve_unit(name))]
+                    plot.show()
+                    colour = PALETTE[len([k for k in self.curves if self.plots[(k[0], curve_unit(k[1]))] is plot])
+                                     % len(PALETTE)]
+                    self.curves[key] = plot.plot(name=curve_label(name), pen=pg.mkPen(colour, width=2),
+                                                 symbol="o" if kind == "val" else None, symbolSize=5, symbolBrush=colour)
                 self.curves[key].setData(xs, ys)
-        self.status_label.setText(f"running… {self.series.records} records" if self.run.running else self.status_label.text())
+        self.status_label.setText(f"running… {self.series.records} measurements" if self.run.running else self.status_label.text())

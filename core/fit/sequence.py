@@ -57,6 +57,7 @@ from core.io.results import SUMMARY_FILE, FitResult
 from core.keypoints import COCO17_NAMES
 from core.nets.predict import predict
 from core.people import sequence_scene
+from core.progress import Progress, as_progress
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,7 @@ def fit_keypoints(
     config: FitConfig,
     body: BodyModel | None = None,
     prior: PosePrior | None = None,
-    progress: StageProgress | None = None,
+    progress: Progress | StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
     mode: FitMode = "optimize",
@@ -155,10 +156,12 @@ def fit_keypoints(
     mode: ``optimize`` (SMPLify teachers from scratch), ``network`` (the trained CMANet ``model``
     alone), ``network+refine`` (the optimizers, shortened, started from the network; with
     ``refine.optimizer_start`` also the optimizers' own start, the fit that explains all views
-    better kept).
+    better kept). ``progress``: a :class:`core.progress.Progress` (or the older callbacks).
     """
+    progress = as_progress(progress, should_cancel)
     with torch_threads(config.cpu_threads):
-        return _fit_keypoints(inputs, config, body, prior, progress, should_cancel, show_progress_bar, mode, model)
+        return _fit_keypoints(inputs, config, body, prior, progress, progress.cancelled, show_progress_bar, mode,
+                              model)
 
 
 def fit_result(inputs: FitInputs, config: FitConfig, **kwargs) -> tuple[FitResult, dict[str, float]]:
@@ -391,7 +394,7 @@ def fit_sequence(
     mode: FitMode = "optimize",
     model=None,
     model_complexity: int = 1,
-    progress: StageProgress | None = None,
+    progress: Progress | StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
     keypoints: str | Path | None = None,
@@ -410,9 +413,12 @@ def fit_sequence(
     detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
     partial) calibration (:mod:`core.fit.known_cameras`). Lens distortions (sequence.yaml's, or the
     calibration's) and time offsets are handled by :func:`core.fit.capture.fit_captured`
-    (``time_offsets``: view name -> known offset, replacing sequence.yaml's). Returns the result
-    and the summary.
+    (``time_offsets``: view name -> known offset, replacing sequence.yaml's). ``progress``: a
+    :class:`core.progress.Progress` (or the older ``progress`` / ``should_cancel`` callbacks).
+    Returns the result and the summary.
     """
+    progress = as_progress(progress, should_cancel)
+    should_cancel = progress.cancelled
     seq_root = Path(seq_root).resolve()
     out = check_outside_inputs(out, seq_root)
     if out.exists() and not out.is_dir():

@@ -210,8 +210,7 @@ class FitResult:
             values[key] = float(values[key])
         for key in ("body_model", "mode"):
             values[key] = str(values[key])
-        if "format_version" in values:
-            values["format_version"] = int(values["format_version"])
+        values["format_version"] = version  # a file without it is format 1, not the current format
         result = cls(**values)
         result.validate(path)
         return result

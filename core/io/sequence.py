@@ -335,6 +335,14 @@ class MultiViewSequence:
         return [s.path for s in self._sources]
 
     @property
+    def view_frame_counts(self) -> list[int]:
+        """Per view: the frames its video or image folder holds (before they are cut to the
+        shortest view and the frame range; every view has ``num_frames`` for keypoints-only)."""
+        if self._sources is None:
+            return [self.num_frames] * self.num_views
+        return [s.num_frames for s in self._sources]
+
+    @property
     def given_keypoints(self) -> np.ndarray | None:
         """(F, V, 17, 3) (or (F, V, P, 17, 3): several people) float32 keypoints from ``keypoints.npz``
         (x, y px, confidence), read-only;
