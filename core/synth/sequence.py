@@ -35,7 +35,7 @@ from core.io.atomic import atomic_write_npz, atomic_write_text
 from core.keypoints import COCO17_NAMES
 from core.synth.detections import DetectionFaults, Detections, simulate_detections
 from core.synth.motion import Motion, generate_motion
-from core.synth.rig import CameraRig, random_rig
+from core.synth.rig import RIG_RANGES, CameraRig, RigRanges, random_rig
 
 GENERATOR = "cmanet synth"
 GT_NPZ = "gt.npz"
@@ -164,6 +164,7 @@ def generate_sequence(
     image_size: tuple[int, int] | None = None,
     body_model=None,
     keep_vertices: bool = True,
+    rig_ranges: RigRanges | str | None = None,
 ) -> SyntheticSequence:
     """A synthetic sequence in memory; the same arguments give the same sequence.
 
@@ -174,6 +175,8 @@ def generate_sequence(
         image_size: (width, height) for every camera (default: drawn per camera).
         body_model: a :class:`core.body.BodyModel` (default: Anny, loaded here).
         keep_vertices: keep the posed mesh (needed to render).
+        rig_ranges: the world the cameras are drawn from (default: ``RIG_RANGES["default"]``;
+            ``"wide"``: the shipped model's training world).
     """
     if not MIN_VIEWS <= views <= MAX_VIEWS:
         raise InputError(f"--views must be between {MIN_VIEWS} and {MAX_VIEWS}, got {views}")
@@ -203,12 +206,14 @@ def generate_sequence(
     transl[:, 2] += lift
 
     framing = np.concatenate([joints.reshape(-1, 3), vertices[:, ::_FRAMING_STRIDE].reshape(-1, 3)])
-    rig = random_rig(views, rng_rig, framing, image_size=image_size)
+    if isinstance(rig_ranges, str):
+        rig_ranges = RIG_RANGES[rig_ranges]
+    rig = random_rig(views, rng_rig, framing, image_size=image_size, ranges=rig_ranges)
     pixels, _ = rig.project(joints)  # (F, V, 17, 2)
     joints_cam = np.einsum("vij,fkj->fvki", rig.rotation, joints) + rig.translation[None, :, None, :]
 
     faults = dataclasses.replace(faults or DetectionFaults(), noise_px=float(noise_px))
-    detections = simulate_detections(joints_cam, pixels, rig.image_size, rng_detect, faults)
+    detections = simulate_detections(joints_cam, pixels, rig.image_size, rng_detect, faults, focal=rig.focal)
     clean = np.concatenate([pixels, np.ones(pixels.shape[:-1] + (1,))], axis=-1)
 
     return SyntheticSequence(
@@ -345,6 +350,7 @@ def make_synthetic_sequence(
     faults: DetectionFaults | None = None,
     body_model=None,
     progress: bool = False,
+    rig_ranges: RigRanges | str | None = None,
     on_frame: Callable[[int, int], None] | None = None,
 ) -> Path:
     """Generate a synthetic sequence and write it to ``out`` (see :func:`generate_sequence` and
@@ -355,7 +361,7 @@ def make_synthetic_sequence(
         body_model = load_body_model()
     seq = generate_sequence(
         views, frames, seed, fps=fps, noise_px=noise_px, faults=faults, image_size=image_size, body_model=body_model,
-        keep_vertices=render,
+        keep_vertices=render, rig_ranges=rig_ranges,
     )  # fmt: skip
     return write_sequence(
         seq, out, render=render, known_intrinsics=known_intrinsics, progress=progress, on_frame=on_frame,
