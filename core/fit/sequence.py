@@ -360,6 +360,7 @@ def fit_sequence(
     keypoints: str | Path | None = None,
     keypoint_format: str | None = None,
     calibration: str | Path | None = None,
+    network_for: Callable[[FitInputs], object] | None = None,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
@@ -367,7 +368,9 @@ def fit_sequence(
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
     in ``out``). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
     detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
-    partial) calibration (:mod:`core.fit.known_cameras`). Returns the result and the summary.
+    partial) calibration (:mod:`core.fit.known_cameras`); ``network_for(inputs)``: the network to
+    fit with, made once the inputs are known (adaptation to the sequence, core.train.adapt),
+    instead of ``model``. Returns the result and the summary.
     """
     seq_root = Path(seq_root).resolve()
     out = check_outside_inputs(out, seq_root)
@@ -380,6 +383,8 @@ def fit_sequence(
         inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
     if rig is not None:
         inputs = apply_calibration(inputs, rig, Path(calibration))
+    if network_for is not None:
+        model = network_for(inputs)
     result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
                                     show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)

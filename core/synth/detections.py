@@ -33,7 +33,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.keypoints import COCO17_FLIP, COCO17_NAMES
-from core.synth.measured_faults import MEDIAPIPE_TABLES, correlated_noise, draw_confidences, load_measured_faults
+from core.synth.measured_faults import (
+    MEDIAPIPE_TABLES,
+    correlated_noise,
+    draw_confidences,
+    load_measured_faults,
+)
 
 K = {name: i for i, name in enumerate(COCO17_NAMES)}
 
