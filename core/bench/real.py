@@ -61,6 +61,7 @@ from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 from core.keypoints import COCO17_NAMES
 from core.nets.checkpoint import DEFAULT_MODEL, installed_model, load_model
+from core.train.adapt import adapt_network
 
 log = logging.getLogger(__name__)
 
@@ -324,28 +325,39 @@ def standing_height(body, shape: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class RealRun:
-    """One row of the benchmark: a fit mode (None: the default mode) and whether the true focal
-    lengths are given (as a user would in ``sequence.yaml``)."""
+    """One row of the benchmark: a fit mode (None: the default mode), whether the true focal
+    lengths are given (as a user would in ``sequence.yaml``), and ``adapt``: seconds of adaptation
+    to the trial's own detections before the fit (``cmanet fit --adapt``; None: none)."""
 
     mode: str | None
     true_focal: bool = False
+    adapt: float | None = None
 
     @property
     def label(self) -> str:
-        return f"{self.mode or 'default'}{', true focal' if self.true_focal else ''}"
+        adapted = f", adapted {self.adapt:.0f} s" if self.adapt else ""
+        return f"{self.mode or 'default'}{', true focal' if self.true_focal else ''}{adapted}"
+
+
+def adapted_runs(budgets) -> tuple[RealRun, ...]:
+    """The rows ``cmanet bench real --adapt S...`` adds: the default mode and the network alone,
+    each after adapting for each budget."""
+    return tuple(RealRun(mode, adapt=float(b)) for b in budgets for mode in (None, "network"))
 
 
 DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(None, True), RealRun("optimize", True))
 
 
-def _model_for(mode: str, device: str):
-    return None if mode == "optimize" else load_model(DEFAULT_MODEL, device)
+def _model_for(mode: str, device: str, model: Path = DEFAULT_MODEL):
+    return None if mode == "optimize" else load_model(model, device)
 
 
 def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
-              config: FitConfig | None = None, show_progress_bar: bool = False) -> dict:
-    """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures."""
+              config: FitConfig | None = None, show_progress_bar: bool = False, model: Path | None = None) -> dict:
+    """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures.
+    ``model``: the network of the network modes (default: the shipped model)."""
     config = config or load_fit_config()
+    model = Path(model or DEFAULT_MODEL)
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
     with MultiViewSequence.open(seq_dir) as seq:
@@ -366,19 +378,23 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     for run in runs:
         mode = run.mode or default_mode(installed_model())
         if mode not in models:
-            models[mode] = _model_for(mode, config.device)
+            models[mode] = _model_for(mode, config.device, model)
+        network, adapt_s = models[mode], None
+        if run.adapt:
+            adaptation = adapt_network(inputs, model, run.adapt, config, reuse=False)
+            network, adapt_s = adaptation.model, round(adaptation.seconds, 1)
         fit_inputs = inputs
         if run.true_focal:
             fit_inputs = dataclasses.replace(inputs, focal=np.array([c.focal_px for c in calibration.cameras], dtype=np.float32),
                                              focal_known=np.ones(len(calibration.cameras), dtype=bool))
         start = time.perf_counter()
-        result, _ = fit_keypoints(fit_inputs, config, body=body, prior=prior, mode=mode, model=models[mode])
+        result, timings = fit_keypoints(fit_inputs, config, body=body, prior=prior, mode=mode, model=network)
         elapsed = time.perf_counter() - start
         figures = score(result, reference, standing_height(body, np.median(result.shape, axis=0)))
         if not trial.score_body:
             figures = {k: v for k, v in figures.items() if not k.startswith(("body_", "seq_", "segment"))}
         report["rows"].append({"run": run.label, "mode": mode, "true_focal": run.true_focal, "fit_s": round(elapsed, 2),
-                               **figures})
+                               "adapt_s": adapt_s, "chosen": timings.get("chosen", mode), **figures})
         log.info("%s", format_row(trial.name, report["rows"][-1]))
     return report
 

@@ -27,9 +27,10 @@ from core.synth.detections import FAULT_PRESETS
 
 
 def _synth(out: Path, views: int, frames: int, seed: int, render: bool = False, noise_px: float | None = None,
-           faults=None) -> Path:
+           faults=None, rigs: str = "default") -> Path:
     kwargs = {} if noise_px is None else {"noise_px": noise_px}
-    return Path(make_synthetic_sequence(out, views=views, frames=frames, seed=seed, render=render, faults=faults, **kwargs))
+    return Path(make_synthetic_sequence(out, views=views, frames=frames, seed=seed, render=render, faults=faults,
+                                        rig_ranges=rigs, **kwargs))
 
 
 def bench_speed(views: int = 4, frames: int = 100, seed: int = 0, workdir: Path | None = None) -> dict:
@@ -110,23 +111,24 @@ def format_accuracy_row(row: dict) -> str:
 
 
 def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults: str = "harsh",
-                modes=FIT_MODES) -> dict:
-    """Each fit mode on the same synthetic rigs (``faults``: a preset of core.synth.detections),
+                modes=FIT_MODES, rigs: str = "default", model: Path | None = None) -> dict:
+    """Each fit mode on the same synthetic rigs (``faults``: a preset of core.synth.detections;
+    ``rigs``: the cameras' world, core.synth.rig.RIG_RANGES; ``model``: the network, default the shipped one),
     per rig and summarised: median and worst IEV PA-MPJPE and camera error, worst / median, and
     the rigs over 30 mm or 3 deg (the real-footage issue's bar for the harshest settings)."""
     preset = FAULT_PRESETS[faults]
     config = load_fit_config()
-    model = load_model(DEFAULT_MODEL, config.device) if any(m != "optimize" for m in modes) else None
+    network = load_model(model or DEFAULT_MODEL, config.device) if any(m != "optimize" for m in modes) else None
     rows = {mode: [] for mode in modes}
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
-            seq_dir = _synth(Path(tmp) / f"s{seed}", views, frames, seed, noise_px=preset.noise_px, faults=preset)
+            seq_dir = _synth(Path(tmp) / f"s{seed}", views, frames, seed, noise_px=preset.noise_px, faults=preset, rigs=rigs)
             gt = load_ground_truth(seq_dir / "gt.npz")
             with MultiViewSequence.open(seq_dir) as seq:
                 inputs = inputs_from_sequence(seq, Path(tmp) / "cache", show_progress_bar=False)
             for mode in modes:
                 start = time.perf_counter()
-                result, timings = fit_keypoints(inputs, config, mode=mode, model=model)
+                result, timings = fit_keypoints(inputs, config, mode=mode, model=network)
                 report = evaluate(result, gt)
                 rows[mode].append({"seed": seed, "pa_mpjpe_mm": round(report["iev"]["pa_mpjpe_mm"], 1),
                                    "camera_deg": round(report["iev"]["camera_rel_rot_deg"], 2),
@@ -143,7 +145,8 @@ def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults:
                          "worst_over_median_deg": round(float(cam.max() / np.median(cam)), 2),
                          "rigs_over_30mm_or_3deg": int(((pa > 30) | (cam > 3)).sum()),
                          "fit_s_mean": round(float(np.mean([r["fit_s"] for r in items])), 2)}
-    return {"faults": faults, "views": views, "frames": frames, "seeds": list(seeds), "rows": rows, "summary": summary}
+    return {"faults": faults, "rigs": rigs, "views": views, "frames": frames, "seeds": list(seeds), "rows": rows,
+            "summary": summary}
 
 
 def format_modes_summary(report: dict) -> str:

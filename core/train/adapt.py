@@ -144,6 +144,7 @@ def adapt_network(
     progress: StageProgress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     show_progress_bar: bool = False,
+    reuse: bool = True,
 ) -> Adaptation:
     """The network ``base`` adapted to the sequence of ``inputs`` (its detections, focal lengths
     and image sizes) within ``budget_s`` seconds of learning, or the cached one (see the module
@@ -152,7 +153,8 @@ def adapt_network(
     progress("adapt", seconds done, budget seconds) is reported after every step;
     ``should_cancel()`` true stops it with CancelledError (nothing is cached). ``config``: the
     training config (default ``resources/configs/adapt_cpu.yaml``); ``fit_config``: the device
-    and threads to learn with.
+    and threads to learn with; ``reuse``: False learns again even when a cached adaptation exists
+    (benchmarks), and replaces it.
     """
     if not budget_s > 0:
         raise InputError(f"--adapt-budget must be a positive number of seconds, got {budget_s}")
@@ -161,7 +163,7 @@ def adapt_network(
     device = resolve_device(fit_config.device if fit_config is not None else config.device)
     key = adaptation_key(inputs, base, config)
     path = adaptation_dir() / f"{key}.pt"
-    cached = _cached(path, budget_s, device)
+    cached = _cached(path, budget_s, device) if reuse else None
     if cached is not None:
         log.info("reusing the network adapted to this sequence: %s", path)
         return cached
