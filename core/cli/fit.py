@@ -52,7 +52,7 @@ def add_parser(subparsers) -> None:
                    "its own detections, no labels; the adapted network is kept as RES/adapted_model.pt and reused by "
                    "later fits of the same sequence (default: off)")
     p.add_argument("--adapt-budget", type=float, default=None, metavar="SECONDS",
-                   help="seconds of learning that --adapt may spend (default 60)")
+                   help="seconds of learning that --adapt may spend (default 120)")
     p.set_defaults(run=run)
 
 

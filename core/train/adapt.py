@@ -58,7 +58,7 @@ ADAPT_CONFIG = "adapt_cpu"
 # the app's checkbox's initial state).
 ADAPT_BY_DEFAULT = False
 # The budget when none is given (seconds of learning, on top of the fit).
-DEFAULT_BUDGET_S = 60.0
+DEFAULT_BUDGET_S = 120.0
 # Stage 1 (IRV) may use this share of the budget; stage 2 (IEV) the rest.
 STAGE1_SHARE = 0.5
 # Longer sequences adapt on this many frames, evenly spread: the rig and the person are the same
