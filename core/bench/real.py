@@ -59,7 +59,8 @@ from core.io.results import FitResult
 from core.io.sequence import MultiViewSequence
 from core.io.timeline import shift_in_time
 from core.keypoints import COCO17_NAMES
-from core.nets.checkpoint import installed_model
+from core.nets.checkpoint import DEFAULT_MODEL, installed_model
+from core.train.adapt import adapt_network
 
 log = logging.getLogger(__name__)
 
@@ -304,18 +305,27 @@ def standing_height(body, shape: np.ndarray) -> float:
 class RealRun:
     """One row of the benchmark: a fit mode (None: the default mode), whether the true focal
     lengths are given (as a user would in ``sequence.yaml``), whether the cameras' time offsets
-    are estimated (``cmanet fit --sync``) and whether the reference's offsets are given as known
-    (as ``time_offset_frames`` in ``sequence.yaml``)."""
+    are estimated (``cmanet fit --sync``), whether the reference's offsets are given as known
+    (as ``time_offset_frames`` in ``sequence.yaml``), and ``adapt``: seconds of adaptation to the
+    trial's own detections before the fit (``cmanet fit --adapt``; None: none)."""
 
     mode: str | None
     true_focal: bool = False
     sync: bool = False
     known_offsets: bool = False
+    adapt: float | None = None
 
     @property
     def label(self) -> str:
+        adapted = f", adapted {self.adapt:.0f} s" if self.adapt else ""
         return (f"{self.mode or 'default'}{', true focal' if self.true_focal else ''}{', sync' if self.sync else ''}"
-                f"{', known offsets' if self.known_offsets else ''}")
+                f"{', known offsets' if self.known_offsets else ''}{adapted}")
+
+
+def adapted_runs(budgets) -> tuple[RealRun, ...]:
+    """The rows ``cmanet bench real --adapt S...`` adds: the default mode and the network alone,
+    each after adapting for each budget."""
+    return tuple(RealRun(mode, adapt=float(b)) for b in budgets for mode in (None, "network"))
 
 
 DEFAULT_RUNS = (RealRun(None), RealRun("optimize"), RealRun("network"), RealRun(None, True), RealRun("optimize", True),
@@ -329,9 +339,10 @@ def with_true_focal(inputs, calibration: RigCalibration):
 
 
 def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
-              config: FitConfig | None = None, show_progress_bar: bool = False) -> dict:
-    """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures."""
-    fitter = Fitter(config or load_fit_config())
+              config: FitConfig | None = None, show_progress_bar: bool = False, model: Path | None = None) -> dict:
+    """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures.
+    ``model``: the network of the network modes (default: the shipped model)."""
+    fitter = Fitter(config or load_fit_config(), model or DEFAULT_MODEL)
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
     with MultiViewSequence.open(seq_dir) as seq:
@@ -360,14 +371,27 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     report = {"trial": trial.name, "description": trial.description, "frames": int(inputs.keypoints2d.shape[0]),
               "views": len(inputs.view_names), "reference_residual_px": round(reference.residual_px, 2),
               "reference_offsets": reference.offsets, "detect_s": round(inputs.timings.get("detect_s", 0.0), 2)}
+    adapted: dict[float, object] = {}
+
+    def adapted_network(budget: float):
+        def network(case: Case, fitter: Fitter):
+            if budget not in adapted:  # learnt once per budget, for every row that uses it
+                adapted[budget] = adapt_network(case.inputs, fitter.model_path, budget, fitter.config, reuse=False)
+            return adapted[budget].model
+        return network
+
     true_focal = lambda case: with_true_focal(case.inputs, calibration)  # noqa: E731
     bench_runs = [Run(run.label, run.mode or default_mode(installed_model()), inputs=true_focal if run.true_focal else None,
                       config=dataclasses.replace(fitter.config, sync=dataclasses.replace(fitter.config.sync, enabled=run.sync)),
                       capture=known_offsets if run.known_offsets else None,
-                      info={"true_focal": run.true_focal, "sync": run.sync, "known_offsets": run.known_offsets})
+                      network=adapted_network(run.adapt) if run.adapt else None,
+                      info={"true_focal": run.true_focal, "sync": run.sync, "known_offsets": run.known_offsets,
+                            "adapt": run.adapt})
                   for run in runs]
     rows = run_cases([Case(trial.name, inputs, score_trial)], bench_runs, fitter,
                      on_row=lambda row: log.info("%s", format_row(_table_row(row, trial.name), COLUMNS)))
+    for row in rows:
+        row["adapt_s"] = round(adapted[row["adapt"]].seconds, 1) if row["adapt"] else None
     report["rows"] = [{k: v for k, v in row.items() if k != "case"} for row in rows]
     return report
 
@@ -385,7 +409,8 @@ COLUMNS = (
     Column("focal %", "focal_err_pct_mean", "{:.1f}", 7), Column("thigh", "segment_ratio.thigh", "{:.2f}", 6),
     Column("shank", "segment_ratio.shank", "{:.2f}", 6), Column("u.arm", "segment_ratio.upper_arm", "{:.2f}", 6),
     Column("should.", "segment_ratio.shoulder_width", "{:.2f}", 7), Column("height", "body_height_m", "{:.2f}", 6),
-    Column("fit s", "fit_s", "{:.2f}", 6), Column("sync err", "offset_err_max", "{:.2f}", 8),
+    Column("fit s", "fit_s", "{:.2f}", 6), Column("adapt s", "adapt_s", "{:.0f}", 7),
+    Column("sync err", "offset_err_max", "{:.2f}", 8),
     Column("offsets", "offsets_text", "{}", 0, left=True),
 )
 

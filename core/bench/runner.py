@@ -45,14 +45,17 @@ class Case:
 class Run:
     """One way to fit a case: the row's label, the fit mode, the fit config (None: the bench's),
     a change of the case's inputs (e.g. the true focal lengths given), the capture (time offsets
-    and lens distortions; None: in sync, pinhole), or ``estimate``: figures of its own instead of
-    a fit (e.g. the network's per-frame prediction); ``info`` is copied into its rows."""
+    and lens distortions; None: in sync, pinhole), the network to fit with (None: the fitter's;
+    e.g. one adapted to the case, made before the fit's clock starts), or ``estimate``: figures of
+    its own instead of a fit (e.g. the network's per-frame prediction); ``info`` is copied into its
+    rows."""
 
     label: str
     mode: FitMode = "optimize"
     config: FitConfig | None = None
     inputs: Callable[[Case], FitInputs] | None = None
     capture: Callable[[Case], CaptureInfo] | None = None
+    network: Callable[[Case, Fitter], object] | None = None
     estimate: Callable[[Case, Fitter], dict] | None = None
     info: dict = field(default_factory=dict)
 
@@ -92,12 +95,12 @@ def sequence_case(seq_dir: str | Path, cache_dir: Path | None = None, info: dict
 
 def synthetic_case(folder: Path, views: int, frames: int, seed: int, noise_px: float | None = None,
                    faults: DetectionFaults | None = None, render: bool = False, cache_dir: Path | None = None,
-                   info: dict | None = None) -> Case:
+                   info: dict | None = None, rigs: str = "default") -> Case:
     """``cmanet synth`` a sequence into ``folder`` (``render``: images, whose keypoints the real
     detector finds) and load it as :func:`sequence_case`."""
     kwargs = {} if noise_px is None else {"noise_px": noise_px}
     seq_dir = Path(make_synthetic_sequence(folder, views=views, frames=frames, seed=seed, render=render, faults=faults,
-                                           **kwargs))
+                                           rig_ranges=rigs, **kwargs))
     if render:
         (seq_dir / "keypoints.npz").rename(seq_dir / "keypoints.simulated.npz")  # force the real detector
     return sequence_case(seq_dir, cache_dir, info, show_progress_bar=render)
@@ -109,6 +112,7 @@ def fit_case(case: Case, run: Run, fitter: Fitter, show_progress_bar: bool = Fal
     fit_s: the wall time of the fit; irv_s, iev_s: its IRV and IEV stages; chosen: the
     candidate fit kept."""
     row = {"case": case.name, **case.info, "run": run.label, "mode": run.mode, **run.info}
+    model = run.network(case, fitter) if run.network is not None else fitter.model_for(run.mode)
     start = time.perf_counter()
     if run.estimate is not None:
         figures = run.estimate(case, fitter)
@@ -117,7 +121,7 @@ def fit_case(case: Case, run: Run, fitter: Fitter, show_progress_bar: bool = Fal
     inputs = run.inputs(case) if run.inputs is not None else case.inputs
     capture = run.capture(case) if run.capture is not None else None
     result, timings = fit_captured(inputs, run.config or fitter.config, fit_result, capture, body=fitter.body,
-                                   prior=fitter.prior, mode=run.mode, model=fitter.model_for(run.mode),
+                                   prior=fitter.prior, mode=run.mode, model=model,
                                    show_progress_bar=show_progress_bar)
     row["fit_s"] = round(time.perf_counter() - start, 2)
     row.update(irv_s=timings["irv_s"], iev_s=timings["iev_s"], chosen=timings.get("chosen", run.mode))

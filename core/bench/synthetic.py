@@ -19,6 +19,7 @@ import numpy as np
 from core.bench.runner import Column, Fitter, Run, format_header, format_row, format_table, run_cases, synthetic_case
 from core.fit.config import load_fit_config
 from core.fit.modes import FIT_MODES
+from core.nets.checkpoint import DEFAULT_MODEL
 from core.synth.detections import FAULT_PRESETS
 
 
@@ -107,12 +108,13 @@ MODES_COLUMNS = (
 
 
 def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults: str = "harsh",
-                modes=FIT_MODES) -> dict:
-    """Each fit mode on the same synthetic rigs (``faults``: a preset of core.synth.detections),
+                modes=FIT_MODES, rigs: str = "default", model: Path | None = None) -> dict:
+    """Each fit mode on the same synthetic rigs (``faults``: a preset of core.synth.detections;
+    ``rigs``: the cameras' world, core.synth.rig.RIG_RANGES; ``model``: the network, default the shipped one),
     per rig and summarised: median and worst IEV PA-MPJPE and camera error, worst / median, and
     the rigs over 30 mm or 3 deg (the real-footage issue's bar for the harshest settings)."""
     preset = FAULT_PRESETS[faults]
-    fitter = Fitter(load_fit_config())
+    fitter = Fitter(load_fit_config(), model or DEFAULT_MODEL)
     rows = {mode: [] for mode in modes}
 
     def show(row: dict) -> None:
@@ -124,7 +126,7 @@ def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults:
 
     with tempfile.TemporaryDirectory() as tmp:
         cases = (synthetic_case(Path(tmp) / f"s{seed}", views, frames, seed, noise_px=preset.noise_px, faults=preset,
-                                cache_dir=Path(tmp) / "cache", info={"seed": seed}) for seed in seeds)
+                                cache_dir=Path(tmp) / "cache", info={"seed": seed}, rigs=rigs) for seed in seeds)
         run_cases(cases, [Run(mode, mode) for mode in modes], fitter, on_row=show)
     summary = {}
     for mode, items in rows.items():
@@ -136,7 +138,8 @@ def bench_modes(seeds=tuple(range(8)), views: int = 4, frames: int = 30, faults:
                          "worst_over_median_deg": round(float(cam.max() / np.median(cam)), 2),
                          "rigs_over_30mm_or_3deg": int(((pa > 30) | (cam > 3)).sum()),
                          "fit_s_mean": round(float(np.mean([r["fit_s"] for r in items])), 2)}
-    return {"faults": faults, "views": views, "frames": frames, "seeds": list(seeds), "rows": rows, "summary": summary}
+    return {"faults": faults, "rigs": rigs, "views": views, "frames": frames, "seeds": list(seeds), "rows": rows,
+            "summary": summary}
 
 
 def format_modes_summary(report: dict) -> str:

@@ -65,9 +65,15 @@ def camera_facing_rotation(body: BodyModel) -> torch.Tensor:
     return target @ source.T
 
 
+def map_fields(params, fn):
+    """A parameter dataclass (ViewBodies, CanonicalParams, ...) with ``fn`` applied to each of its
+    tensors, field by field (indexing rows, moving to a device, detaching)."""
+    return type(params)(**{f.name: fn(getattr(params, f.name)) for f in fields(params)})
+
+
 def detach(params):
     """A copy of a parameter dataclass with every tensor detached."""
-    return type(params)(**{f.name: getattr(params, f.name).detach() for f in fields(params)})
+    return map_fields(params, torch.Tensor.detach)
 
 
 def view_keypoints(body: BodyModel, bodies: ViewBodies) -> torch.Tensor:

@@ -26,12 +26,15 @@ def add_parser(subparsers) -> None:
     p.add_argument("--frames", type=int, default=None, help="frames per sequence (speed: 100, accuracy: 30, real: all)")
     p.add_argument("--noise", type=float, nargs="+", default=[2.0, 4.0, 8.0], help="accuracy: detection noise sigmas, px at 1000 px height")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="accuracy, capture: seeds (default 0 1 2); modes: 0-7")
-    p.add_argument("--faults", choices=("default", "harsh"), default="harsh", help="modes: the simulated detector's faults")
+    p.add_argument("--faults", choices=("default", "harsh", "real"), default="harsh", help="modes: the simulated detector's faults")
+    p.add_argument("--rigs", choices=("default", "wide"), default="default",
+                   help="modes: the cameras' world (wide: 0.6-1.6x lenses, 2-8 m, 0-60 deg above the person)")
     p.add_argument("--no-per-frame", action="store_true", help="accuracy: static rig only")
     p.add_argument("--trials", nargs="+", choices=REAL_TRIALS + ("shipped",), default=list(DEFAULT_REAL_TRIALS),
                    help="real: which recordings (default: walk multi static; balance: the balancing trial fitted from its "
                    "OpenPose JSON; shipped: the demo in resources/, no download)")
-    p.add_argument("--model", type=Path, default=None, help="network: the checkpoint (default: the shipped default model)")
+    p.add_argument("--model", type=Path, default=None,
+                   help="network, real, modes: the network of the network modes (default: the shipped model)")
     p.add_argument("--data", nargs="+", type=Path, default=[], metavar="SEQ", help="network: sequences with gt.npz (cmanet synth)")
     p.add_argument("--refine", action="store_true", help="network: also network+refine")
     p.add_argument("--refine-rig-iterations", nargs="+", type=int, default=None, metavar="N",
@@ -39,6 +42,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--optimize", action="store_true", help="network: also the optimizer alone (cmanet fit --mode optimize)")
     p.add_argument("--speed", action="store_true", help="network: also the network's throughput")
     p.add_argument("--threads", type=int, default=1, help="network: torch CPU threads")
+    p.add_argument("--adapt", type=float, nargs="+", default=None, metavar="SECONDS",
+                   help="real: also fit after adapting the network to each trial's own detections for these budgets "
+                   "(cmanet fit --adapt; rows: default mode and network alone)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.set_defaults(run=run)
 
@@ -77,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         reports = []
         for name in args.trials:
             trial = real.shipped_walk_trial() if name == "shipped" else real.TRIALS[name]
-            reports.append(real.run_trial(trial, frames=args.frames, show_progress_bar=True))
+            runs = real.DEFAULT_RUNS + real.adapted_runs(args.adapt or ())
+            reports.append(real.run_trial(trial, runs, frames=args.frames, show_progress_bar=True, model=args.model))
         print(real.format_report(reports))
         write_json(args.json, reports)
         return 0
@@ -94,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         write_json(args.json, figures)
         return 0
     if args.what == "modes":
-        report = synthetic.bench_modes(tuple(args.seeds or range(8)), (args.views or [4])[0], args.frames or 30, args.faults)
+        report = synthetic.bench_modes(tuple(args.seeds or range(8)), (args.views or [4])[0], args.frames or 30, args.faults,
+                                       rigs=args.rigs, model=args.model)
         print(synthetic.format_modes_summary(report))
         write_json(args.json, report)
         return 0

@@ -57,6 +57,12 @@ def add_parser(subparsers) -> None:
                    help="known cameras, full or partial: Pose2Sim/anipose/FreeMoCap .toml, EasyMocap intri.yml/extri.yml, "
                    "or Qualisys .qca.txt; known intrinsics replace the estimate, known extrinsics are held fixed")
     p.add_argument("--model-complexity", type=int, choices=(0, 1, 2), default=1, help="MediaPipe model (1 ships offline)")
+    p.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=None,
+                   help="adapt the network to this footage before fitting: the two-stage self-supervised learning on "
+                   "its own detections, no labels; the adapted network is kept as RES/adapted_model.pt and reused by "
+                   "later fits of the same sequence (default: off)")
+    p.add_argument("--adapt-budget", type=float, default=None, metavar="SECONDS",
+                   help="seconds of learning that --adapt may spend (default 120)")
     p.set_defaults(run=run)
 
 
@@ -74,6 +80,7 @@ def _people(text: str) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from core.errors import InputError
     from core.fit.config import load_fit_config
     from core.fit.sequence import fit_sequence
 
@@ -92,16 +99,30 @@ def run(args: argparse.Namespace) -> int:
         overrides["sync"] = dataclasses.replace(load_fit_config(args.config).sync, enabled=args.sync)
     config = load_fit_config(args.config, **overrides)
 
-    mode, model = _network(args, config)  # a bad checkpoint is reported before any detection work
-    result, summary = fit_sequence(args.sequence, args.out, config, mode, model, args.model_complexity,
-                                   show_progress_bar=True, keypoints=args.keypoints,
-                                   keypoint_format=args.keypoint_format, calibration=args.calibration,
-                                   people=args.people)
+    options = {"keypoints": args.keypoints, "keypoint_format": args.keypoint_format, "calibration": args.calibration,
+               "people": args.people}
+    from core.train.adapt import ADAPT_BY_DEFAULT, DEFAULT_BUDGET_S, fit_adapted
+
+    if args.adapt_budget is not None and not args.adapt_budget > 0:
+        raise InputError(f"--adapt-budget must be a positive number of seconds, got {args.adapt_budget}")
+    if args.adapt if args.adapt is not None else (ADAPT_BY_DEFAULT and args.mode != "optimize"):
+        result, summary = fit_adapted(args.sequence, args.out, config, args.mode, args.checkpoint,
+                                      args.adapt_budget or DEFAULT_BUDGET_S, show_progress_bar=True,
+                                      model_complexity=args.model_complexity, **options)
+    else:
+        mode, model = _network(args, config)  # a bad checkpoint is reported before any detection work
+        result, summary = fit_sequence(args.sequence, args.out, config, mode, model, args.model_complexity,
+                                       show_progress_bar=True, **options)
     path = args.out / "result.npz"
     timings = summary["timings_s"]
+    adapted = summary.get("adaptation")
+    learnt = ""
+    if adapted is not None:
+        how = f"reused {adapted['checkpoint']}" if adapted["reused"] else f"{adapted['seconds']:.0f} s, {adapted['steps']} steps"
+        learnt = f"; network adapted to this footage ({how}), kept as {args.out / adapted['kept']}"
     print(f"wrote {path} ({result.num_frames} frames, {result.num_views} views): "
           f"reprojection IRV {summary['irv_reproj_px_mean']} px, IEV {summary['iev_reproj_px_mean']} px; "
-          f"IRV {timings['irv_s']:.1f} s, IEV {timings['iev_s']:.1f} s")
+          f"IRV {timings['irv_s']:.1f} s, IEV {timings['iev_s']:.1f} s{learnt}")
     offsets = {k: v for k, v in summary["time_offsets_frames"].items() if v}
     if offsets:
         print("time offsets (frames): " + ", ".join(f"{k} {v:+g}" for k, v in offsets.items()))

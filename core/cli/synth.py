@@ -48,8 +48,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "holds every person per image (F, V, P, 17, 3) and gt.npz people_joints3d (P, F, 17, 3)",
     )  # fmt: skip
     parser.add_argument(
-        "--faults", choices=("default", "harsh"), default="default",
-        help="the simulated detector's faults: default, or harsh (every fault turned up; --noise then defaults to 8)",
+        "--faults", choices=("default", "harsh", "real"), default="default",
+        help="the simulated detector's faults: default, harsh (every fault turned up; --noise then defaults to 8), or "
+        "real (MediaPipe's noise, confidences, outliers and bias as measured on the real-footage benchmark, "
+        "resources/detector_faults; --noise scales them, 4 = as measured)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--rigs", choices=("default", "wide"), default="default",
+        help="the cameras' world: default (2.5-6 m, about eye height, the person framed tightly) or wide (lenses "
+        "0.6-1.6x the image size, 2-8 m away, 0-60 deg above the person, the person anywhere in the frame)",
     )  # fmt: skip
     parser.add_argument("--render", action="store_true", help="also render images of the person (slower)")
     parser.add_argument(
@@ -117,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             out, views=args.views, frames=args.frames, seed=args.seed, render=args.render, fps=args.fps,
             noise_px=args.noise, known_intrinsics=args.known_intrinsics, image_size=args.image_size, progress=args.render,
             people=args.people,
-            faults=faults,
+            faults=faults, rig_ranges=args.rigs,
             time_offsets=args.time_offsets, distortions=distortion, known_offsets=args.known_offsets,
         )  # fmt: skip
     except OSError as exc:  # unwritable folder, full disk: the user's to fix, not a bug

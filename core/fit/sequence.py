@@ -402,6 +402,7 @@ def fit_sequence(
     calibration: str | Path | None = None,
     time_offsets: dict[str, float] | None = None,
     people: int | None = 1,
+    network_for: Callable[[FitInputs], object] | None = None,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
@@ -413,9 +414,10 @@ def fit_sequence(
     detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
     partial) calibration (:mod:`core.fit.known_cameras`). Lens distortions (sequence.yaml's, or the
     calibration's) and time offsets are handled by :func:`core.fit.capture.fit_captured`
-    (``time_offsets``: view name -> known offset, replacing sequence.yaml's). ``progress``: a
-    :class:`core.progress.Progress` (or the older ``progress`` / ``should_cancel`` callbacks).
-    Returns the result and the summary.
+    (``time_offsets``: view name -> known offset, replacing sequence.yaml's). ``network_for(inputs)``:
+    the network to fit with, made once the inputs are known (adaptation to the sequence,
+    core.train.adapt), instead of ``model``. ``progress``: a :class:`core.progress.Progress` (or
+    the older ``progress`` / ``should_cancel`` callbacks). Returns the result and the summary.
     """
     progress = as_progress(progress, should_cancel)
     should_cancel = progress.cancelled
@@ -433,6 +435,8 @@ def fit_sequence(
         on_timeline = seq.to_timeline if seq.given_keypoints is None else (lambda keypoints: keypoints)
     if rig is not None:
         inputs, capture = apply_calibration(inputs, rig, capture, Path(calibration))
+    if network_for is not None:
+        model = network_for(inputs)
     result, timings = fit_captured(inputs, config, fit_result, capture, progress=progress, should_cancel=should_cancel,
                                    show_progress_bar=show_progress_bar, mode=mode, model=model)
     threshold = config.confidence_threshold

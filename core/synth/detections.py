@@ -11,7 +11,16 @@ From the projected true keypoints, per frame and view:
 - left/right swaps: now and then the whole body is mirrored (front/back confusion) or one limb
   pair is exchanged, confidently;
 - systematic bias: each view offsets each keypoint by a small fixed amount, largest at the hips,
-  which real detectors place differently from any body model.
+  which real detectors place differently from any body model;
+- bystanders (``bystander_rate``): now and then, for a run of frames, one view's detection is
+  another person's (a skeleton from another moment of the motion, elsewhere in the image, at
+  another size), confidently.
+
+With ``measured`` (a table of :mod:`core.synth.measured_faults`, e.g. the ``real`` preset) the
+noise, the confidences, the gross outliers and the per-view bias follow what a real detector was
+measured to do per joint and confidence bin, in metres at the joint's depth (scaled by
+``noise_px / DEFAULT_NOISE_PX``), with its frame-to-frame correlation; swaps, bystanders and
+missing joints keep the rates below.
 
 Confidences lie in [0, 1] like MediaPipe's visibility. Every fault is recorded in boolean masks so
 tests and benchmarks can score against it.
@@ -24,6 +33,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core.keypoints import COCO17_FLIP, COCO17_NAMES
+from core.synth.measured_faults import (
+    MEDIAPIPE_TABLES,
+    correlated_noise,
+    draw_confidences,
+    load_measured_faults,
+)
 
 K = {name: i for i, name in enumerate(COCO17_NAMES)}
 
@@ -70,6 +85,11 @@ class DetectionFaults:
     limb_swap_rate: fraction of (frame, view) detections with one limb pair exchanged.
     bias_px: standard deviation of the fixed per-view, per-keypoint offset at a 1000 px image
         height; hips get ``hip_bias_scale`` times more. 0 turns the bias off.
+    bystander_rate: fraction of (frame, view) detections that are a bystander's (in runs of
+        frames; see the module doc).
+    measured: a measured fault table (core.synth.measured_faults: a name in
+        resources/detector_faults, or a path): noise, confidences, outliers and bias from it
+        instead of the figures above.
     """
 
     noise_px: float = 4.0
@@ -83,15 +103,23 @@ class DetectionFaults:
     limb_swap_rate: float = 0.03
     bias_px: float = 2.0
     hip_bias_scale: float = 3.0
+    bystander_rate: float = 0.0
+    measured: str | None = None
 
 
+# The noise (px at a 1000 px image height) that the measured tables are scaled against.
+DEFAULT_NOISE_PX = 4.0
 # Named fault settings: ``default`` is what ``cmanet synth`` simulates; ``harsh`` turns every fault
 # up at once (twice the noise, more and noisier occluded joints, three times the outliers and
-# swaps, twice the per-view bias), the setting the real-footage benchmark's synthetic rows use.
+# swaps, twice the per-view bias), the setting the real-footage benchmark's synthetic rows use;
+# ``real``: MediaPipe as measured on the real-footage benchmark (resources/detector_faults), which
+# always reports every joint, with the default swap rates and a bystander now and then.
 FAULT_PRESETS: dict[str, DetectionFaults] = {
     "default": DetectionFaults(),
     "harsh": DetectionFaults(noise_px=8.0, occluded_noise=3.5, occluded_missing=0.5, outlier_rate=0.03,
                              body_swap_rate=0.03, limb_swap_rate=0.09, bias_px=4.0, hip_bias_scale=3.0),
+    "real": DetectionFaults(occluded_missing=0.0, out_of_frame_missing=0.5, bystander_rate=0.02,
+                            measured=MEDIAPIPE_TABLES.stem),
 }
 
 
@@ -184,6 +212,7 @@ def simulate_detections(
     rng: np.random.Generator,
     faults: DetectionFaults | None = None,
     hidden: np.ndarray | None = None,
+    focal: np.ndarray | None = None,
 ) -> Detections:
     """Faulty detections from the truth.
 
@@ -195,6 +224,8 @@ def simulate_detections(
         faults: fault rates (default: :class:`DetectionFaults`).
         hidden: (F, V, 17) bool joints hidden by something else (another person), treated as
             occluded; None: only the body's own occlusion.
+        focal: (V,) focal lengths in pixels (needed by ``faults.measured``: errors measured in
+            metres at the joint's depth become pixels).
     Returns:
         Detections with keypoints (F, V, 17, 3) and the fault masks.
     """
@@ -203,11 +234,22 @@ def simulate_detections(
     size = np.asarray(image_size, dtype=np.float64)
     scale = size[:, 1] / 1000.0  # (V,) noise scales with the image height
     xy = pixels.astype(np.float64).copy()
+    measured = None
+    if faults.measured is not None:
+        if focal is None:
+            raise ValueError("measured detector faults need the cameras' focal lengths")
+        measured = load_measured_faults(faults.measured)
+        # Pixels per metre at each joint's depth, and the table's noise scaled like noise_px.
+        px_per_m = np.asarray(focal, dtype=np.float64)[None, :, None] / np.maximum(joints_cam[..., 2], 0.1)
+        strength = faults.noise_px / DEFAULT_NOISE_PX
 
     # Systematic per-view bias, fixed over the sequence.
-    bias_sigma = np.full(N, faults.bias_px)
-    bias_sigma[[K["left_hip"], K["right_hip"]]] *= faults.hip_bias_scale
-    bias = rng.normal(0.0, 1.0, size=(V, N, 2)) * bias_sigma[None, :, None] * scale[:, None, None]
+    if measured is None:
+        bias_sigma = np.full(N, faults.bias_px)
+        bias_sigma[[K["left_hip"], K["right_hip"]]] *= faults.hip_bias_scale
+        bias = rng.normal(0.0, 1.0, size=(V, N, 2)) * bias_sigma[None, :, None] * scale[:, None, None]
+    else:
+        bias = rng.normal(0.0, 1.0, size=(V, N, 2)) * (strength * measured.bias_m[None, :, None] * np.median(px_per_m, axis=0)[..., None])
     xy += bias[None]
 
     # Left/right swaps (before noise: the detector put the joint where its partner is).
@@ -234,11 +276,15 @@ def simulate_detections(
         | behind_camera
     )  # fmt: skip
 
-    sigma = faults.noise_px * scale[None, :, None] * np.where(occluded, faults.occluded_noise, 1.0)
-    xy += rng.normal(0.0, 1.0, size=xy.shape) * sigma[..., None]
-
-    conf = rng.uniform(*faults.visible_conf, size=(F, V, N))
-    conf = np.where(occluded, rng.uniform(*faults.occluded_conf, size=conf.shape), conf)
+    if measured is None:
+        sigma = faults.noise_px * scale[None, :, None] * np.where(occluded, faults.occluded_noise, 1.0)
+        xy += rng.normal(0.0, 1.0, size=xy.shape) * sigma[..., None]
+        conf = rng.uniform(*faults.visible_conf, size=(F, V, N))
+        conf = np.where(occluded, rng.uniform(*faults.occluded_conf, size=conf.shape), conf)
+    else:
+        conf, bins = draw_confidences(measured, occluded, rng)
+        sigma = strength * measured.sigma_m[np.arange(N)[None, None, :], bins] * px_per_m
+        xy += correlated_noise(xy.shape, measured.noise_correlation, rng) * sigma[..., None]
     missing = occluded & (rng.random(conf.shape) < faults.occluded_missing)
     low = rng.uniform(0.0, 0.3, size=conf.shape)
     conf = np.where(out_of_frame, low, conf)
@@ -246,14 +292,21 @@ def simulate_detections(
     missing |= behind_camera
 
     # Gross outliers: somewhere on or around the person (their 2D box, enlarged), confidently.
-    outlier = (rng.random(conf.shape) < faults.outlier_rate) & ~missing
+    rate = faults.outlier_rate if measured is None else measured.outlier_rate[np.arange(N)[None, None, :], bins]
+    outlier = (rng.random(conf.shape) < rate) & ~missing
     if outlier.any():
         lo = true_xy.min(axis=2, keepdims=True)
         hi = true_xy.max(axis=2, keepdims=True)
         centre, half = 0.5 * (lo + hi), 0.5 * (hi - lo) * 1.5 + 10.0
         anywhere = centre + rng.uniform(-1.0, 1.0, size=xy.shape) * half
         xy = np.where(outlier[..., None], anywhere, xy)
-        conf = np.where(outlier, rng.uniform(0.3, 0.9, size=conf.shape), conf)
+        if measured is None:  # measured: the outlier keeps the confidence its bin was drawn with
+            conf = np.where(outlier, rng.uniform(0.3, 0.9, size=conf.shape), conf)
+
+    bystander = np.zeros((F, V), dtype=bool)
+    if faults.bystander_rate > 0:
+        xy, conf, bystander = _bystanders(xy, conf, size, faults.bystander_rate, rng)
+        outlier |= bystander[..., None] & ~missing
 
     conf = np.where(missing, 0.0, conf)
     keypoints = np.concatenate([xy, conf[..., None]], axis=-1).astype(np.float32)
@@ -266,3 +319,35 @@ def simulate_detections(
         swapped=swapped,
         bias=bias.astype(np.float32),
     )
+
+
+# Bystander runs: how many frames one lasts (uniform in this range).
+BYSTANDER_RUN_FRAMES = (3, 15)
+
+
+def _bystanders(xy: np.ndarray, conf: np.ndarray, size: np.ndarray, rate: float,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Replace runs of a view's detections by another person's: the same view's skeleton from
+    another moment, scaled by 0.6-1.1 and moved elsewhere in the image (kept inside it), with
+    high confidences. Returns the new xy (F, V, 17, 2), conf (F, V, 17) and the (F, V) mask."""
+    frames, views = xy.shape[:2]
+    mask = np.zeros((frames, views), dtype=bool)
+    xy, conf = xy.copy(), conf.copy()
+    mean_run = 0.5 * sum(BYSTANDER_RUN_FRAMES)
+    for v in range(views):
+        runs = rng.poisson(rate * frames / mean_run)
+        for _ in range(runs):
+            length = int(rng.integers(BYSTANDER_RUN_FRAMES[0], BYSTANDER_RUN_FRAMES[1] + 1))
+            start = int(rng.integers(0, max(1, frames - length + 1)))
+            rows = np.arange(start, min(frames, start + length))
+            source = (rows + int(rng.integers(1, max(2, frames)))) % frames
+            skeleton = xy[source, v]
+            centre = skeleton.mean(axis=1, keepdims=True)
+            shrunk = (skeleton - centre) * rng.uniform(0.6, 1.1)
+            extent = np.abs(shrunk).max(axis=(0, 1))
+            new_centre = np.array([rng.uniform(extent[0], max(extent[0] + 1, size[v, 0] - extent[0])),
+                                   rng.uniform(extent[1], max(extent[1] + 1, size[v, 1] - extent[1]))])
+            xy[rows, v] = shrunk + new_centre
+            conf[rows, v] = rng.uniform(0.7, 1.0, size=(len(rows), xy.shape[2]))
+            mask[rows, v] = True
+    return xy, conf, mask

@@ -25,7 +25,7 @@ import numpy as np
 from core.body import load_body_model
 from core.synth.detections import DetectionFaults, occlusion_by, simulate_detections
 from core.synth.motion import generate_motion
-from core.synth.rig import random_rig
+from core.synth.rig import RIG_RANGES, RigRanges, random_rig
 from core.synth.sequence import _FRAMING_STRIDE, SyntheticSequence, posed_on_floor, random_shape
 
 MAX_PEOPLE = 4
@@ -61,10 +61,12 @@ def generate_people_sequence(
     faults: DetectionFaults | None = None,
     image_size: tuple[int, int] | None = None,
     body_model=None,
+    rig_ranges: RigRanges | str | None = None,
 ) -> SyntheticSequence:
     """A synthetic sequence of ``people`` people (see the module doc); the same arguments give the
     same sequence. Its single-person fields are person 0's; ``people`` and
-    ``keypoints2d_people`` hold everybody."""
+    ``keypoints2d_people`` hold everybody. ``rig_ranges``: the cameras' world (as
+    :func:`core.synth.sequence.generate_sequence`)."""
     if not 2 <= people <= MAX_PEOPLE:
         raise ValueError(f"people must be between 2 and {MAX_PEOPLE}, got {people}")
     if body_model is None:
@@ -88,7 +90,9 @@ def generate_people_sequence(
     joints = np.stack(joints)  # (P, F, 17, 3)
 
     framing = np.concatenate([joints.reshape(-1, 3)] + [v[:, ::_FRAMING_STRIDE].reshape(-1, 3) for v in vertices])
-    rig = random_rig(views, rng_rig, framing, image_size=image_size)
+    if isinstance(rig_ranges, str):
+        rig_ranges = RIG_RANGES[rig_ranges]
+    rig = random_rig(views, rng_rig, framing, image_size=image_size, ranges=rig_ranges)
     faults = dataclasses.replace(faults or DetectionFaults(), noise_px=float(noise_px))
     cam = np.einsum("vij,pfkj->pfvki", rig.rotation, joints) + rig.translation[None, None, :, None, :]
     detected, alone, pixels_all = [], [], []
@@ -99,8 +103,10 @@ def generate_people_sequence(
             if q != p:
                 hidden |= occlusion_by(cam[p], cam[q])
         seed_p = np.random.SeedSequence([seed, people, 1000 + p])
-        with_others = simulate_detections(cam[p], pixels, rig.image_size, np.random.default_rng(seed_p), faults, hidden)
-        by_itself = simulate_detections(cam[p], pixels, rig.image_size, np.random.default_rng(seed_p), faults)
+        with_others = simulate_detections(cam[p], pixels, rig.image_size, np.random.default_rng(seed_p), faults, hidden,
+                                          focal=rig.focal)
+        by_itself = simulate_detections(cam[p], pixels, rig.image_size, np.random.default_rng(seed_p), faults,
+                                        focal=rig.focal)
         unseen = (with_others.occluded | with_others.out_of_frame | with_others.missing).mean(-1) >= UNDETECTED_SHARE
         keypoints = np.where(unseen[..., None, None], 0.0, with_others.keypoints).astype(np.float32)
         detected.append(keypoints), alone.append(by_itself.keypoints), pixels_all.append(pixels)

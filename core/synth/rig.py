@@ -5,6 +5,11 @@ axes (x right, y down, z forward): ``X_cam = R X_world + t``, focal length in pi
 point at the image centre. Rigs vary the way real captures do: how far around the person the
 cameras spread, their heights and distances, a little roll, and image sizes and focal lengths
 that differ between cameras (landscape and portrait).
+
+Two worlds (:class:`RigRanges`): ``default`` frames the person tightly from 2.5-6 m at about eye
+height; ``wide`` is the training world of the shipped model: lenses 0.6-1.6x the image's longer
+side, cameras 2-8 m from the person and 0-60 deg above them (ceiling mounts included), the person
+anywhere in the frame.
 """
 
 from __future__ import annotations
@@ -26,6 +31,33 @@ FOV_RANGE_DEG = (25.0, 95.0)
 ZOOM_OUT_RANGE = (0.6, 1.0)
 # Fraction of the image half-size the framed points may use at the tightest framing.
 FRAME_FILL = 0.9
+
+
+@dataclass(frozen=True)
+class RigRanges:
+    """The ranges a rig is drawn from.
+
+    focal_ratio: focal length / the image's longer side, drawn per camera (None: the tightest
+    framing of the person times a zoom-out in ``ZOOM_OUT_RANGE``, the ``default`` world);
+    distance_m: camera to the person's centre; elevation_deg: the camera's angle above the
+    person's centre (None: ``HEIGHT_RANGE_M`` camera heights instead); aim_jitter_m: how far from
+    the person's centre the camera aims (the person off-centre in the frame); roll_deg: standard
+    deviation of the roll about the view axis. A camera that would cut the person off moves back
+    (up to the largest distance), then zooms out.
+    """
+
+    focal_ratio: tuple[float, float] | None = None
+    distance_m: tuple[float, float] = DISTANCE_RANGE_M
+    elevation_deg: tuple[float, float] | None = None
+    aim_jitter_m: float = 0.08
+    roll_deg: float = 2.5
+
+
+RIG_RANGES: dict[str, RigRanges] = {
+    "default": RigRanges(),
+    "wide": RigRanges(focal_ratio=(0.6, 1.6), distance_m=(2.0, 8.0), elevation_deg=(0.0, 60.0), aim_jitter_m=0.25,
+                      roll_deg=4.0),
+}
 
 
 @dataclass
@@ -92,6 +124,7 @@ def random_rig(
     rng: np.random.Generator,
     points: np.ndarray,
     image_size: tuple[int, int] | None = None,
+    ranges: RigRanges | None = None,
 ) -> CameraRig:
     """A random rig of ``views`` cameras framing ``points``.
 
@@ -102,6 +135,7 @@ def random_rig(
             whole sequence); the cameras aim near their centre and their focal lengths are capped
             so that every point falls inside the image, with a margin.
         image_size: (width, height) for every camera; default: drawn per camera.
+        ranges: the world the cameras are drawn from (default: ``RIG_RANGES["default"]``).
     Returns:
         CameraRig with cameras named cam01, cam02, ...
     """
@@ -116,8 +150,15 @@ def random_rig(
     else:
         sizes = np.array([IMAGE_SIZES[i] for i in rng.integers(len(IMAGE_SIZES), size=views)])
 
+    ranges = ranges or RIG_RANGES["default"]
     rotations, translations, focals = [], [], []
     for v, azimuth in enumerate(_azimuths(views, rng)):
+        if ranges.focal_ratio is not None:
+            rotation, translation, focal = _wide_camera(azimuth, sizes[v], centre, points, ranges, rng)
+            rotations.append(rotation)
+            translations.append(translation)
+            focals.append(focal)
+            continue
         distance = rng.uniform(*DISTANCE_RANGE_M)
         height = rng.uniform(*HEIGHT_RANGE_M)
         eye = np.array([centre[0] + distance * np.cos(azimuth), centre[1] + distance * np.sin(azimuth), height])
@@ -147,3 +188,35 @@ def random_rig(
         principal=sizes.astype(np.float64) / 2.0,
         image_size=sizes,
     )
+
+
+def _fit_scale(rotation: np.ndarray, eye: np.ndarray, points: np.ndarray, focal: float, size: np.ndarray) -> float:
+    """How many times the person's farthest point overshoots FRAME_FILL of the image half-size
+    (<= 1: everything in frame), for a camera at ``eye``."""
+    cam = (points - eye) @ rotation.T
+    depth = np.maximum(cam[:, 2], 0.1)
+    reach = np.abs(cam[:, :2] / depth[:, None]) * focal / (0.5 * size[None, :])
+    return float(reach.max() / FRAME_FILL)
+
+
+def _wide_camera(azimuth: float, size: np.ndarray, centre: np.ndarray, points: np.ndarray, ranges: RigRanges,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+    """One camera of a ``wide`` rig: lens, distance and elevation drawn; moved back (then zoomed
+    out) until the person is in frame. Returns rotation, translation, focal."""
+    focal = rng.uniform(*ranges.focal_ratio) * float(max(size))
+    distance = rng.uniform(*ranges.distance_m)
+    elevation = np.radians(rng.uniform(*ranges.elevation_deg))
+    direction = np.array([np.cos(elevation) * np.cos(azimuth), np.cos(elevation) * np.sin(azimuth), np.sin(elevation)])
+    target = centre + rng.normal(0.0, ranges.aim_jitter_m, size=3) * np.array([1.0, 1.0, 0.5])
+    roll = np.radians(rng.normal(0.0, ranges.roll_deg))
+    for _ in range(8):
+        eye = centre + distance * direction
+        rotation = look_at(eye, target, roll=roll)
+        overshoot = _fit_scale(rotation, eye, points, focal, size)
+        if overshoot <= 1.0:
+            break
+        if distance < ranges.distance_m[1]:
+            distance = min(ranges.distance_m[1], distance * overshoot * 1.02)
+        else:
+            focal /= overshoot * 1.02
+    return rotation, -rotation @ eye, float(focal)

@@ -36,7 +36,7 @@ from core.io.atomic import atomic_write_npz, atomic_write_text
 from core.keypoints import COCO17_NAMES
 from core.synth.detections import DetectionFaults, Detections, simulate_detections
 from core.synth.motion import Motion, generate_motion
-from core.synth.rig import CameraRig, random_rig
+from core.synth.rig import RIG_RANGES, CameraRig, RigRanges, random_rig
 
 GENERATOR = "cmanet synth"
 GT_NPZ = "gt.npz"
@@ -241,6 +241,7 @@ def generate_sequence(
     time_offsets=None,
     time_margin: int | None = None,
     distortions=None,
+    rig_ranges: RigRanges | str | None = None,
 ) -> SyntheticSequence:
     """A synthetic sequence in memory; the same arguments give the same sequence.
 
@@ -257,6 +258,8 @@ def generate_sequence(
             and is made on a finer clock: the same ``time_margin`` with zero offsets gives the
             same person, motion and rig in sync.
         distortions: (4 or 5,) or (V, 4 or 5) lens distortion (OpenCV order) of the detections.
+        rig_ranges: the world the cameras are drawn from (default: ``RIG_RANGES["default"]``;
+            ``"wide"``: the shipped model's training world).
     """
     if not MIN_VIEWS <= views <= MAX_VIEWS:
         raise InputError(f"--views must be between {MIN_VIEWS} and {MAX_VIEWS}, got {views}")
@@ -283,7 +286,9 @@ def generate_sequence(
     joints, vertices, transl = posed_joints[first], posed_vertices[first], posed_transl[first]
 
     framing = np.concatenate([joints.reshape(-1, 3), vertices[:, ::_FRAMING_STRIDE].reshape(-1, 3)])
-    rig = random_rig(views, rng_rig, framing, image_size=image_size)
+    if isinstance(rig_ranges, str):
+        rig_ranges = RIG_RANGES[rig_ranges]
+    rig = random_rig(views, rng_rig, framing, image_size=image_size, ranges=rig_ranges)
     seen_joints = posed_joints[seen]  # (F, V, 17, 3): what each view films in its own frames
     joints_cam = np.einsum("vij,fvkj->fvki", rig.rotation, seen_joints) + rig.translation[None, :, None, :]
     pixels = joints_cam[..., :2] / np.maximum(joints_cam[..., 2:], 1e-6) * rig.focal[None, :, None, None] \
@@ -293,7 +298,7 @@ def generate_sequence(
                                    rig.focal, rig.principal, coeffs)[..., :2].astype(np.float64)
 
     faults = dataclasses.replace(faults or DetectionFaults(), noise_px=float(noise_px))
-    detections = simulate_detections(joints_cam, pixels, rig.image_size, rng_detect, faults)
+    detections = simulate_detections(joints_cam, pixels, rig.image_size, rng_detect, faults, focal=rig.focal)
     clean = np.concatenate([pixels, np.ones(pixels.shape[:-1] + (1,))], axis=-1)
 
     return SyntheticSequence(
@@ -444,6 +449,7 @@ def make_synthetic_sequence(
     faults: DetectionFaults | None = None,
     body_model=None,
     progress: bool = False,
+    rig_ranges: RigRanges | str | None = None,
     on_frame: Callable[[int, int], None] | None = None,
     time_offsets=None,
     distortions=None,
@@ -469,11 +475,11 @@ def make_synthetic_sequence(
         from core.synth.people import generate_people_sequence
 
         seq = generate_people_sequence(people, views, frames, seed, fps=fps, noise_px=noise_px, faults=faults,
-                                       image_size=image_size, body_model=body_model)
+                                       image_size=image_size, body_model=body_model, rig_ranges=rig_ranges)
     else:
         seq = generate_sequence(
             views, frames, seed, fps=fps, noise_px=noise_px, faults=faults, image_size=image_size, body_model=body_model,
-            keep_vertices=render, time_offsets=time_offsets, distortions=distortions,
+            keep_vertices=render, time_offsets=time_offsets, distortions=distortions, rig_ranges=rig_ranges,
         )  # fmt: skip
     return write_sequence(
         seq, out, render=render, known_intrinsics=known_intrinsics, progress=progress, on_frame=on_frame,

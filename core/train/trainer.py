@@ -22,18 +22,23 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from tqdm import tqdm
 
 from core.body import BodyModel, load_body_model
 from core.canonical.losses import reprojection_error_px, reprojection_loss
-from core.canonical.params import CanonicalParams, canonical_keypoints, detach
+from core.canonical.params import (
+    CanonicalParams,
+    canonical_keypoints,
+    detach,
+    map_fields,
+)
 from core.canonical.pose_prior import PosePrior, default_pose_prior
 from core.config import from_dict, to_dict
 from core.device import resolve_device
@@ -72,27 +77,51 @@ from core.train.teacher import (
 
 log = logging.getLogger(__name__)
 
-STAGES = ("1", "2", "both", "joint", "iev")
 LAST, BEST = "last.pt", "best.pt"
 # Frames per chunk when the teachers or the validation run over a whole frame set.
 CHUNK_FRAMES = 256
 
 
+@dataclass(frozen=True)
+class Stage:
+    """One training stage.
+
+    trains: the network's modules it trains (the others are frozen); step: how a step runs it
+    (``irv``: IRV per view; ``iev``: IEV on IRV's precomputed, frozen outputs; ``joint``: IRV and
+    IEV together, the sum of both losses; ``iev_mean``: IEV alone from the mean body);
+    settings: the config section of its epochs and learning rate; score: the validation metric
+    ``best.pt`` is chosen by.
+    """
+
+    name: str
+    trains: tuple[str, ...]
+    step: Literal["irv", "iev", "joint", "iev_mean"]
+    settings: Literal["stage1", "stage2"]
+    score: str
+
+    def config(self, config: TrainConfig) -> StageConfig:
+        return getattr(config, self.settings)
+
+    def modules(self, model: CMANet) -> list[torch.nn.Module]:
+        return [getattr(model, name) for name in self.trains]
+
+
+STAGE_TABLE: dict[str, Stage] = {
+    "1": Stage("1", ("encoder", "irv"), "irv", "stage1", "val_irv_l2d"),
+    "2": Stage("2", ("iev",), "iev", "stage2", "val_iev_l2d"),
+    "joint": Stage("joint", ("encoder", "irv", "iev"), "joint", "stage2", "val_iev_l2d"),
+    "iev": Stage("iev", ("encoder", "iev"), "iev_mean", "stage2", "val_iev_l2d"),
+}
+# What ``--stage`` accepts: a stage, or ``both`` (1 then 2).
+PLANS: dict[str, list[str]] = {**{name: [name] for name in STAGE_TABLE}, "both": ["1", "2"]}
+STAGES = tuple(PLANS)
+
+
 def stage_plan(stage: str) -> list[str]:
     """``both`` -> ["1", "2"]; any other stage alone."""
-    if stage not in STAGES:
+    if stage not in PLANS:
         raise InputError(f"unknown stage {stage!r} (one of {', '.join(STAGES)})")
-    return ["1", "2"] if stage == "both" else [stage]
-
-
-def stage_config(config: TrainConfig, stage: str) -> StageConfig:
-    return config.stage1 if stage == "1" else config.stage2
-
-
-def trainable_modules(model: CMANet, stage: str) -> list[torch.nn.Module]:
-    """What a stage trains: 1: encoder + IRV; 2: IEV (IRV frozen); joint: all; iev: encoder + IEV."""
-    return {"1": [model.encoder, model.irv], "2": [model.iev], "joint": [model.encoder, model.irv, model.iev],
-            "iev": [model.encoder, model.iev]}[stage]
+    return list(PLANS[stage])
 
 
 def learning_rate(stage: StageConfig, step: int, total: int) -> float:
@@ -160,7 +189,12 @@ class _Stopped(Exception):
 
 def _to_cpu(params):
     """A detached CPU copy of a parameter dataclass (ViewBodies, CanonicalParams)."""
-    return type(params)(**{k: v.detach().cpu() for k, v in vars(params).items()})
+    return map_fields(params, lambda t: t.detach().cpu())
+
+
+def _rows(params, rows: torch.Tensor):
+    """The rows ``rows`` of every tensor of a parameter dataclass."""
+    return map_fields(params, lambda t: t[rows.to(t.device)])
 
 
 def _data_fingerprint(sequences) -> list[list[Any]]:
@@ -192,17 +226,22 @@ class Trainer:
         self.ddp: torch.nn.Module | None = None
         self.precomputed: list[dict[str, torch.Tensor]] | None = None
         self.last_val: dict[str, float] = {}
+        # Adaptation at fit time (core.train.adapt): each stage's time limit (perf_counter), a
+        # callback after every step (progress; it may raise to cancel), and no checkpoint files.
+        self.deadlines: dict[str, float] = {}
+        self.on_step: Callable[[int], None] | None = None
+        self.write_checkpoints = True
 
     # ------------------------------------------------------------------ set-up per stage
 
-    def _prepare_stage(self, stage: str, optimizer_state: dict | None) -> None:
+    def _prepare_stage(self, stage: Stage, optimizer_state: dict | None) -> None:
         model = self.model
         model.requires_grad_(False)
         params = []
-        for module in trainable_modules(model, stage):
+        for module in stage.modules(model):
             module.requires_grad_(True)
             params += list(module.parameters())
-        cfg = stage_config(self.config, stage)
+        cfg = stage.config(self.config)
         self.optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=self.config.weight_decay)
         if optimizer_state is not None:
             self.optimizer.load_state_dict(optimizer_state)
@@ -213,7 +252,7 @@ class Trainer:
             self.ddp = DistributedDataParallel(model, device_ids=ids, broadcast_buffers=False)
         else:
             self.ddp = model
-        self.precomputed = self._precompute_irv(self.train_sets) if stage == "2" else None
+        self.precomputed = self._precompute_irv(self.train_sets) if stage.step == "iev" else None
 
     @torch.no_grad()
     def _precompute_irv(self, sets: list[FrameSet]) -> list[dict[str, torch.Tensor]]:
@@ -271,7 +310,7 @@ class Trainer:
             if not len(rows):
                 continue
             frames = frame_set.frame[rows].to(self.device)
-            fused = CanonicalParams(*(getattr(params, f.name)[frames] for f in dataclasses.fields(params)))
+            fused = _rows(params, frames)
             updates.append(("iev", set_index, rows, _to_cpu(fused), error[frames].cpu()))
             inputs = frame_set.batch(rows).to(self.device)
             bodies, view_error = irv_teacher(self.body, self.prior, inputs, self.fit_config, self.config.teacher.init_irv_iterations,
@@ -323,36 +362,41 @@ class Trainer:
             terms["loss"] = terms["loss"] + loss_config.intermediate * terms["intermediate"]
         return terms, replaced
 
-    def _step(self, stage: str, set_index: int, rows: torch.Tensor, refresh: bool) -> dict[str, float]:
+    def _irv_step(self, set_index: int, rows: torch.Tensor, inputs, refresh: bool) -> tuple[dict, dict, int]:
+        irv = self.ddp(inputs, self.body, stage="irv")
+        terms, replaced = self._irv_terms(set_index, rows, inputs, irv, refresh)
+        return terms, {f"irv_{k}": v for k, v in terms.items()}, replaced
+
+    def _iev_step(self, set_index: int, rows: torch.Tensor, inputs, refresh: bool) -> tuple[dict, dict, int]:
+        pre = {k: v[rows.to(self.device)] for k, v in self.precomputed[set_index].items()}
+        views = self._view_subset(inputs.num_views)
+        if views is not None:  # a random subset of the rig, in random order (augmentation)
+            inputs = inputs.map(lambda t: t[:, views])
+            pre = {k: v[:, views] for k, v in pre.items()}
+        irv = IRVOutput(pre["features"], pre["context"], [pre["theta"]])
+        init = self.model.initial_state(pre["theta"], pre["view_loss"])
+        states = self.ddp(inputs, self.body, stage="iev", irv=irv, init=init)
+        terms, replaced = self._iev_terms(set_index, rows, inputs, states, refresh, views)
+        return terms, {f"iev_{k}": v for k, v in terms.items()}, replaced
+
+    def _joint_step(self, set_index: int, rows: torch.Tensor, inputs, refresh: bool) -> tuple[dict, dict, int]:
+        irv, _, states = self.ddp(inputs, self.body, stage="full")
+        t1, r1 = self._irv_terms(set_index, rows, inputs, irv, refresh)
+        t2, r2 = self._iev_terms(set_index, rows, inputs, states, refresh)
+        terms = {"loss": t1["loss"] + t2["loss"], "l2d": t1["l2d"] + t2["l2d"], "lsmpl": t1["lsmpl"] + t2["lsmpl"]}
+        record = {**{f"irv_{k}": v for k, v in t1.items()}, **{f"iev_{k}": v for k, v in t2.items()}}
+        return terms, record, r1 + r2
+
+    def _iev_mean_step(self, set_index: int, rows: torch.Tensor, inputs, refresh: bool) -> tuple[dict, dict, int]:
+        states = self.ddp(inputs, self.body, stage="iev_mean")
+        terms, replaced = self._iev_terms(set_index, rows, inputs, states, refresh)
+        return terms, {f"iev_{k}": v for k, v in terms.items()}, replaced
+
+    def _step(self, stage: Stage, set_index: int, rows: torch.Tensor, refresh: bool) -> dict[str, float]:
+        """One optimizer step of ``stage`` on a batch: the loss terms of its step kind, then the update."""
         inputs = self.train_sets[set_index].batch(rows).to(self.device)
-        model = self.ddp
-        replaced = 0
-        if stage == "1":
-            irv = model(inputs, self.body, stage="irv")
-            terms, replaced = self._irv_terms(set_index, rows, inputs, irv, refresh)
-            record = {f"irv_{k}": v for k, v in terms.items()}
-        elif stage == "2":
-            pre = {k: v[rows.to(self.device)] for k, v in self.precomputed[set_index].items()}
-            views = self._view_subset(inputs.num_views)
-            if views is not None:  # a random subset of the rig, in random order (augmentation)
-                inputs = inputs.map(lambda t: t[:, views])
-                pre = {k: v[:, views] for k, v in pre.items()}
-            irv = IRVOutput(pre["features"], pre["context"], [pre["theta"]])
-            init = self.model.initial_state(pre["theta"], pre["view_loss"])
-            states = model(inputs, self.body, stage="iev", irv=irv, init=init)
-            terms, replaced = self._iev_terms(set_index, rows, inputs, states, refresh, views)
-            record = {f"iev_{k}": v for k, v in terms.items()}
-        elif stage == "joint":
-            irv, _, states = model(inputs, self.body, stage="full")
-            t1, r1 = self._irv_terms(set_index, rows, inputs, irv, refresh)
-            t2, r2 = self._iev_terms(set_index, rows, inputs, states, refresh)
-            terms = {"loss": t1["loss"] + t2["loss"], "l2d": t1["l2d"] + t2["l2d"], "lsmpl": t1["lsmpl"] + t2["lsmpl"]}
-            record = {**{f"irv_{k}": v for k, v in t1.items()}, **{f"iev_{k}": v for k, v in t2.items()}}
-            replaced = r1 + r2
-        else:  # "iev": IEV alone, from the mean body
-            states = model(inputs, self.body, stage="iev_mean")
-            terms, replaced = self._iev_terms(set_index, rows, inputs, states, refresh)
-            record = {f"iev_{k}": v for k, v in terms.items()}
+        run = {"irv": self._irv_step, "iev": self._iev_step, "joint": self._joint_step, "iev_mean": self._iev_mean_step}
+        terms, record, replaced = run[stage.step](set_index, rows, inputs, refresh)
 
         self.optimizer.zero_grad(set_to_none=True)
         terms["loss"].backward()
@@ -368,7 +412,7 @@ class Trainer:
     # ------------------------------------------------------------------ validation
 
     @torch.no_grad()
-    def validate(self, stage: str) -> dict[str, float]:
+    def validate(self, stage: Stage) -> dict[str, float]:
         """Self-supervised metrics on the held-out frames: reprojection losses (L2D, the score
         best.pt is chosen by) and errors in pixels, of IRV and of IEV; plus, with --eval-gt,
         PA-MPJPE and camera errors against ground truth (logged only)."""
@@ -387,7 +431,7 @@ class Trainer:
                 inputs = frame_set.batch(rows).to(self.device)
                 kp = inputs.keypoints2d
                 visible = visible_views(inputs, self.threshold)
-                if stage == "iev":
+                if stage.step == "iev_mean":
                     states = model(inputs, self.body, stage="iev_mean")
                     irv = None
                 else:
@@ -423,8 +467,7 @@ class Trainer:
                 if gt is None:
                     continue
                 pick = (seq_idx == s).nonzero()[:, 0]
-                sub = lambda p: type(p)(**{k: v[pick.to(v.device)] for k, v in vars(p).items()})  # noqa: E731
-                for k, v in flat(evaluate_canonical(self.body, sub(irv), sub(iev), gt, frames[pick])).items():
+                for k, v in flat(evaluate_canonical(self.body, _rows(irv, pick), _rows(iev, pick), gt, frames[pick])).items():
                     rows_out.setdefault(f"val_gt_{k}", []).append(v)
         return {k: sum(v) / len(v) for k, v in rows_out.items()}
 
@@ -442,7 +485,7 @@ class Trainer:
         return payload
 
     def save(self, best: bool = False) -> None:
-        if not self.env.is_main:
+        if not self.env.is_main or not self.write_checkpoints:
             return
         payload = self.checkpoint_payload()
         write_checkpoint(self.out / LAST, payload)
@@ -459,38 +502,51 @@ class Trainer:
     def run(self, metrics: MetricsLog | None, optimizer_state: dict | None = None) -> None:
         state = self.state
         while state.stage is not None:
-            stage = state.stage
-            cfg = stage_config(self.config, stage)
+            stage = STAGE_TABLE[state.stage]
+            cfg = stage.config(self.config)
             self._prepare_stage(stage, optimizer_state)
             optimizer_state = None
             self._initial_labels()
             per_epoch = len(epoch_batches(self.train_sets, cfg.batch_frames, self.config.seed, 0, self.env.world, self.env.rank))
-            total = per_epoch * cfg.epochs
-            while state.epoch < cfg.epochs:
+            epochs = cfg.epochs
+            total = per_epoch * epochs
+            while state.epoch < epochs:
+                began = time.perf_counter()
                 self._epoch(stage, cfg, total, metrics)
                 val = self.validate(stage) if self.val_sets else {}
                 dist_utils.barrier(self.env)
                 self.last_val = val
-                score = val.get("val_irv_l2d" if stage == "1" else "val_iev_l2d", math.nan)
+                score = val.get(stage.score, math.nan)
                 improved = math.isfinite(score) and score < state.best
                 if improved:
                     state.best = score
                 state.epoch += 1
                 state.batch = 0
                 if metrics is not None:
-                    metrics.write({"kind": "val", "step": state.step, "epoch": state.epoch, "stage": stage, **val,
+                    metrics.write({"kind": "val", "step": state.step, "epoch": state.epoch, "stage": stage.name, **val,
                                    "best": improved})
                 self.save(best=improved or not self.val_sets)
-            state.completed.append(stage)
+                epochs = self._epochs_in_time(stage, epochs, time.perf_counter() - began)
+                total = per_epoch * epochs
+            state.completed.append(stage.name)
             state.stage_index += 1
             state.epoch, state.batch, state.best, state.stage_start = 0, 0, math.inf, state.step
             self.save()
 
-    def _epoch(self, stage: str, cfg: StageConfig, total: int, metrics: MetricsLog | None) -> None:
+    def _epochs_in_time(self, stage: Stage, epochs: int, epoch_s: float) -> int:
+        """The stage's epochs, fewer when the next would end past its deadline (an epoch is assumed
+        to take as long as the last one did); the learning rate then decays over the fewer."""
+        deadline = self.deadlines.get(stage.name)
+        if deadline is None:
+            return epochs
+        more = int((deadline - time.perf_counter()) // max(epoch_s, 1e-6))
+        return min(epochs, self.state.epoch + max(0, more))
+
+    def _epoch(self, stage: Stage, cfg: StageConfig, total: int, metrics: MetricsLog | None) -> None:
         state = self.state
         batches = epoch_batches(self.train_sets, cfg.batch_frames, self.config.seed, state.epoch, self.env.world, self.env.rank)
         every = self.config.teacher.every
-        bar = tqdm(total=len(batches), initial=state.batch, desc=f"stage {stage} epoch {state.epoch + 1}/{cfg.epochs}",
+        bar = tqdm(total=len(batches), initial=state.batch, desc=f"stage {stage.name} epoch {state.epoch + 1}/{cfg.epochs}",
                    disable=not self.show_progress, leave=False)
         start = time.perf_counter()
         for set_index, rows in batches[state.batch :]:
@@ -513,8 +569,10 @@ class Trainer:
                         irv_cov = sum(b.coverage() for b in self.irv_banks) / len(self.irv_banks)
                         iev_cov = sum(b.coverage() for b in self.iev_banks) / len(self.iev_banks)
                         metrics.write({"kind": "train", "step": state.step, "epoch": state.epoch + state.batch / len(batches),
-                                       "stage": stage, "lr": lr, **record, "irv_label_coverage": irv_cov,
+                                       "stage": stage.name, "lr": lr, **record, "irv_label_coverage": irv_cov,
                                        "iev_label_coverage": iev_cov, "seconds": time.perf_counter() - start})
+            if self.on_step is not None:
+                self.on_step(state.step)
             if self.stop_event.is_set():
                 bar.close()
                 self.save()
@@ -543,6 +601,108 @@ def _load_gt(sequences) -> dict[int, dict]:
     return out
 
 
+@dataclass
+class RunSource:
+    """Where a run starts, decided before any data is read (:func:`resolve_run`).
+
+    config: the training config; plan: the stages to run (a resumed run: its own); last: the
+    run folder's ``last.pt``; resumed: its payload when the run resumes it (``--resume``), else None;
+    init: the checkpoint whose weights start a new run (None: new weights); continues: ``init`` is
+    the folder's own finished stage-1 run, which stage 2 continues (its steps and metrics go on).
+    """
+
+    config: TrainConfig
+    plan: list[str]
+    last: Path
+    resumed: dict[str, Any] | None = None
+    init: Path | None = None
+    continues: bool = False
+
+    @property
+    def appending(self) -> bool:
+        """Whether the run carries on the folder's step count and metrics log."""
+        return self.resumed is not None or self.continues
+
+
+def resolve_run(out: Path, stage: str, config: TrainConfig | None, resume: bool, init: str | Path | None,
+                iev_iterations: int | None) -> RunSource:
+    """How a run into ``out`` starts: resume its ``last.pt``, start from ``init``'s weights, continue
+    a finished stage 1 in the same folder (stage 2 without ``init``), or start anew. Reads
+    checkpoints, writes nothing; InputError for a combination that cannot run."""
+    if iev_iterations is not None and (iev_iterations < 1 or resume):
+        raise InputError("--iev-iterations must be >= 1, and cannot change a run being resumed")
+    last = out / LAST
+    if resume:
+        payload = read_checkpoint(last)
+        if "train" not in payload:
+            raise InputError("not a training checkpoint (nothing to resume)", last)
+        try:
+            config = from_dict(TrainConfig, payload["train"]["config"])
+        except InputError as exc:
+            raise InputError(f"bad training config in checkpoint: {exc}", last) from None
+        return RunSource(config, list(payload["train"]["state"]["plan"]), last, resumed=payload)
+    if config is None:
+        raise InputError("a training config is needed (--config)")
+    plan = stage_plan(stage)
+    if last.exists() and init is None:
+        done = read_checkpoint(last).get("train", {}).get("state", {}) if stage == "2" else {}
+        if done.get("completed") == ["1"] and done.get("plan") == ["1"]:
+            init = last  # stage 2 after a finished stage-1 run in the same folder
+        else:
+            raise InputError("already holds a training run: --resume to continue it, or choose another --out", out)
+    init = None if init is None else Path(init)
+    return RunSource(config, plan, last, init=init, continues=init is not None and init.resolve() == last.resolve())
+
+
+@dataclass
+class RunStart:
+    """What :func:`start_run` hands the trainer: the network, the (possibly updated) config, the
+    state, and the optimizer state and pseudo-label banks to restore (None: fresh)."""
+
+    model: CMANet
+    config: TrainConfig
+    state: RunState
+    optimizer_state: dict | None = None
+    banks: dict | None = None
+
+
+def start_run(source: RunSource, sequences, body: BodyModel, prior: PosePrior,
+              iev_iterations: int | None) -> RunStart:
+    """The network and state a run starts from (see :class:`RunSource`); a checkpoint's
+    pseudo-labels are reused only when it was trained on the same data."""
+    fingerprint = _data_fingerprint(sequences)
+    config = source.config
+    if source.resumed is not None:
+        payload = source.resumed
+        if payload["train"]["data"] != fingerprint:
+            raise InputError("--data differs from the data this run was trained on; resume with the same sequences",
+                             source.last)
+        return RunStart(model_from_payload(payload, source.last), config, RunState(**payload["train"]["state"]),
+                        payload.get("optimizer"), payload.get("banks"))
+    banks = None
+    state = RunState(plan=list(source.plan))
+    if source.init is not None:
+        checkpoint = read_checkpoint(source.init)
+        model = model_from_payload(checkpoint, source.init)
+        if checkpoint.get("train", {}).get("data") == fingerprint:
+            banks = checkpoint.get("banks")  # the same data: its pseudo-labels still apply
+        if to_dict(model.config) != to_dict(config.model):
+            log.warning("%s: its network differs from the config's model section; using the checkpoint's", source.init)
+            config = dataclasses.replace(config, model=model.config)
+        previous = checkpoint.get("train", {}).get("state")
+        if previous and source.continues:
+            state.step = state.stage_start = int(previous["step"])
+            state.completed = list(previous["completed"])
+            state.plan = state.completed + state.plan
+            state.stage_index = len(state.completed)
+    else:
+        model = build_model(config.model, body, config.body_model, prior.mean)
+    if iev_iterations is not None:
+        model = with_iev_iterations(model, iev_iterations)
+        config = dataclasses.replace(config, model=model.config)
+    return RunStart(model, config, state, None, banks)
+
+
 def train(
     data: list[str | Path],
     out: str | Path,
@@ -567,26 +727,8 @@ def train(
     """
     started = time.perf_counter()
     out = Path(out)
-    if iev_iterations is not None and (iev_iterations < 1 or resume):
-        raise InputError("--iev-iterations must be >= 1, and cannot change a run being resumed")
-    payload = None
-    last = out / LAST
-    if resume:
-        payload = read_checkpoint(last)
-        if "train" not in payload:
-            raise InputError("not a training checkpoint (nothing to resume)", last)
-        try:
-            config = from_dict(TrainConfig, payload["train"]["config"])
-        except InputError as exc:
-            raise InputError(f"bad training config in checkpoint: {exc}", last) from None
-    elif config is None:
-        raise InputError("a training config is needed (--config)")
-    elif last.exists() and init is None:
-        done = read_checkpoint(last).get("train", {}).get("state", {}) if stage == "2" else {}
-        if done.get("completed") == ["1"] and done.get("plan") == ["1"]:
-            init = last  # stage 2 after a finished stage-1 run in the same folder
-        else:
-            raise InputError("already holds a training run: --resume to continue it, or choose another --out", out)
+    source = resolve_run(out, stage, config, resume, init, iev_iterations)
+    config = source.config
     check_outside_inputs(out, data, "the run folder", "the training sequences")
 
     env = dist_utils.init_distributed(resolve_device(device or config.device))
@@ -611,50 +753,18 @@ def train(
             sequences = load_sequences(data, config.model.confidence_threshold, crop, False)
 
         torch.manual_seed(config.seed)  # the same initial weights in every process
-        optimizer_state = None
-        banks = None
-        if payload is not None:
-            if payload["train"]["data"] != _data_fingerprint(sequences):
-                raise InputError("--data differs from the data this run was trained on; resume with the same sequences", last)
-            model = model_from_payload(payload, last)
-            state = RunState(**payload["train"]["state"])
-            optimizer_state = payload.get("optimizer")
-            banks = payload.get("banks")
-        else:
-            if init is not None:
-                source = read_checkpoint(init)
-                model = model_from_payload(source, init)
-                if source.get("train", {}).get("data") == _data_fingerprint(sequences):
-                    banks = source.get("banks")  # the same data: its pseudo-labels still apply
-                if to_dict(model.config) != to_dict(config.model):
-                    log.warning("%s: its network differs from the config's model section; using the checkpoint's", init)
-                    config = dataclasses.replace(config, model=model.config)
-                previous_state = source.get("train", {}).get("state")
-                state = RunState(plan=stage_plan(stage))
-                if previous_state and Path(init).resolve() == last.resolve():
-                    state.step = state.stage_start = int(previous_state["step"])
-                    state.completed = list(previous_state["completed"])
-                    state.plan = state.completed + state.plan
-                    state.stage_index = len(state.completed)
-            else:
-                model = build_model(config.model, body, config.body_model, prior.mean)
-                state = RunState(plan=stage_plan(stage))
-            if iev_iterations is not None:
-                model = with_iev_iterations(model, iev_iterations)
-                config = dataclasses.replace(config, model=model.config)
-        model = model.to(env.device).train()
-
-        trainer = Trainer(config, model, body, prior, sequences, out, env, state, show_progress,
+        start = start_run(source, sequences, body, prior, iev_iterations)
+        model = start.model.to(env.device).train()
+        trainer = Trainer(start.config, model, body, prior, sequences, out, env, start.state, show_progress,
                           gt=_load_gt(sequences) if eval_gt else None)
-        if banks is not None:
-            trainer.load_banks(banks)
-        appending = resume or (init is not None and Path(init).resolve() == last.resolve())
-        metrics = MetricsLog(out, state.step if appending else None) if env.is_main else None
+        if start.banks is not None:
+            trainer.load_banks(start.banks)
+        metrics = MetricsLog(out, start.state.step if source.appending else None) if env.is_main else None
         with stop_requests(enabled=not env.enabled) as trainer.stop_event:
             try:
-                trainer.run(metrics, optimizer_state)
+                trainer.run(metrics, start.optimizer_state)
             except _Stopped:
-                log.warning("stopped at step %d; %s holds it (--resume continues)", trainer.state.step, last)
+                log.warning("stopped at step %d; %s holds it (--resume continues)", trainer.state.step, out / LAST)
                 return TrainSummary(out, trainer.state, trainer.last_val, time.perf_counter() - started, stopped=True)
         dist_utils.barrier(env)
         return TrainSummary(out, trainer.state, trainer.last_val, time.perf_counter() - started)
