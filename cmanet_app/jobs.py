@@ -19,7 +19,7 @@ from core.fit.capture import image_keypoints
 from core.fit.config import FitConfig
 from core.fit.modes import resolve_mode
 from core.io import MultiViewSequence
-from core.io.folders import check_outside_inputs
+from core.io.folders import check_outside_inputs, prepare_output_folder
 from core.io.results import RESULT_FILE, FitResult
 from core.nets.checkpoint import installed_model
 
@@ -91,8 +91,7 @@ def detect(seq_root: Path, out: Path, progress, should_cancel) -> np.ndarray:
     """``cmanet detect``: given, cached or detected keypoints, cached in ``out``."""
     from core.detect.sequence import detect_sequence
 
-    out = check_result_dir(out, seq_root)
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_output_folder(check_result_dir(out, seq_root))
     with MultiViewSequence.open(seq_root) as seq:
         return detect_sequence(
             seq, out, progress=lambda d, t: progress("detect", d, t), should_cancel=should_cancel,

@@ -24,6 +24,13 @@ FORMAT_VERSION = 2
 ADDED_IN = {"irv_cam_f": 2}
 
 
+def result_size_bound(frames: int, views: int) -> int:
+    """Bytes a fit of ``frames`` x ``views`` may need in its result folder: ``result.npz``
+    uncompressed (about 1 kB per frame and view, 0.6 kB per frame) twice over (the new file is
+    written beside the old one before it replaces it), and the summary."""
+    return 2 * (frames * (2048 * views + 2048)) + 1_000_000
+
+
 @dataclass
 class FitResult:
     """Everything ``cmanet fit`` writes (arrays are numpy; rotations are axis-angle vectors).
