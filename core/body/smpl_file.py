@@ -19,15 +19,15 @@ import numpy as np
 
 from core.errors import InputError
 
-# (module, name) of the callables a SMPL pickle may name: numpy's array reconstruction and the
-# plain object construction of copyreg.
+# (module, name) of the callables a SMPL pickle may name: numpy's array reconstruction, the plain
+# object construction of copyreg, sets (chumpy's state) and the bytes of a protocol-2 pickle.
 _NUMPY_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
     ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
     ("numpy", "ndarray"), ("numpy", "dtype"),
 }
-_PLAIN_GLOBALS = {("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"),
-                  ("__builtin__", "object"), ("builtins", "object")}
+_PLAIN_GLOBALS = {("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"), ("_codecs", "encode"),
+                  *((module, name) for module in ("__builtin__", "builtins") for name in ("object", "set", "frozenset"))}
 _SPARSE_CLASSES = {"csc_matrix", "csr_matrix", "coo_matrix", "csc_array", "csr_array", "coo_array"}
 
 
