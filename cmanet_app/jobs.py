@@ -114,7 +114,7 @@ def fit(seq_root: Path, out: Path, config: FitConfig, progress, should_cancel, m
     if model_path is not None:
         from core.nets.checkpoint import load_model
 
-        model = load_model(model_path, config.device)
+        model = load_model(model_path, config.device, config.body_model)
     result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress,
                                     should_cancel=should_cancel, time_offsets=time_offsets, **imports)
     return result

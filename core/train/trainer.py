@@ -41,6 +41,7 @@ from core.geometry.camera import project
 from core.io import atomic_write_text
 from core.io.folders import check_outside_inputs, prepare_output_folder
 from core.nets.checkpoint import (
+    check_body_model,
     model_from_payload,
     model_payload,
     read_checkpoint,
@@ -633,6 +634,7 @@ def train(
             if init is not None:
                 source = read_checkpoint(init)
                 model = model_from_payload(source, init)
+                check_body_model(model, config.body_model, init)
                 if source.get("train", {}).get("data") == _data_fingerprint(sequences):
                     banks = source.get("banks")  # the same data: its pseudo-labels still apply
                 if to_dict(model.config) != to_dict(config.model):
