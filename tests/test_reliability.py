@@ -481,3 +481,46 @@ def test_a_real_process_prints_no_traceback_for_an_unwritable_output(base_sequen
                            "--config", str(fast_config)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+
+
+# ------------------------------------------------------------------------------------ progress
+
+def test_progress_in_a_log_is_a_few_plain_lines(base_sequence, fast_config, tmp_path):
+    """``cmanet fit ... 2>log``: whole lines, a few per stage, no carriage-return redraws."""
+    log = tmp_path / "fit.log"
+    with open(log, "w") as f:
+        proc = subprocess.run([sys.executable, "-m", "core.cli", "fit", str(base_sequence), "--out", str(tmp_path / "res"),
+                               "--config", str(fast_config), "--mode", "optimize"], stderr=f, stdout=subprocess.DEVNULL,
+                              timeout=600)
+    assert proc.returncode == 0
+    text = log.read_text()
+    progress = [line for line in text.splitlines() if line.startswith("fit I")]
+    assert "\r" not in text and 2 <= len(progress) <= 10, text
+    assert any(line.startswith("fit IEV: ") and "(100%)" in line for line in progress), progress
+
+
+def test_plain_progress_counts_quarters_and_says_where_work_stopped():
+    import io
+
+    from core.progress import PlainProgress, progress_bar
+
+    stream = io.StringIO()
+    with progress_bar(total=400, desc="fit IEV", file=stream) as bar:
+        assert isinstance(bar, PlainProgress)
+        for _ in range(400):
+            bar.update(1)
+    assert stream.getvalue().count("\n") == 4 and "400/400 it (100%)" in stream.getvalue()
+    stream = io.StringIO()
+    bar = progress_bar(total=400, desc="detect", unit="img", file=stream)
+    bar.n = 130
+    bar.refresh()
+    bar.close()  # stopped early (cancelled): one more line saying how far it got
+    assert stream.getvalue().splitlines()[-1].startswith("detect: 130/400 img (32%)")
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    from tqdm import tqdm
+
+    assert isinstance(progress_bar(total=3, file=Terminal()), tqdm)
