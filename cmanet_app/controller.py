@@ -80,6 +80,8 @@ class Controller(QObject):
         return task
 
     def _finished(self, task: Task, exclusive: bool) -> None:
+        if task.warnings and task.state == "succeeded":
+            self.reporter.warning(f"{task.name.capitalize()}: please note", "\n".join(task.warnings))
         if exclusive and self.current is task:
             self.current = None
             self.state.set_busy("")

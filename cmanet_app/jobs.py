@@ -163,7 +163,7 @@ def fit(seq_root: Path, out: Path, config: FitConfig, progress: Progress, mode: 
     if model_path is not None:
         from core.nets.checkpoint import load_model
 
-        model = load_model(model_path, config.device)
+        model = load_model(model_path, config.device, config.body_model)
     result, _summary = fit_sequence(seq_root, out, config, mode=mode, model=model, progress=progress,
                                     time_offsets=time_offsets, **imports)
     return result

@@ -27,6 +27,31 @@ JobFn = Callable[[Progress], Any]
 # Progress signals are rate-limited: a fit reports every iteration and the GUI only needs a few
 # updates per second (each queued signal costs the GUI thread a little).
 PROGRESS_INTERVAL_S = 0.05
+# At most this many distinct warnings are kept per job (the rest are counted).
+MAX_WARNINGS = 12
+
+
+class _WarningCollector(logging.Handler):
+    """Keeps the warnings that ``core`` logs from one thread (a job's worker): what the command
+    line prints to stderr (views cut to a common part, frames without the person...), for the app
+    to show."""
+
+    def __init__(self, thread_id: int):
+        super().__init__(logging.WARNING)
+        self.thread_id = thread_id
+        self.messages: list[str] = []
+        self.dropped = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread != self.thread_id:
+            return
+        message = record.getMessage()
+        if message in self.messages:
+            return
+        if len(self.messages) < MAX_WARNINGS:
+            self.messages.append(message)
+        else:
+            self.dropped += 1
 
 
 class Task(QObject):
@@ -64,6 +89,7 @@ class Task(QObject):
         self.value: Any = None
         self.error: BaseException | None = None
         self.traceback = ""
+        self.warnings: list[str] = []  # what core warned about while the job ran
         self.state = "pending"  # pending, running, succeeded, failed, cancelled
 
     def cancel(self) -> None:
@@ -93,6 +119,8 @@ class Task(QObject):
     def _run(self) -> None:
         state = "running"
         self.state = state
+        collector = _WarningCollector(threading.get_ident())
+        logging.getLogger("core").addHandler(collector)
         try:
             self.value = self._fn(self.job)
             state = "succeeded"
@@ -104,6 +132,9 @@ class Task(QObject):
             self.error = exc
             self.traceback = traceback.format_exc()
             log.debug("task %s failed:\n%s", self.name, self.traceback)
+        finally:
+            logging.getLogger("core").removeHandler(collector)
+        self.warnings = collector.messages + ([f"... and {collector.dropped} more"] if collector.dropped else [])
         self._outcome = state
         self._returned.set()
         self._worker_done.emit()

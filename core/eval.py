@@ -24,6 +24,7 @@ from core.canonical.params import CanonicalParams, ViewBodies, body_frame_keypoi
 from core.errors import InputError
 from core.geometry import metrics
 from core.geometry.camera import transform_points
+from core.io.npz import read_npz
 from core.io.results import FitResult
 
 GT_KEYS = ("joints3d", "cam_R", "cam_t")
@@ -38,11 +39,7 @@ def load_ground_truth(path: str | Path) -> dict[str, np.ndarray]:
         path = path / GT_FILE
     if not path.is_file():
         raise InputError("no such ground-truth file", path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            gt = {k: data[k] for k in data.files}
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
-        raise InputError(f"not a readable .npz file ({exc})", path) from None
+    gt = read_npz(path, "ground-truth file")
     missing = [k for k in GT_KEYS if k not in gt]
     if missing:
         raise InputError(f"not a ground-truth file: missing {', '.join(missing)}", path)

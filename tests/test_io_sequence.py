@@ -373,7 +373,7 @@ def test_keypoints_missing_array(tmp_path):
 def test_keypoints_not_npz(tmp_path):
     video_sequence(tmp_path, num_frames=(3, 3))
     (tmp_path / "keypoints.npz").write_text("x,y,c\n1,2,3\n")
-    input_error(tmp_path, "keypoints.npz", "cannot read")
+    input_error(tmp_path, "keypoints.npz", "not an .npz archive")
 
 
 def test_keypoints_bad_confidence(tmp_path):

@@ -1,10 +1,11 @@
 """SMPL through ``smplx``, exactly the paper's body (theta in R^{24x3}, beta in R^10).
 
 SMPL's model files are licensed and never shipped: the user points ``body_model.path`` at their
-own copy (a ``SMPL_{NEUTRAL,MALE,FEMALE}.pkl`` file, or a folder holding them, possibly under
-``smpl/``). SMPL's own frame: Y up, the body faces +Z. As for every backend, the global rotation turns the
-body about the origin of its frame (smplx turns it about the pelvis joint; translate by
-``R J0 - J0`` to convert).
+own copy (a ``SMPL_{NEUTRAL,MALE,FEMALE}.pkl`` or ``.npz`` file, or a folder holding them, possibly
+under ``smpl/``; read by :mod:`core.body.smpl_file`, which never runs code from a pickle). SMPL's
+own frame: Y up, the body faces +Z. As for every backend, the global rotation turns the body about
+the origin of its frame (smplx turns it about the pelvis joint; translate by ``R J0 - J0`` to
+convert).
 
 COCO-17 keypoints: the face points are mesh vertices (smplx's SMPL-H vertex ids), the limb points
 are SMPL joints.
@@ -12,12 +13,12 @@ are SMPL joints.
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import torch
 
 from core.body.base import BodyModel, BodyOutput, as_rotmat
+from core.body.smpl_file import read_smpl_file
 from core.errors import InputError
 
 SMPL_JOINT_NAMES: tuple[str, ...] = (
@@ -50,30 +51,12 @@ def find_smpl_file(path: str | Path | None, gender: str) -> Path:
         return path
     name = f"SMPL_{gender.upper()}"
     for folder in (path, path / "smpl", path / "models"):
-        for ext in (".pkl", ".npz"):
+        for ext in (".npz", ".pkl"):  # the .npz first: plain arrays (core.body.smpl_file)
             if (folder / f"{name}{ext}").is_file():
                 return folder / f"{name}{ext}"
     if not path.exists():
         raise InputError(f"no such file or folder. {SMPL_DOWNLOAD_HINT}", path)
     raise InputError(f"no {name}.pkl in this folder. {SMPL_DOWNLOAD_HINT}", path)
-
-
-def _read_smpl_file(path: Path) -> dict:
-    try:
-        if path.suffix == ".npz":
-            import numpy as np
-
-            with np.load(path, allow_pickle=True) as data:
-                return {k: data[k] for k in data.files}
-        with open(path, "rb") as f:
-            return pickle.load(f, encoding="latin1")
-    except ModuleNotFoundError as exc:
-        raise InputError(
-            f"this SMPL file needs the '{exc.name}' package to load; use a file with plain "
-            "numpy arrays (the 'chumpy-free' SMPL files), or install it", path
-        ) from None
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
-        raise InputError(f"not a readable SMPL model file ({exc})", path) from None
 
 
 class SmplBody(BodyModel):
@@ -89,7 +72,7 @@ class SmplBody(BodyModel):
         from smplx.utils import Struct
 
         model_file = find_smpl_file(path, gender)
-        data = _read_smpl_file(model_file)
+        data = read_smpl_file(model_file)
         missing = {"v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f"} - set(data)
         if missing:
             raise InputError(f"not an SMPL model file: missing {', '.join(sorted(missing))}", model_file)

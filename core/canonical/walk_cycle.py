@@ -47,7 +47,7 @@ class WalkCycle:
 
 def load_walk_cycle(path: str | Path = WALK_CYCLE_FILE) -> WalkCycle:
     """The stored walk cycle (no body model needed)."""
-    with np.load(path) as data:
+    with np.load(path, allow_pickle=False) as data:
         return WalkCycle(
             body_pose=data["body_pose"].astype(np.float64),
             root_orient=data["root_orient"].astype(np.float64),

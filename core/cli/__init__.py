@@ -1,20 +1,48 @@
 """The ``cmanet`` command line: one sub-command per module in this package.
 
 Each sub-command module defines ``add_parser(subparsers)`` and ``run(args) -> int``. Bad input
-raises :class:`core.errors.InputError`, printed here as one ``error: ...`` line with exit status 2.
+raises :class:`core.errors.InputError`, printed here as one ``error: ...`` line with exit status 2;
+so is a file the system refuses (no permission, read-only, full disk). Ctrl-C and SIGTERM stop a
+command the same way (exit status 130), through the code's cleanup: atomic writes remove their
+temporary files, and what was finished (cached detections, checkpoints) stays for the next run.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import logging
+import signal
 import sys
 
 from core import __version__
 from core.errors import CancelledError, InputError
 
 COMMANDS = ("synth", "detect", "fit", "eval", "train", "export", "bench")
+# System errors about a file that are the user's to fix, not bugs: reported as one line.
+FILE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR,
+               errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EFBIG, errno.EIO}
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt():
+    """SIGTERM (``kill``, a closing terminal session, a job scheduler) stops the command like Ctrl-C:
+    through every ``finally`` and atomic write's cleanup, instead of dying mid-write."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread (a test calling main() from a worker)
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         logging.getLogger("anny").setLevel(logging.WARNING)
     try:
-        return int(args.run(args) or 0)
+        with terminate_as_interrupt():
+            return int(args.run(args) or 0)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if args.verbose or exc.errno not in FILE_ERRNOS or exc.filename is None:
+            raise
+        print(f"error: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     except CancelledError as exc:
         print(f"cancelled: {exc}", file=sys.stderr)

@@ -25,7 +25,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    from core.progress_bar import progress_bar
 
     from core.io.export import export_result
     from core.io.export_formats import ALL, parse_formats
@@ -36,11 +36,11 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--format: {exc}") from None
     folder = args.result if args.result.is_dir() else args.result.parent
     out = args.out or folder / "export"
-    bars: list[tqdm] = []  # created on the first mesh, so that bad input prints nothing but its error
+    bars: list = []  # created on the first mesh, so that bad input prints nothing but its error
 
     def progress(done, total):
         if not bars:
-            bars.append(tqdm(desc="export meshes", unit="frame", total=total, leave=False))
+            bars.append(progress_bar(desc="export meshes", unit="frame", total=total, leave=False))
         bars[0].update(done - bars[0].n)
 
     try:

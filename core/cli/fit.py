@@ -136,4 +136,4 @@ def _network(args: argparse.Namespace, config) -> tuple[str, object | None]:
     from core.nets.checkpoint import installed_model, load_model
 
     mode, checkpoint = resolve_mode(args.mode, args.checkpoint, installed_model())
-    return mode, (load_model(checkpoint, config.device) if checkpoint is not None else None)
+    return mode, (load_model(checkpoint, config.device, config.body_model) if checkpoint is not None else None)

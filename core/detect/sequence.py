@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
+from core.progress_bar import progress_bar
 
 from core.detect.box import person_box
 from core.detect.cache import (
@@ -194,7 +194,7 @@ def detect_people(
     if todo:
         ensure_model(model_complexity)
         log.info("detecting people in %d of %d images", total - done, total)
-    with tqdm(total=total, initial=done, desc="detect", unit="img", disable=not show_progress_bar or not todo,
+    with progress_bar(total=total, initial=done, desc="detect", unit="img", disable=not show_progress_bar or not todo,
               leave=False) as bar:
         for v, indices in todo.items():
             bar.set_postfix_str(seq.view_names[v])

@@ -44,6 +44,7 @@ from core.fit.static_rig import (
     fit_iev_static_rig,
     focal_of_fov,
 )
+from core.fit.visibility import check_person_seen
 from core.fit.world import apply_world_frame, rest_ankle_height, world_frame
 from core.geometry.camera import (
     project,
@@ -51,13 +52,14 @@ from core.geometry.camera import (
 )
 from core.io import MultiViewSequence, atomic_write_json
 from core.io.calibration import read_calibration
-from core.io.folders import check_outside_inputs
+from core.io.folders import check_outside_inputs, prepare_output_folder
 from core.io.keypoint_import import read_keypoints
-from core.io.results import SUMMARY_FILE, FitResult
+from core.io.results import SUMMARY_FILE, FitResult, result_size_bound
 from core.keypoints import COCO17_NAMES
 from core.nets.predict import predict
 from core.people import sequence_scene
 from core.progress import Progress, as_progress
+from core.progress_bar import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +93,7 @@ def inputs_from_sequence(seq, cache_root: str | Path | None = None, model_comple
 def _bar(stage: str, enabled: bool):
     if not enabled:
         return None
-    from tqdm import tqdm
-
-    return tqdm(desc=f"fit {stage.upper()}", unit="it", leave=False)
+    return progress_bar(desc=f"fit {stage.upper()}", unit="it", leave=False)
 
 
 @contextlib.contextmanager
@@ -431,8 +431,10 @@ def fit_sequence(
 
     with MultiViewSequence.open(seq_root, imported=imported) as seq:
         capture = CaptureInfo.of_sequence(seq, time_offsets)
+        prepare_output_folder(out, result_size_bound(seq.num_frames, seq.num_views))  # before the long work
         inputs = inputs_from_sequence(seq, None, model_complexity, progress, should_cancel, show_progress_bar)
         on_timeline = seq.to_timeline if seq.given_keypoints is None else (lambda keypoints: keypoints)
+    check_person_seen(inputs.keypoints2d, config.confidence_threshold, inputs.view_names, inputs.frame_indices, seq_root)
     if rig is not None:
         inputs, capture = apply_calibration(inputs, rig, capture, Path(calibration))
     if network_for is not None:

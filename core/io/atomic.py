@@ -2,6 +2,10 @@
 
 Each writer fills a temporary file in the destination's own folder (so the final ``os.replace`` is a
 rename on one file system) and renames it over the destination only once everything is on disk.
+A write that fails (a read-only folder, a full disk) removes its temporary file, leaves the old
+file as it was and raises :class:`~core.errors.InputError` naming the destination. A process killed
+outright (``kill -9``) cannot remove its temporary file: the name carries the writer's process id,
+and :func:`remove_stale_temporaries` deletes those whose writer is gone.
 """
 
 from __future__ import annotations
@@ -16,36 +20,106 @@ from typing import IO, Any
 
 import numpy as np
 
+from core.errors import InputError
+
+
+def _temporary_name(path: Path) -> Path:
+    """A fresh hidden name beside ``path``: ``.NAME.PID-TOKEN.tmp``."""
+    return path.parent / f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp"
+
+
+def _writer_pid(name: str) -> int | None:
+    """The process id in a temporary name made by :func:`_temporary_name`, else None."""
+    if not (name.startswith(".") and name.endswith(".tmp")):
+        return None
+    tag = name[:-len(".tmp")].rpartition(".")[2]
+    pid, dash, token = tag.partition("-")
+    return int(pid) if dash and pid.isdigit() and len(token) == 8 else None
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path) -> list[Path]:
+    """Delete the temporary files (and :func:`atomic_path` folders) in ``folder`` whose writing
+    process no longer runs (killed before it could clean up); returns what was removed."""
+    removed = []
+    try:
+        entries = list(Path(folder).iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        pid = _writer_pid(entry.name)
+        if pid is None or _process_alive(pid):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.is_dir() and not entry.is_symlink():
+                for leftover in entry.iterdir():
+                    leftover.unlink()
+                entry.rmdir()
+            else:
+                entry.unlink()
+            removed.append(entry)
+    return removed
+
+
+def write_failure(exc: OSError, path: Path, *temporaries: Path) -> InputError | None:
+    """The one-line error for a write of ``path`` that failed with ``exc`` (read-only folder, full
+    disk, no permission), or None when ``exc`` is about another file (not this write's)."""
+    if exc.filename is not None and Path(exc.filename) not in (path, path.parent, *temporaries):
+        return None
+    return InputError(f"cannot write: {exc.strerror or exc}", path)
+
+
+def _make_parent(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the folder: {exc.strerror or exc}", path.parent) from None
+
 
 @contextlib.contextmanager
 def atomic_open(path: str | Path, mode: str = "wb", encoding: str | None = None) -> Iterator[IO[Any]]:
     """Open a temporary file that replaces ``path`` when the ``with`` block ends without error.
 
     The parent folder is created if needed. On an exception the temporary file is removed and
-    ``path`` is left untouched.
+    ``path`` is left untouched; a failed write of the file itself (read-only folder, full disk)
+    raises InputError naming ``path``.
     """
     if mode not in ("w", "wb", "wt"):
         raise ValueError(f"atomic_open writes only ('w', 'wb', 'wt'), got mode {mode!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     # Not tempfile.mkstemp: it makes the file 0600, and the final file should get the
     # permissions a plain open() gives (0666 less the umask).
     while True:
-        tmp_name = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        tmp_name = _temporary_name(path)
         try:
             fd = os.open(tmp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             break
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise write_failure(exc, path, tmp_name) or exc from None
     try:
         with os.fdopen(fd, mode, encoding=encoding) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp_name, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
             os.unlink(tmp_name)
+        failure = write_failure(exc, path, tmp_name) if isinstance(exc, OSError) else None
+        if failure is not None:
+            raise failure from None
         raise
 
 
@@ -55,22 +129,26 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     hidden folder beside ``path`` (writers that record the file's name see the real one); it
     replaces ``path`` when the ``with`` block ends without error, else is removed."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_parent(path)
     while True:
-        folder = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        folder = _temporary_name(path)
         try:
             folder.mkdir()
             break
         except FileExistsError:
             continue
+        except OSError as exc:
+            raise write_failure(exc, path, folder) or exc from None
     tmp = folder / path.name
     try:
         yield tmp
         if not tmp.is_file():
-            raise OSError(f"{path}: the writer wrote nothing")
+            raise InputError("the writer wrote nothing (full disk?)", path)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as exc:
+        raise write_failure(exc, path, folder, tmp) or exc from None
     finally:
         for leftover in folder.iterdir():
             leftover.unlink()

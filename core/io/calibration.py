@@ -159,11 +159,16 @@ def read_qca(path: str | Path) -> RigCalibration:
         flip = _rotation_about_x(np.pi)
         rotation = flip @ matrix
         translation = flip @ (-matrix @ position)
-        cameras.append(CameraCalibration(
+        camera = CameraCalibration(
             name=str(tag.attrib.get("serial", f"cam{len(cameras) + 1:02d}")), size=size,
             matrix=np.array([[fu, 0.0, cu], [0.0, fv, cv], [0.0, 0.0, 1.0]]), distortions=dist,
             rotation=rotation, translation=translation,
-        ))
+        )
+        try:
+            _check_camera(camera)
+        except ValueError as exc:
+            raise InputError(f"camera {camera.name}: {exc}", path) from None
+        cameras.append(camera)
     if not cameras:
         raise InputError("no cameras in this Qualisys calibration", path)
     return RigCalibration(tuple(cameras))
@@ -320,8 +325,9 @@ def _file_storage(path: Path):
 
     try:
         storage = cv2.FileStorage(str(path), cv2.FILE_STORAGE_READ)
-    except cv2.error as exc:
-        raise InputError(f"not a readable OpenCV YAML file ({str(exc).strip().splitlines()[-1]})", path) from None
+    except (cv2.error, SystemError) as exc:  # SystemError: OpenCV's binding wraps some cv2.errors (an empty file)
+        cause = exc.__cause__ or exc
+        raise InputError(f"not a readable OpenCV YAML file ({str(cause).strip().splitlines()[-1]})", path) from None
     if not storage.isOpened():
         raise InputError("not a readable OpenCV YAML file", path)
     return storage
@@ -339,8 +345,13 @@ def _storage_names(storage, path: Path) -> list[str]:
 
 
 def _storage_matrix(storage, key: str, path: Path, required: bool = True) -> np.ndarray | None:
+    import cv2
+
     node = storage.getNode(key)
-    matrix = None if node.empty() else node.mat()
+    try:
+        matrix = None if node.empty() else node.mat()
+    except (cv2.error, SystemError):
+        raise InputError(f"{key} is not a readable matrix", path) from None
     if matrix is None and required:
         raise InputError(f"has no {key}", path)
     return None if matrix is None else np.asarray(matrix, dtype=np.float64)

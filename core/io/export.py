@@ -20,6 +20,7 @@ from core.body import BodyModel, BodyModelConfig, load_body_model
 from core.errors import InputError
 from core.io.atomic import atomic_write_bytes, atomic_write_npz, atomic_write_text
 from core.io.export_formats import FORMATS
+from core.io.folders import prepare_output_folder
 from core.io.results import RESULT_FILE, FitResult
 
 BODY_FORMATS = ("obj", "ply", "bvh", "glb", "smpl-npz")
@@ -158,7 +159,7 @@ def export_result(
                 logging.getLogger(__name__).warning("%s: skipped (%s)", fmt, exc)
         formats = tuple(kept)
     check_exportable(result, formats, result_path)
-    out.mkdir(parents=True, exist_ok=True)
+    prepare_output_folder(out)
     if body is None and set(BODY_FORMATS) & set(formats):
         body = load_body_model(BodyModelConfig(name=result.body_model))  # type: ignore[arg-type]
     written: list[Path] = []

@@ -20,14 +20,24 @@ def natural_key(name: str) -> tuple:
     return tuple((0, int(p), p) if p.isdigit() else (1, p.lower(), p) for p in parts if p)
 
 
+def check_link(path: Path) -> None:
+    """InputError when ``path`` is a symbolic link to nothing (a moved or deleted file): taken
+    for a frame or a camera, it must not be skipped silently."""
+    if path.is_symlink() and not path.exists():
+        raise InputError(f"is a link to {path.readlink()}, which does not exist", path)
+
+
 def list_images(folder: Path) -> list[Path]:
-    """Image files directly in ``folder`` (hidden files skipped), naturally sorted."""
+    """Image files directly in ``folder`` (hidden files skipped), naturally sorted; InputError for
+    a link to a missing image (skipping it would shift every later frame)."""
     if not folder.is_dir():
         return []
-    files = [
-        p for p in folder.iterdir()
-        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file()
-    ]
+    files = []
+    for p in folder.iterdir():
+        if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith("."):
+            check_link(p)
+            if p.is_file():
+                files.append(p)
     return sorted(files, key=lambda p: natural_key(p.name))
 
 

@@ -100,6 +100,8 @@ def _frame_numbers(paths: list[Path]) -> list[int] | None:
 
 
 def _person_array(values, count: int | None, where: Path) -> np.ndarray:
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise InputError("a person's keypoints must be a flat list of numbers [x, y, confidence, ...]", where)
     array = np.asarray(values, dtype=np.float64).reshape(-1)
     if array.size % 3 or (count is not None and array.size != 3 * count):
         raise InputError(f"a person has {array.size} numbers in pose_keypoints_2d, expected 3 per keypoint", where)

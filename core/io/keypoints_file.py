@@ -8,12 +8,12 @@ sequence's cameras. Joints whose x or y is NaN count as missing (zeros, confiden
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import InputError
+from core.io.npz import read_npz
 from core.keypoints import NUM_KEYPOINTS
 
 KEYPOINTS_NPZ = "keypoints.npz"
@@ -23,16 +23,11 @@ def read_keypoints_npz(path: str | Path) -> tuple[np.ndarray, list[str] | None]:
     """Load and check the file: ``(keypoints2d (F, V, 17, 3) or (F, V, P, 17, 3) float32, view_names
     or None)``."""
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            if "keypoints2d" not in data.files:
-                raise InputError(f"has no 'keypoints2d' array (it has: {', '.join(data.files) or 'nothing'})", path)
-            keypoints = data["keypoints2d"]
-            names = data["view_names"] if "view_names" in data.files else None
-    except InputError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise InputError(f"cannot read as .npz ({exc})", path) from None
+    data = read_npz(path, "keypoint file")
+    if "keypoints2d" not in data:
+        raise InputError(f"has no 'keypoints2d' array (it has: {', '.join(data) or 'nothing'})", path)
+    keypoints = data["keypoints2d"]
+    names = data.get("view_names")
 
     if keypoints.ndim not in (4, 5) or keypoints.shape[-2:] != (NUM_KEYPOINTS, 3):
         raise InputError(f"keypoints2d has shape {tuple(keypoints.shape)}, expected (F, V, 17, 3) or "

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from core.errors import InputError
-from core.io.image_folder import list_images, natural_key
+from core.io.image_folder import check_link, list_images, natural_key
 from core.io.video import VIDEO_EXTENSIONS, is_video_file
 
 VIDEOS_DIR = "videos"
@@ -40,6 +40,8 @@ def _videos_in(folder: Path, description: str) -> Layout:
     views: dict[str, ViewLocation] = {}
     if folder.is_dir():
         for path in sorted(folder.iterdir()):
+            if path.suffix.lower() in VIDEO_EXTENSIONS and not path.name.startswith("."):
+                check_link(path)
             if not is_video_file(path):
                 continue
             if path.stem in views:

@@ -7,7 +7,6 @@ F frames, V views, K = 17 keypoints, J pose joints, S shape parameters.
 from __future__ import annotations
 
 import dataclasses
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from core.errors import InputError
 from core.io.atomic import atomic_write_npz_compressed
+from core.io.npz import read_npz
 from core.keypoints import COCO17_NAMES
 
 RESULT_FILE = "result.npz"
@@ -26,6 +26,13 @@ ADDED_IN = {"irv_cam_f": 2}
 # tracked): loaded as None.
 PEOPLE_KEYS = ("person_track", "people_joints3d", "people_global_orient", "people_transl", "people_body_pose",
                "people_shape", "people_keypoints2d", "people_iev_reproj_px", "people_track")
+
+
+def result_size_bound(frames: int, views: int) -> int:
+    """Bytes a fit of ``frames`` x ``views`` may need in its result folder: ``result.npz``
+    uncompressed (about 1 kB per frame and view, 0.6 kB per frame) twice over (the new file is
+    written beside the old one before it replaces it), and the summary."""
+    return 2 * (frames * (2048 * views + 2048)) + 1_000_000
 
 
 @dataclass
@@ -141,6 +148,9 @@ class FitResult:
 
     def validate(self, where: Path | None = None) -> None:
         """Check the shapes agree with each other; raise InputError naming ``where`` if not."""
+        for key in ("joints3d", "cam_R", "shape", "keypoint_names", "body_pose"):
+            if np.ndim(getattr(self, key)) < {"joints3d": 3, "cam_R": 4, "shape": 1}.get(key, 1):
+                raise InputError(f"{key} has shape {tuple(np.shape(getattr(self, key)))}, not a result's", where)
         F, V, K = self.num_frames, self.num_views, len(self.keypoint_names)
         J = self.body_pose.shape[1] if self.body_pose.ndim == 3 else -1
         S = self.shape.shape[-1]
@@ -175,6 +185,15 @@ class FitResult:
                 raise InputError(f"{key} has shape {actual}, expected {shape}", where)
         if list(self.keypoint_names) != list(COCO17_NAMES):
             raise InputError("keypoint_names are not the COCO-17 names", where)
+        for key in expected:
+            value = getattr(self, key)
+            if value is None:
+                continue
+            kind = np.asarray(value).dtype.kind
+            if key.endswith("names") and kind not in "US":
+                raise InputError(f"{key} must hold names, not {np.asarray(value).dtype}", where)
+            if not key.endswith("names") and kind not in "fiu":
+                raise InputError(f"{key} must hold real numbers, not {np.asarray(value).dtype}", where)
 
     def save(self, folder: str | Path) -> Path:
         """Write ``folder/result.npz`` atomically; returns its path."""
@@ -193,23 +212,26 @@ class FitResult:
             path = path / RESULT_FILE
         if not path.is_file():
             raise InputError("no such result file (run 'cmanet fit' first)", path)
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                arrays = {k: data[k] for k in data.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-            raise InputError(f"not a readable result file ({exc})", path) from None
+        arrays = read_npz(path, "result file")
         names = {f.name for f in dataclasses.fields(cls)}
-        version = int(arrays["format_version"]) if "format_version" in arrays else 1
+        try:
+            version = int(arrays["format_version"]) if "format_version" in arrays else 1
+        except (TypeError, ValueError):
+            raise InputError("not a CMANet result (format_version is not a number)", path) from None
         optional = {"format_version", "time_offsets_frames", "distortions", *PEOPLE_KEYS}
         optional |= {k for k, added in ADDED_IN.items() if version < added}
         missing = sorted(names - set(arrays) - optional)
         if missing:
             raise InputError(f"not a CMANet result: missing {', '.join(missing)}", path)
         values = {k: arrays[k] for k in names if k in arrays}
-        for key in ("fps",):
-            values[key] = float(values[key])
-        for key in ("body_model", "mode"):
-            values[key] = str(values[key])
+        try:
+            values["fps"] = float(values["fps"])
+            for key in ("body_model", "mode"):
+                if values[key].dtype.kind not in "US" or values[key].ndim:
+                    raise ValueError(f"{key} is not a name")
+                values[key] = str(values[key])
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"not a CMANet result ({exc})", path) from None
         values["format_version"] = version  # a file without it is format 1, not the current format
         result = cls(**values)
         result.validate(path)

@@ -99,9 +99,23 @@ def model_from_payload(data: dict[str, Any], where: str | Path | None = None) ->
     return model
 
 
-def load_model(checkpoint: str | Path, device: str | torch.device = "auto") -> CMANet:
+def check_body_model(model: CMANet, body_config: BodyModelConfig, where: str | Path | None = None) -> None:
+    """InputError naming ``where`` when ``model`` was built for another body model than
+    ``body_config`` names (its pose and shape parameters would not fit that body)."""
+    trained = getattr(model, "module", model).body_config.name
+    if trained != body_config.name:
+        raise InputError(f"this network was trained for the {trained} body model, but the config asks for "
+                         f"{body_config.name}: use a network trained for {body_config.name}, or body_model.name: "
+                         f"{trained}", where)
+
+
+def load_model(checkpoint: str | Path, device: str | torch.device = "auto",
+               body_config: BodyModelConfig | None = None) -> CMANet:
     """The network of ``checkpoint`` (a model file or a training checkpoint), in eval mode on
-    ``device`` (``auto``: CUDA when available)."""
+    ``device`` (``auto``: CUDA when available); with ``body_config``, InputError when the network
+    was trained for another body model."""
     device = resolve_device(device) if isinstance(device, str) else device
     model = model_from_payload(read_checkpoint(checkpoint), checkpoint)
+    if body_config is not None:
+        check_body_model(model, body_config, checkpoint)
     return model.to(device).eval()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.body import load_body_model
+from core.progress_bar import progress_bar
 from core.render import MeshRenderer
 
 if TYPE_CHECKING:
@@ -210,8 +211,6 @@ def render_sequence_images(
     """
     import cv2
     import torch
-    from tqdm import tqdm
-
 
     if seq.vertices is None or seq.faces is None:
         raise ValueError("the sequence holds no mesh to render")
@@ -247,7 +246,7 @@ def render_sequence_images(
     total = seq.num_frames * seq.num_views
     # Encoding a PNG costs about as much as rendering it: one thread encodes while the next
     # image renders (OpenCV and Embree release the GIL).
-    with ThreadPoolExecutor(max_workers=1) as writer, tqdm(total=total, desc="rendering", unit="image", disable=not progress) as bar:
+    with ThreadPoolExecutor(max_workers=1) as writer, progress_bar(total=total, desc="rendering", unit="image", disable=not progress) as bar:
         pending = []
         done = 0  # counted here: a disabled tqdm bar does not count
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from core.errors import InputError
 from core.fit.inputs import FitInputs
@@ -22,6 +21,7 @@ from core.fit.sequence import inputs_from_sequence
 from core.io import MultiViewSequence
 from core.nets.crops import person_crops
 from core.nets.inputs import ViewInputs, make_view_inputs
+from core.progress_bar import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ def load_sequence(path: str | Path, threshold: float, crop_size: int | None = No
                 raise InputError("the image encoder needs images, this sequence has only keypoints", path)
             crops = np.stack([
                 person_crops(seq.read_frame(i), keypoints[i], threshold, crop_size)
-                for i in tqdm(range(seq.num_frames), desc=f"crops {path.name}", disable=not show_progress, leave=False)
+                for i in progress_bar(range(seq.num_frames), desc=f"crops {path.name}", disable=not show_progress, leave=False)
             ])
         return SequenceArrays(path.name, seq.root, inputs, crops)
 

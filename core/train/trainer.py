@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from tqdm import tqdm
 
 from core.body import BodyModel, load_body_model
 from core.canonical.losses import reprojection_error_px, reprojection_loss
@@ -46,8 +45,9 @@ from core.errors import InputError
 from core.eval import GT_FILE, evaluate_canonical, flat, load_ground_truth
 from core.geometry.camera import project
 from core.io import atomic_write_text
-from core.io.folders import check_outside_inputs
+from core.io.folders import check_outside_inputs, prepare_output_folder
 from core.nets.checkpoint import (
+    check_body_model,
     model_from_payload,
     model_payload,
     read_checkpoint,
@@ -61,6 +61,7 @@ from core.nets.cmanet import (
     with_iev_iterations,
 )
 from core.nets.param_space import CanonicalTheta
+from core.progress_bar import progress_bar
 from core.train import distributed as dist_utils
 from core.train.config import StageConfig, TrainConfig
 from core.train.data import FrameSet, epoch_batches, load_sequences, split_frames
@@ -293,7 +294,7 @@ class Trainer:
             return
         count = len(self.sequences)
         rounds = range(0, count, self.env.world)
-        for first in tqdm(rounds, desc="teacher: optimizing the training sequences", disable=not self.show_progress, leave=False):
+        for first in progress_bar(rounds, desc="teacher: optimizing the training sequences", disable=not self.show_progress, leave=False):
             index = first + self.env.rank
             updates = self._sequence_labels(index) if index < count else []
             for bank, set_index, rows, labels, error in sum(dist_utils.all_gather_objects(self.env, updates), []):
@@ -546,7 +547,7 @@ class Trainer:
         state = self.state
         batches = epoch_batches(self.train_sets, cfg.batch_frames, self.config.seed, state.epoch, self.env.world, self.env.rank)
         every = self.config.teacher.every
-        bar = tqdm(total=len(batches), initial=state.batch, desc=f"stage {stage.name} epoch {state.epoch + 1}/{cfg.epochs}",
+        bar = progress_bar(total=len(batches), initial=state.batch, desc=f"stage {stage.name} epoch {state.epoch + 1}/{cfg.epochs}",
                    disable=not self.show_progress, leave=False)
         start = time.perf_counter()
         for set_index, rows in batches[state.batch :]:
@@ -684,6 +685,7 @@ def start_run(source: RunSource, sequences, body: BodyModel, prior: PosePrior,
     if source.init is not None:
         checkpoint = read_checkpoint(source.init)
         model = model_from_payload(checkpoint, source.init)
+        check_body_model(model, config.body_model, source.init)
         if checkpoint.get("train", {}).get("data") == fingerprint:
             banks = checkpoint.get("banks")  # the same data: its pseudo-labels still apply
         if to_dict(model.config) != to_dict(config.model):
@@ -735,7 +737,7 @@ def train(
     try:
         _threads(config, env)
         if env.is_main:
-            out.mkdir(parents=True, exist_ok=True)
+            prepare_output_folder(out)  # created and writable before the data loads
             if not resume:
                 import yaml
 
