@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from core.progress_bar import progress_bar
 
 from core.detect.box import person_box
 from core.detect.cache import (
@@ -32,6 +31,7 @@ from core.errors import CancelledError
 from core.io.folders import check_outside_inputs
 from core.io.sequence import MultiViewSequence
 from core.keypoints import NUM_KEYPOINTS
+from core.progress_bar import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ def detect_people(
         ensure_model(model_complexity)
         log.info("detecting people in %d of %d images", total - done, total)
     with progress_bar(total=total, initial=done, desc="detect", unit="img", disable=not show_progress_bar or not todo,
-              leave=False) as bar:
+                      leave=False) as bar:
         for v, indices in todo.items():
             bar.set_postfix_str(seq.view_names[v])
             view_dir = view_dirs[v]
