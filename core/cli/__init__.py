@@ -14,7 +14,7 @@ import sys
 from core import __version__
 from core.errors import CancelledError, InputError
 
-COMMANDS = ("synth", "detect", "fit", "eval", "train", "export", "bench")
+COMMANDS = ("synth", "detect", "fit", "batch", "eval", "train", "export", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

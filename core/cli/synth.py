@@ -55,6 +55,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--image-size", type=_image_size, metavar="WxH", default=None,
         help="one image size for every camera (default: drawn per camera, 640x480 up to 1920x1080, portrait too)",
     )  # fmt: skip
+    parser.add_argument(
+        "--trials", type=int, default=None, metavar="N",
+        help="write a session instead: OUT/trial01 ... OUT/trialNN, each its own person and motion, one rig for all "
+        "(for cmanet batch)",
+    )  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -76,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.noise >= 0 or args.noise == float("inf"):
         raise InputError(f"--noise must be a non-negative number of pixels, got {args.noise}")
     out = Path(args.out)
+    if args.trials is not None:
+        return _write_session(args, out, faults)
     check_output_folder(out)
 
     from core.synth.sequence import make_synthetic_sequence
@@ -90,4 +97,19 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:  # unwritable folder, full disk: the user's to fix, not a bug
         raise InputError(f"cannot write the sequence: {exc.strerror or exc}", exc.filename or out) from None
     print(f"wrote {out} ({args.views} views x {args.frames} frames, seed {args.seed}) in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _write_session(args: argparse.Namespace, out, faults) -> int:
+    from core.synth.session import generate_session, write_session
+
+    start = time.perf_counter()
+    sequences = generate_session(args.trials, args.views, args.frames, args.seed, args.fps, args.noise, faults,
+                                 args.image_size, keep_vertices=args.render)
+    try:
+        write_session(sequences, out, render=args.render, known_intrinsics=args.known_intrinsics)
+    except OSError as exc:
+        raise InputError(f"cannot write the session: {exc.strerror or exc}", exc.filename or out) from None
+    print(f"wrote {out} ({args.trials} trials of {args.views} views x {args.frames} frames, one rig, seed {args.seed}) "
+          f"in {time.perf_counter() - start:.1f} s")
     return 0

@@ -360,6 +360,9 @@ def fit_sequence(
     keypoints: str | Path | None = None,
     keypoint_format: str | None = None,
     calibration: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    default_yaml: str | Path | None = None,
+    summary_extra: dict | None = None,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
@@ -367,7 +370,9 @@ def fit_sequence(
     ``out`` must lie outside the input folder (inputs are never modified; detections are cached
     in ``out``). ``keypoints``: an OpenPose/Pose2Sim folder or COCO keypoint file to fit instead of
     detecting (``keypoint_format``: its layout, else detected); ``calibration``: a known (full or
-    partial) calibration (:mod:`core.fit.known_cameras`). Returns the result and the summary.
+    partial) calibration (:mod:`core.fit.known_cameras`); ``cache_dir``: where detections are
+    cached (default ``out``); ``default_yaml``: the ``sequence.yaml`` used when the sequence has
+    none; ``summary_extra``: more keys for ``summary.json``. Returns the result and the summary.
     """
     seq_root = Path(seq_root).resolve()
     out = check_outside_inputs(out, seq_root)
@@ -375,14 +380,15 @@ def fit_sequence(
         raise InputError("exists and is not a folder", out)
     rig = read_calibration(calibration) if calibration is not None else None
     imported = read_keypoints(keypoints, keypoint_format).for_views if keypoints is not None else None
-    with MultiViewSequence.open(seq_root, imported=imported) as seq:
+    with MultiViewSequence.open(seq_root, imported=imported, default_yaml=default_yaml) as seq:
         out.mkdir(parents=True, exist_ok=True)
-        inputs = inputs_from_sequence(seq, out, model_complexity, progress, should_cancel, show_progress_bar)
+        inputs = inputs_from_sequence(seq, out if cache_dir is None else Path(cache_dir), model_complexity, progress,
+                                      should_cancel, show_progress_bar)
     if rig is not None:
         inputs = apply_calibration(inputs, rig, Path(calibration))
     result, timings = fit_keypoints(inputs, config, progress=progress, should_cancel=should_cancel,
                                     show_progress_bar=show_progress_bar, mode=mode, model=model)
     result.save(out)
-    summary = summarize(result, timings, config)
+    summary = {**summarize(result, timings, config), **(summary_extra or {})}
     atomic_write_json(out / SUMMARY_FILE, summary)
     return result, summary

@@ -164,6 +164,7 @@ def generate_sequence(
     image_size: tuple[int, int] | None = None,
     body_model=None,
     keep_vertices: bool = True,
+    rig: CameraRig | None = None,
 ) -> SyntheticSequence:
     """A synthetic sequence in memory; the same arguments give the same sequence.
 
@@ -174,7 +175,10 @@ def generate_sequence(
         image_size: (width, height) for every camera (default: drawn per camera).
         body_model: a :class:`core.body.BodyModel` (default: Anny, loaded here).
         keep_vertices: keep the posed mesh (needed to render).
+        rig: the cameras (default: a random rig framing this sequence's person); ``views`` and
+            ``image_size`` are then the rig's.
     """
+    views = views if rig is None else rig.num_views
     if not MIN_VIEWS <= views <= MAX_VIEWS:
         raise InputError(f"--views must be between {MIN_VIEWS} and {MAX_VIEWS}, got {views}")
     if frames < 1:
@@ -203,7 +207,7 @@ def generate_sequence(
     transl[:, 2] += lift
 
     framing = np.concatenate([joints.reshape(-1, 3), vertices[:, ::_FRAMING_STRIDE].reshape(-1, 3)])
-    rig = random_rig(views, rng_rig, framing, image_size=image_size)
+    rig = rig if rig is not None else random_rig(views, rng_rig, framing, image_size=image_size)
     pixels, _ = rig.project(joints)  # (F, V, 17, 2)
     joints_cam = np.einsum("vij,fkj->fvki", rig.rotation, joints) + rig.translation[None, :, None, :]
 
