@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from core.fit.config import load_fit_config
     from core.fit.modes import resolve_mode
     from core.nets.checkpoint import installed_model
-    from core.session.batch import BatchOptions, failed_trials, run_batch
+    from core.session.batch import BatchOptions, failed_trials, run_batch, session_status
     from core.session.config import load_session_config
     from core.session.executors import make_executor
 
@@ -73,35 +73,32 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    print(format_summary(summary))
+    _, rows, _ = session_status(args.session, args.out)
+    print(format_summary(summary, rows))
     failed = failed_trials(summary)
     for name, reason in failed.items():
         print(f"failed: {name}: {reason}", file=sys.stderr)
     return 1 if failed else 0
 
 
-def format_summary(summary: dict) -> str:
-    """The trials' table and the rig's line that ``cmanet batch`` prints."""
+def format_summary(summary: dict, rows) -> str:
+    """The trials' table and the rig's line that ``cmanet batch`` prints (``rows``: the trials'
+    :class:`~core.session.batch.TrialStatus`)."""
+    def cell(value, width):
+        return f"{value:>{width}.2f}" if isinstance(value, (int, float)) else f"{'-':>{width}s}"
+
     lines = [f"{'trial':24s} {'status':8s} {'frames':>6s} {'alone px':>9s} {'session px':>10s} {'rig px':>7s}"]
-    rig_trials = summary["rig"].get("trials", {})
-    for name, trial in summary["trials"].items():
-        alone = trial.get("alone", {}).get("iev_reproj_px_mean")
-        fitted = trial.get("fit", {}).get("iev_reproj_px_mean")
-        explained = rig_trials.get(name, {}).get("session_rig_explains_px")
-        frames = trial.get("detect", {}).get("frames")
-
-        def cell(value, width):
-            return f"{value:>{width}.2f}" if isinstance(value, (int, float)) else f"{'-':>{width}s}"
-
-        lines.append(f"{name:24s} {trial['status']:8s} {frames if frames is not None else '-':>6} {cell(alone, 9)} "
-                     f"{cell(fitted, 10)} {cell(explained, 7)}")
+    for row in rows:
+        f = row.figures
+        lines.append(f"{row.name:24s} {row.status:8s} {f['frames'] if f['frames'] is not None else '-':>6} "
+                     f"{cell(f['alone_px'], 9)} {cell(f['session_px'], 10)} {cell(f['rig_px'], 7)}")
     rig = summary["rig"]
     if rig.get("source") == "calibration":
         lines.append(f"rig: the calibration {rig['calibration']}")
     elif "start" in rig:
         lines.append(f"rig: started from {rig['start']}'s own fit, refined on {', '.join(rig['joined']) or 'no trial'}")
-    lines.append(f"wrote {summary.get('out', 'the output folder')}: session.json, calibration.toml; "
-                 f"{summary['timings_s'].get('total', 0):.1f} s ({summary['executor']})")
+    lines.append(f"wrote {summary['out']}: session.json, calibration.toml; {summary['timings_s'].get('total', 0):.1f} s "
+                 f"({summary['executor']})")
     return "\n".join(lines)
 
 

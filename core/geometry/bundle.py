@@ -194,4 +194,4 @@ def bundle_adjust(rotation: np.ndarray, translation: np.ndarray, focal: np.ndarr
     solution = least_squares(residuals, x0, jac_sparsity=sparsity, loss="soft_l1", f_scale=robust_px, x_scale="jac",
                              method="trf", max_nfev=max_evaluations)
     rot, trans, log_focal, _ = unpack(solution.x)
-    return rot, trans, np.exp(log_focal)
+    return rot, trans, np.exp(log_focal) if estimate_focal else focal

@@ -30,10 +30,12 @@ import numpy as np
 from core.config import to_dict
 from core.errors import CancelledError, InputError
 from core.fit.config import FitConfig
+from core.fit.sequence import inputs_from_sequence
 from core.io.atomic import atomic_write_json, atomic_write_text
 from core.io.calibration import read_calibration, toml_text
 from core.io.folders import check_outside_inputs
 from core.io.results import RESULT_FILE, FitResult
+from core.io.sequence import MultiViewSequence
 from core.session.config import SessionConfig, load_session_config
 from core.session.layout import Session, Trial, open_session
 from core.session.rig import estimate_session_rig, proposal_from_result
@@ -144,6 +146,12 @@ class _Run:
             self.write_summary()
             on_done(value)
 
+    def detections(self, trial: Trial) -> np.ndarray:
+        """(F, V, 17, 3) the trial's detections as detected (cached by its detection unit)."""
+        with MultiViewSequence.open(trial.path, default_yaml=self.session.sequence_yaml) as seq:
+            return inputs_from_sequence(seq, trial_folder(self.out, trial), self.options.model_complexity,
+                                        show_progress_bar=False).keypoints2d
+
     def ok(self, trial: str, stage: str) -> bool:
         outcome = self.outcomes[trial].get(stage)
         return outcome is not None and outcome.ok
@@ -208,7 +216,7 @@ def _estimated_rig(run: _Run) -> str | None:
             view_names = [str(v) for v in result.view_names]
             sizes = np.asarray(result.image_sizes)
         try:
-            proposals.append(proposal_from_result(trial.name, result, view_names))
+            proposals.append(proposal_from_result(trial.name, result, view_names, run.detections(trial)))
         except InputError as exc:
             run.outcomes[trial.name]["alone"] = Outcome(trial.name, "alone", "failed", str(exc))
     if not proposals:
@@ -289,3 +297,44 @@ def failed_trials(summary: dict) -> dict[str, str]:
     return {name: f"{t.get('stage', '?')}: {t.get('error', 'not fitted')}" for name, t in summary["trials"].items()
             if t["status"] != "done"}
 
+
+
+@dataclass(frozen=True)
+class TrialStatus:
+    """One trial of a session as a viewer lists it: ``status`` done | failed | pending | not fitted;
+    ``figures``: frames, reprojection errors alone and with the session's rig, how well the rig
+    explains it; ``result_dir``: where its result is (or goes)."""
+
+    name: str
+    path: Path
+    result_dir: Path
+    status: str
+    error: str | None = None
+    figures: dict = field(default_factory=dict)
+
+
+def read_session_summary(out: str | Path) -> dict | None:
+    """``out/session.json`` (None when there is none or it cannot be read)."""
+    try:
+        return json.loads((Path(out) / SESSION_JSON).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def session_status(session_root: str | Path, out: str | Path) -> tuple[Session, list[TrialStatus], dict]:
+    """The session's trials with what a run into ``out`` made of them (``not fitted`` where
+    nothing), and the rig's part of session.json ({} before any run)."""
+    session = open_session(session_root)
+    summary = read_session_summary(out) or {"trials": {}, "rig": {}}
+    rig_trials = summary.get("rig", {}).get("trials", {})
+    rows = []
+    for trial in session.trials:
+        entry = summary["trials"].get(trial.name, {})
+        figures = {"frames": entry.get("detect", {}).get("frames"),
+                   "alone_px": entry.get("alone", {}).get("iev_reproj_px_mean"),
+                   "session_px": entry.get("fit", {}).get("iev_reproj_px_mean"),
+                   "rig_px": rig_trials.get(trial.name, {}).get("session_rig_explains_px"),
+                   "joined": rig_trials.get(trial.name, {}).get("joined")}
+        rows.append(TrialStatus(trial.name, trial.path, trial_folder(Path(out), trial), entry.get("status", "not fitted"),
+                                entry.get("error"), figures))
+    return session, rows, summary.get("rig", {})

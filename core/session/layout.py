@@ -115,10 +115,10 @@ def open_session(root: str | Path) -> Session:
     if not root.is_dir():
         raise InputError("no such folder" if not root.exists() else "not a folder", root)
     root = root.resolve()
+    if is_sequence_folder(root):
+        raise InputError("is a single multi-view sequence, not a session of trials: fit it with 'cmanet fit'", root)
     trials = _find_trials(root, root, 1)
     if not trials:
-        if is_sequence_folder(root):
-            raise InputError("is a single multi-view sequence, not a session of trials: fit it with 'cmanet fit'", root)
         raise InputError("holds no trials: expected trial folders (Trial_1/videos/cam01.mp4, ...), each a multi-view "
                          "sequence", root)
     yaml_path = root / SEQUENCE_YAML
