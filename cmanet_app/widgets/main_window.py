@@ -68,6 +68,7 @@ class MainWindow(QMainWindow):
         self.compare_panel = None
         self.runs_panel = None
         self.training_panel = None
+        self.session_panel = None
         self._build_tabs(enable_3d)
 
         left = QWidget()
@@ -141,6 +142,14 @@ class MainWindow(QMainWindow):
             self.add_tab(self.training_panel, "Training", "Teach the network on your own recordings (no labels needed)")
         except ImportError as exc:
             log.debug("no training panel: %s", exc)
+        try:
+            from cmanet_app.widgets.session_panel import SessionPanel
+
+            self.session_panel = SessionPanel(self.controller, self.reporter)
+            self.session_panel.open_trial.connect(self.open_session_trial)
+            self.tabs.addTab(self.session_panel, "Session")
+        except ImportError as exc:
+            log.debug("no session panel: %s", exc)
 
     def add_tab(self, widget: QWidget, title: str, tip: str = "") -> int:
         """Add a side tab (other views, e.g. sessions, come in here)."""
@@ -171,6 +180,9 @@ class MainWindow(QMainWindow):
         self.controller.recent_changed.connect(self._fill_recent)
         self._fill_recent()
         file_menu.addAction(self._action("Open &demo", self.controller.open_demo))
+        if self.session_panel is not None:
+            file_menu.addAction(self._action("Open s&ession (a folder of trials)…", self.choose_session,
+                                             tip="Fit every trial of a session with one shared rig (cmanet batch)"))
         file_menu.addSeparator()
         import_menu = file_menu.addMenu("&Import")
         self.import_openpose_action = self._action("Keypoints: OpenPose / Pose2Sim folder…", self.choose_import_openpose,
@@ -273,6 +285,16 @@ class MainWindow(QMainWindow):
         folder = QFileDialog.getExistingDirectory(self, "Open a multi-view sequence folder", self.settings.last_folder)
         if folder:
             self.open_sequence(folder)
+
+    def choose_session(self) -> None:
+        self.tabs.setCurrentWidget(self.session_panel)
+        self.session_panel.choose_session()
+
+    def open_session_trial(self, trial: str, result_dir: str):
+        """A session's trial in the views, with its result; the 3D panel shows it in the shared rig."""
+        if self.scene_panel is not None:
+            self.tabs.setCurrentWidget(self.scene_panel)
+        return self.controller.open_sequence(trial, result_dir)
 
     def choose_fit_config(self) -> None:
         from core.config import CONFIGS_DIR
@@ -486,6 +508,8 @@ class MainWindow(QMainWindow):
             self.scene_panel.shutdown()
         if self.training_panel is not None:
             self.training_panel.run.shutdown()
+        if self.session_panel is not None:
+            self.session_panel.shutdown()
         self.reporter.close_all()
         self._closed = True
         event.accept()

@@ -20,7 +20,7 @@ import sys
 from core import __version__
 from core.errors import CancelledError, InputError
 
-COMMANDS = ("synth", "detect", "fit", "eval", "train", "export", "bench")
+COMMANDS = ("synth", "detect", "fit", "batch", "eval", "train", "export", "bench")
 # System errors about a file that are the user's to fix, not bugs: reported as one line.
 FILE_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT, errno.ENOTDIR,
                errno.EISDIR, errno.ENAMETOOLONG, errno.ELOOP, errno.EFBIG, errno.EIO}

@@ -79,6 +79,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="lens distortion of every camera, OpenCV order k1 [k2 p1 p2 [k3]] (e.g. -0.2 for barrel): applied to "
         "the detections and written to sequence.yaml (distortions)",
     )  # fmt: skip
+    parser.add_argument(
+        "--trials", type=int, default=None, metavar="N",
+        help="write a session instead: OUT/trial01 ... OUT/trialNN, each its own person and motion, one rig for all "
+        "(for cmanet batch)",
+    )  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -114,6 +119,8 @@ def run(args: argparse.Namespace) -> int:
     if args.people > 1 and args.render:
         raise InputError("--render draws one person; several people (--people) are keypoints only for now")
     out = Path(args.out)
+    if args.trials is not None:
+        return _write_session(args, out, faults)
     check_output_folder(out)
 
     from core.synth.sequence import make_synthetic_sequence
@@ -131,4 +138,19 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"cannot write the sequence: {exc.strerror or exc}", exc.filename or out) from None
     who = f", {args.people} people" if args.people > 1 else ""
     print(f"wrote {out} ({args.views} views x {args.frames} frames{who}, seed {args.seed}) in {time.perf_counter() - start:.1f} s")
+    return 0
+
+
+def _write_session(args: argparse.Namespace, out, faults) -> int:
+    from core.synth.session import generate_session, write_session
+
+    start = time.perf_counter()
+    sequences = generate_session(args.trials, args.views, args.frames, args.seed, args.fps, args.noise, faults,
+                                 args.image_size, keep_vertices=args.render)
+    try:
+        write_session(sequences, out, render=args.render, known_intrinsics=args.known_intrinsics)
+    except OSError as exc:
+        raise InputError(f"cannot write the session: {exc.strerror or exc}", exc.filename or out) from None
+    print(f"wrote {out} ({args.trials} trials of {args.views} views x {args.frames} frames, one rig, seed {args.seed}) "
+          f"in {time.perf_counter() - start:.1f} s")
     return 0

@@ -403,6 +403,9 @@ def fit_sequence(
     time_offsets: dict[str, float] | None = None,
     people: int | None = 1,
     network_for: Callable[[FitInputs], object] | None = None,
+    cache_dir: str | Path | None = None,
+    default_yaml: str | Path | None = None,
+    summary_extra: dict | None = None,
 ) -> tuple[FitResult, dict]:
     """Detect (or reuse cached/given keypoints), fit, and write ``out/result.npz`` and
     ``out/summary.json``; what ``cmanet fit`` and the app's Fit button run.
@@ -417,7 +420,10 @@ def fit_sequence(
     (``time_offsets``: view name -> known offset, replacing sequence.yaml's). ``network_for(inputs)``:
     the network to fit with, made once the inputs are known (adaptation to the sequence,
     core.train.adapt), instead of ``model``. ``progress``: a :class:`core.progress.Progress` (or
-    the older ``progress`` / ``should_cancel`` callbacks). Returns the result and the summary.
+    the older ``progress`` / ``should_cancel`` callbacks). ``cache_dir``: the detection cache
+    (default: the user's); ``default_yaml``: the ``sequence.yaml`` used when the sequence has none
+    (a session's); ``summary_extra``: more keys for ``summary.json``. Returns the result and the
+    summary.
     """
     progress = as_progress(progress, should_cancel)
     should_cancel = progress.cancelled
@@ -429,10 +435,10 @@ def fit_sequence(
     imported = read_keypoints(keypoints, keypoint_format).for_views if keypoints is not None else None
     from core.fit.people import add_people, person_summary  # it fits with this module's functions
 
-    with MultiViewSequence.open(seq_root, imported=imported) as seq:
+    with MultiViewSequence.open(seq_root, imported=imported, default_yaml=default_yaml) as seq:
         capture = CaptureInfo.of_sequence(seq, time_offsets)
         prepare_output_folder(out, result_size_bound(seq.num_frames, seq.num_views))  # before the long work
-        inputs = inputs_from_sequence(seq, None, model_complexity, progress, should_cancel, show_progress_bar)
+        inputs = inputs_from_sequence(seq, cache_dir, model_complexity, progress, should_cancel, show_progress_bar)
         on_timeline = seq.to_timeline if seq.given_keypoints is None else (lambda keypoints: keypoints)
     check_person_seen(inputs.keypoints2d, config.confidence_threshold, inputs.view_names, inputs.frame_indices, seq_root)
     if rig is not None:
@@ -448,7 +454,6 @@ def fit_sequence(
                         show_progress_bar=show_progress_bar, timings=timings)
     out.mkdir(parents=True, exist_ok=True)
     result.save(out)
-    summary = summarize(result, timings, config)
-    summary["person"] = person_summary(result)
+    summary = {**summarize(result, timings, config), "person": person_summary(result), **(summary_extra or {})}
     atomic_write_json(out / SUMMARY_FILE, summary)
     return result, summary

@@ -126,15 +126,19 @@ class MultiViewSequence:
             given_keypoints = np.ascontiguousarray(given_keypoints, dtype=np.float32)
             given_keypoints.flags.writeable = False
         self._given_keypoints = given_keypoints
+        self._yaml_path = root / SEQUENCE_YAML
 
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, path: str | Path, imported: Callable[[list[str]], np.ndarray] | None = None) -> MultiViewSequence:
+    def open(cls, path: str | Path, imported: Callable[[list[str]], np.ndarray] | None = None,
+             default_yaml: str | Path | None = None) -> MultiViewSequence:
         """Open the sequence folder ``path``; InputError (naming the file) when it is unusable.
 
         ``imported``: detections that replace ``keypoints.npz``, a function from the
-        sequence's camera names to their (F, V, 17, 3) keypoints (``cmanet fit --keypoints``)."""
+        sequence's camera names to their (F, V, 17, 3) keypoints (``cmanet fit --keypoints``).
+        ``default_yaml``: the ``sequence.yaml`` used when the folder has none (a session's, shared
+        by its trials)."""
         root = Path(path).expanduser()
         if not root.exists():
             raise InputError("no such folder", root)
@@ -143,6 +147,8 @@ class MultiViewSequence:
         root = root.resolve()
 
         yaml_path = root / SEQUENCE_YAML
+        if not yaml_path.is_file() and default_yaml is not None:
+            yaml_path = Path(default_yaml).resolve()
         config = load_sequence_config(yaml_path) if yaml_path.is_file() else SequenceConfig()
         locations = find_views(root, config.camera_names, yaml_path)
 
@@ -210,7 +216,9 @@ class MultiViewSequence:
             rows = np.arange(keypoints.shape[0])
             given = np.stack([resample_in_time(keypoints[:, v], rows, timeline.positions[:, v])
                               for v in range(len(view_names))], axis=1)
-        return cls(root, cameras, sources or None, timeline, given, offset_given)
+        sequence = cls(root, cameras, sources or None, timeline, given, offset_given)
+        sequence._yaml_path = yaml_path
+        return sequence
 
     @staticmethod
     def _camera_infos(
@@ -418,7 +426,7 @@ class MultiViewSequence:
         """Hex digest of the inputs: every frame file's name, size and mtime, ``keypoints.npz``'s
         too, and the content of ``sequence.yaml``. Changes whenever an input file does."""
         digest = hashlib.sha256(b"cmanet-sequence-v1\n")
-        yaml_path = self._root / SEQUENCE_YAML
+        yaml_path = self._yaml_path
         try:
             digest.update(b"yaml:" + yaml_path.read_bytes() + b"\n")
         except FileNotFoundError:

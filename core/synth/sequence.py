@@ -242,6 +242,7 @@ def generate_sequence(
     time_margin: int | None = None,
     distortions=None,
     rig_ranges: RigRanges | str | None = None,
+    rig: CameraRig | None = None,
 ) -> SyntheticSequence:
     """A synthetic sequence in memory; the same arguments give the same sequence.
 
@@ -260,7 +261,10 @@ def generate_sequence(
         distortions: (4 or 5,) or (V, 4 or 5) lens distortion (OpenCV order) of the detections.
         rig_ranges: the world the cameras are drawn from (default: ``RIG_RANGES["default"]``;
             ``"wide"``: the shipped model's training world).
+        rig: the cameras (default: a random rig framing this sequence's person); ``views`` and
+            ``image_size`` are then the rig's.
     """
+    views = views if rig is None else rig.num_views
     if not MIN_VIEWS <= views <= MAX_VIEWS:
         raise InputError(f"--views must be between {MIN_VIEWS} and {MAX_VIEWS}, got {views}")
     if frames < 1:
@@ -288,7 +292,7 @@ def generate_sequence(
     framing = np.concatenate([joints.reshape(-1, 3), vertices[:, ::_FRAMING_STRIDE].reshape(-1, 3)])
     if isinstance(rig_ranges, str):
         rig_ranges = RIG_RANGES[rig_ranges]
-    rig = random_rig(views, rng_rig, framing, image_size=image_size, ranges=rig_ranges)
+    rig = rig if rig is not None else random_rig(views, rng_rig, framing, image_size=image_size, ranges=rig_ranges)
     seen_joints = posed_joints[seen]  # (F, V, 17, 3): what each view films in its own frames
     joints_cam = np.einsum("vij,fvkj->fvki", rig.rotation, seen_joints) + rig.translation[None, :, None, :]
     pixels = joints_cam[..., :2] / np.maximum(joints_cam[..., 2:], 1e-6) * rig.focal[None, :, None, None] \
