@@ -76,7 +76,7 @@ def test_bystanders_take_over_runs_of_a_view(body):
     faults = dataclasses.replace(FAULT_PRESETS["default"], bystander_rate=0.2, noise_px=0.0)
     rng = np.random.default_rng(0)
     joints_cam = np.einsum("vij,fkj->fvki", clean.cam_R, clean.joints3d) + clean.cam_t[None, :, None]
-    det = simulate_detections(joints_cam, clean.keypoints2d_clean[..., :2], clean.image_size, rng, faults, clean.cam_f)
+    det = simulate_detections(joints_cam, clean.keypoints2d_clean[..., :2], clean.image_size, rng, faults, focal=clean.cam_f)
     taken = det.outlier.all(-1)  # a bystander's frame: every joint is someone else's
     assert taken.any() and not taken.all()
     moved = np.linalg.norm(det.keypoints[..., :2] - clean.keypoints2d_clean[..., :2], axis=-1).mean(-1)

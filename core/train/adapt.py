@@ -117,9 +117,9 @@ def adaptation_frames(frames: int, limit: int = MAX_FRAMES) -> np.ndarray:
 
 def _sequence_arrays(inputs: FitInputs) -> SequenceArrays:
     rows = adaptation_frames(len(inputs.keypoints2d))
-    return SequenceArrays("sequence", Path("."), np.asarray(inputs.keypoints2d, dtype=np.float32)[rows],
-                          np.asarray(inputs.focal, dtype=np.float32), np.asarray(inputs.principal, dtype=np.float32),
-                          np.asarray(inputs.image_sizes, dtype=np.float32))
+    picked = dataclasses.replace(inputs, keypoints2d=np.asarray(inputs.keypoints2d, dtype=np.float32)[rows],
+                                 frame_indices=np.asarray(inputs.frame_indices)[rows], scene=None)
+    return SequenceArrays("sequence", Path("."), picked)
 
 
 def _cached(path: Path, budget_s: float, device: torch.device) -> Adaptation | None:
