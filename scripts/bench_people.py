@@ -18,6 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core.eval import load_ground_truth  # noqa: E402
 from core.fit.config import load_fit_config  # noqa: E402
 from core.fit.sequence import fit_result, fit_sequence, inputs_from_sequence  # noqa: E402
 from core.io import MultiViewSequence  # noqa: E402
@@ -31,7 +32,7 @@ def alone_pa_mpjpe(seq_dir: Path, person: int, config) -> float:
 
     from core.geometry import metrics
 
-    gt = dict(np.load(seq_dir / "gt.npz"))
+    gt = load_ground_truth(seq_dir)
     with MultiViewSequence.open(seq_dir) as seq:
         inputs = inputs_from_sequence(seq, show_progress_bar=False)
     alone = gt["people_keypoints2d_alone"][person]
@@ -55,7 +56,7 @@ def main() -> int:
             seq_dir = make_synthetic_sequence(Path(tmp) / f"s{seed}", views=args.views, frames=args.frames, seed=seed,
                                               people=args.people)
             result, _ = fit_sequence(seq_dir, Path(tmp) / f"r{seed}", config, mode="optimize", people=args.people)
-            gt = dict(np.load(seq_dir / "gt.npz"))
+            gt = load_ground_truth(seq_dir)
             for row in people_report(result, gt):
                 row["alone_pa_mpjpe_mm"] = alone_pa_mpjpe(seq_dir, row["true_person"], config)
                 row["ratio"] = row["pa_mpjpe_mm"] / row["alone_pa_mpjpe_mm"]

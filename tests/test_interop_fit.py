@@ -50,8 +50,9 @@ def test_exported_calibration_reprojects_with_the_error_the_app_shows(fitted):
         detections = result.keypoints2d[:, v]
         weight = np.where(detections[..., 2] > threshold, detections[..., 2], 0.0)
         distance = np.linalg.norm(projected - detections[..., :2], axis=-1)
-        errors[:, v] = (weight * distance).sum(-1) / weight.sum(-1)
-    assert np.allclose(errors, result.iev_reproj_px, atol=0.01)
+        with np.errstate(invalid="ignore"):  # a frame that view does not see: no error (NaN, as the result's)
+            errors[:, v] = (weight * distance).sum(-1) / weight.sum(-1)
+    assert np.allclose(errors, result.iev_reproj_px, atol=0.01, equal_nan=True)
 
 
 def test_pose2sim_triangulation_with_the_exported_calibration_agrees_with_joints3d(fitted):

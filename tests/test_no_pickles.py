@@ -70,10 +70,14 @@ def test_keypoints_and_ground_truth_with_a_pickle_are_refused(tmp_path, marker):
 
 
 def test_a_detection_cache_with_a_pickle_is_a_miss(tmp_path, marker):
-    from core.detect.cache import read_detections
+    from core.detect.cache import FORMAT_VERSION, entry_path, read_entry
 
-    path = object_npz(tmp_path / "detections.npz", marker, format_version=np.int64(1))
-    assert read_detections(path, {"frame_indices": np.arange(2), "view_names": np.array(["a", "b"])}) is None
+    evil = np.empty(1, dtype=object)
+    evil[0] = Payload(marker)
+    np.savez(entry_path(tmp_path, 3), keypoints=evil, boxes=np.zeros((1, 4), np.float32), scores=np.ones(1, np.float32),
+             rois=np.zeros((1, 5), np.float32), format_version=np.int64(FORMAT_VERSION), frame=np.int64(3))
+    assert read_entry(tmp_path, 3) is None
+    assert not marker.exists()
 
 
 def test_checkpoint_with_a_pickle_is_refused(tmp_path, marker):
