@@ -7,21 +7,21 @@ timeline by more than one frame. When idle, the worker poses the bodies of the f
 (:class:`MeshCache`), so playback soon runs from cache.
 
 While playing, the views ask for previews (``FrameRequest.preview``: frames at most
-``PREVIEW_SIDE`` pixels wide, a quarter of the pixels to decode, draw and show) and the worker
+``PREVIEW_SIDE`` pixels wide: about a fifth of the pixels to draw, blend and show) and the worker
 composes the frames ahead of the shown one, overlays and all, into a cache of finished frames
-(:class:`_ComposedCache`): once a loop has been played (or composed ahead), each timeline tick is a
+(``FrameRenderer.composed``): once a loop has been played (or composed ahead), each timeline tick is a
 cache look-up. A still frame is composed at full display resolution.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
-import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,7 +60,7 @@ def _nbytes(value) -> int:
 
 class _FrameCache:
     """LRU of key -> image (or tuple of images), bounded in bytes: decoded display-sized frames
-    keyed (root, view, frame), and finished previews (:class:`_ComposedCache`)."""
+    keyed (root, view, frame, max side), and finished previews (``FrameRenderer.composed``)."""
 
     def __init__(self, max_bytes: int = FRAME_CACHE_BYTES):
         self.max_bytes = max_bytes
@@ -136,7 +136,12 @@ class FrameRenderer(LatestRequestWorker):
 
     def __init__(self, meshes: MeshCache, parent: QObject | None = None):
         self.meshes = meshes
-        self._seqs: dict[int, MultiViewSequence] = {}  # per pool thread: readers are not thread-safe
+        self._seq: MultiViewSequence | None = None
+        # One reader per view, used by one thread at a time: each view's video then decodes in
+        # order as playback and composing ahead go forward (a reader per thread would seek back
+        # and forth, and a seek in a video decodes from its last key frame).
+        self._seq_lock = threading.Lock()
+        self._view_locks: dict[int, threading.Lock] = {}
         self._seq_root = None
         self._frames = _FrameCache()
         self.composed = _FrameCache(COMPOSED_CACHE_BYTES)  # finished previews, see _composed_key
@@ -144,12 +149,15 @@ class FrameRenderer(LatestRequestWorker):
         self._pool = ThreadPoolExecutor(VIEW_WORKERS, thread_name_prefix="frame-view")
         self._prefetch_next: int | None = None
         self._last: FrameRequest | None = None
+        self._last_preview: FrameRequest | None = None  # what playback asked for last (composing ahead goes on after a pause)
         super().__init__("frame-renderer", parent)
 
     def requested(self, req: FrameRequest) -> None:
         self._prefetch_next = req.frame
 
     def serve(self, req: FrameRequest) -> None:
+        if req.preview:
+            self._last_preview = req
         try:
             self.rendered.emit(self._preview(req) if req.preview else self._render(req))
         finally:
@@ -157,8 +165,8 @@ class FrameRenderer(LatestRequestWorker):
 
     def stopped(self) -> None:
         self._pool.shutdown(wait=True)
-        for seq in self._seqs.values():
-            seq.close()
+        if self._seq is not None:
+            self._seq.close()
         self._frames.clear()
         self.composed.clear()
 
@@ -185,30 +193,40 @@ class FrameRenderer(LatestRequestWorker):
         return out
 
     def _next_to_compose(self) -> FrameRequest | None:
-        """The first frame ahead of the shown preview (wrapping, like playback) not yet composed."""
-        last = self._last
-        if last is None or not last.preview or last.sequence.num_frames < 2:
+        """The first frame ahead of the shown one (wrapping, like playback) whose preview is not
+        composed yet, while the views show what playback last asked for (same sequence, result,
+        overlays and offsets: also after a pause, so that playing again runs from the cache)."""
+        last, played = self._last, self._last_preview
+        if last is None or played is None or played.sequence.num_frames < 2:
             return None
-        frames = last.sequence.num_frames
-        hit = self.composed.get(self._composed_key(last))
+        if (last.sequence.root, last.overlays, last.time_offsets) != (played.sequence.root, played.overlays,
+                                                                       played.time_offsets) or last.result is not played.result:
+            return None
+        frames = played.sequence.num_frames
+        hit = self.composed.get(self._composed_key(played))
         fits = self.composed.max_bytes // max(1, _nbytes(hit[0])) if hit is not None else COMPOSE_AHEAD
         for k in range(1, min(COMPOSE_AHEAD, frames - 1, fits * 3 // 4) + 1):
-            ahead = last.ahead((last.frame + k) % frames)
+            ahead = played.ahead((last.frame + k) % frames)
             if self._composed_key(ahead) not in self.composed:
                 return ahead
         return None
+
+    def composed_ahead(self) -> bool:
+        """Whether there is nothing left to compose ahead (GUI thread: benchmarks, tests)."""
+        with self._cv:
+            return self._next_to_compose() is None
 
     # ---------------------------------------------------------------- prefetching meshes
 
     def has_background_work(self) -> bool:
         last = self._last
-        if last is not None and last.preview:
-            return self._next_to_compose() is not None
+        if self._next_to_compose() is not None:
+            return True
         return (last is not None and last.result is not None and self._prefetch_next is not None
                 and self.meshes.result is last.result)
 
     def background_step(self) -> None:
-        """While playing: compose the next frame ahead into the preview cache. Otherwise pose the
+        """After playback's requests: compose the next frame ahead into the preview cache. Otherwise pose the
         bodies of the next few frames (walking forward from the shown one, wrapping: that is where
         playback goes next)."""
         ahead = self._next_to_compose()
@@ -237,14 +255,19 @@ class FrameRenderer(LatestRequestWorker):
         self._prefetch_next = todo[min(PREFETCH_BATCH, len(todo) - 1)] if len(todo) > PREFETCH_BATCH else None
 
     def _sequence(self, info: SequenceInfo) -> MultiViewSequence:
-        """This pool thread's reader of the sequence (opened on first use)."""
-        key = threading.get_ident()
-        seq = self._seqs.get(key)
-        if seq is None or seq.root != info.root:
-            if seq is not None:
-                seq.close()
-            seq = self._seqs[key] = MultiViewSequence.open(info.root)
-        return seq
+        """The reader of the sequence (opened on first use); read a view under its lock."""
+        with self._seq_lock:
+            if self._seq is None or self._seq.root != info.root:
+                if self._seq is not None:
+                    self._seq.close()
+                self._seq = MultiViewSequence.open(info.root)
+            return self._seq
+
+    def _read(self, seq: MultiViewSequence, view: int, index: int) -> np.ndarray:
+        with self._seq_lock:
+            lock = self._view_locks.setdefault(view, threading.Lock())
+        with lock:
+            return seq.read_source_frame(view, index)
 
     def _base_image(self, info: SequenceInfo, v: int, frame: int, show_image: bool, errors: list[str],
                     time_offset: float | None = None, max_side: int = overlay.MAX_DISPLAY_SIDE) -> tuple[np.ndarray, float]:
@@ -258,7 +281,7 @@ class FrameRenderer(LatestRequestWorker):
                     key = (info.root, v, index, max_side)
                     cached = self._frames.get(key)
                     if cached is None:
-                        cached = overlay.resize_for_display(seq.read_source_frame(v, index), scale)
+                        cached = overlay.resize_for_display(self._read(seq, v, index), scale)
                         self._frames.put(key, cached)
                     return cached.copy(), scale
             except Exception as exc:  # noqa: BLE001 - show the other views and say what broke

@@ -59,7 +59,7 @@ def _clipped_segments(points_cam: np.ndarray, lines: np.ndarray, near: float = N
 
 
 def _srgb8(colour) -> tuple[int, int, int]:
-    return tuple(int(round(255 * min(max(c, 0.0), 1.0))) for c in colour)
+    return tuple(round(255 * min(max(c, 0.0), 1.0)) for c in colour)
 
 
 class PanelRenderer:
