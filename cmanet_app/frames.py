@@ -154,10 +154,10 @@ class FrameRenderer(LatestRequestWorker):
 
     def requested(self, req: FrameRequest) -> None:
         self._prefetch_next = req.frame
+        if req.preview:  # noted on arrival: a request overtaken before its turn still says what plays
+            self._last_preview = req
 
     def serve(self, req: FrameRequest) -> None:
-        if req.preview:
-            self._last_preview = req
         try:
             self.rendered.emit(self._preview(req) if req.preview else self._render(req))
         finally:

@@ -69,3 +69,36 @@ def test_previews_are_cached_per_overlay_choice(qtbot, window, fitted_sequence):
     plain = next(s for s in shown if s.request.preview and not s.request.overlays.iev_mesh)
     with_mesh = frames._render(dataclasses.replace(plain.request, overlays=meshes))
     assert any(np.any(a != b) for a, b in zip(plain.images, with_mesh.images)), "no mesh drawn in the plain preview"
+
+
+def test_the_hidden_3d_panel_does_not_render_while_playing_and_catches_up_when_shown(qtbot, settings_file, fitted_sequence):
+    import pytest
+
+    from cmanet_app.widgets.main_window import MainWindow
+
+    w = MainWindow(enable_3d=True)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    try:
+        panel = w.scene_panel
+        open_and_wait(qtbot, w, *fitted_sequence)
+        qtbot.waitUntil(lambda: panel.last_render is not None or bool(panel.client and panel.client.error), timeout=180000)
+        if panel.client.error:
+            pytest.skip(f"no 3D renderer here: {panel.client.error}")
+        w.tabs.setCurrentIndex(next(i for i in range(w.tabs.count()) if w.tabs.widget(i) is not panel))
+        assert not panel.isVisible()  # another side tab is in front
+        renders = []
+        panel.client.rendered.connect(renders.append)
+        qtbot.waitUntil(lambda: panel.idle, timeout=60000)
+        renders.clear()
+        for frame in (1, 2, 0, 1):
+            w.state.set_frame(frame)
+        qtbot.wait(500)
+        assert renders == []
+        w.tabs.setCurrentWidget(panel)
+        qtbot.waitUntil(lambda: panel.last_render.request.scene_key[1] == 1 and not panel.last_render.request.draft,
+                        timeout=60000)
+    finally:
+        w.reporter.close_all()
+        w.close()

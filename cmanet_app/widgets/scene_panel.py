@@ -120,6 +120,7 @@ class ScenePanel(QWidget):
         self.last_render: RenderedImage | None = None
         self._frame_times: list[float] = []
         self._last_change = 0.0
+        self._stale = False  # a render was skipped while the panel was hidden
         self.show_timings = False
 
         self.canvas = SceneCanvas()
@@ -215,6 +216,12 @@ class ScenePanel(QWidget):
         result = self.state.result
         if result is None or self.state.frame >= result.num_frames:
             return
+        if not self.isVisible() and self.last_render is not None:
+            # Hidden (another tab): no rendering while playing elsewhere; the first image still
+            # comes, so that the render server is warm when the panel is shown.
+            self._stale = True
+            return
+        self._stale = False
         client = self._ensure_client()
         if client is None or client.error:
             return
@@ -236,6 +243,11 @@ class ScenePanel(QWidget):
         return build_scene(result, frame, faces, body, irv)
 
     # ---------------------------------------------------------------- gestures
+
+    def showEvent(self, event):  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        if self._stale:
+            self.request(draft=False)
 
     def _dragged(self, dx: float, dy: float, button) -> None:
         if self.state.result is None:
