@@ -109,7 +109,8 @@ class FrameRequest:
     frame: int
     overlays: Overlays
     time_offsets: tuple[float, ...] | None = None
-    preview: bool = False  # while playing: smaller frames, composed ahead and cached
+    preview: bool = False  # while playing or scrubbing: smaller frames, composed ahead and cached
+    playing: bool = False  # the frame after the last one asked for (playback, not a jump)
 
     def ahead(self, frame: int) -> FrameRequest:
         """The same request for another frame (what playback asks for next)."""
@@ -158,10 +159,13 @@ class FrameRenderer(LatestRequestWorker):
             self._last_preview = req
 
     def serve(self, req: FrameRequest) -> None:
+        shown = req
         try:
-            self.rendered.emit(self._preview(req) if req.preview else self._render(req))
+            out = self._preview(req) if req.preview else self._render(req)
+            shown = out.request
+            self.rendered.emit(out)
         finally:
-            self._last = req
+            self._last = shown
 
     def stopped(self) -> None:
         self._pool.shutdown(wait=True)
@@ -181,13 +185,24 @@ class FrameRenderer(LatestRequestWorker):
         return req.frame, req.overlays, req.time_offsets, tuple(map(tuple, req.sequence.image_sizes))
 
     def _preview(self, req: FrameRequest) -> FrameImages:
-        """A preview from the cache of finished frames, or composed now (and kept)."""
+        """A preview from the cache of finished frames, or composed now (and kept). Playback that
+        runs ahead of the composing (the first pass) is shown frame after frame from the one shown
+        last, not by jumping to the asked frame: videos then decode in order, without seeking."""
         start = time.perf_counter()
         key = self._composed_key(req)
         hit = self.composed.get(key)
         if hit is not None:
             images, scales, errors = hit
             return FrameImages(req, list(images), list(scales), time.perf_counter() - start, list(errors), cached=True)
+        last = self._last
+        if (req.playing and last is not None and last.preview and last.sequence.root == req.sequence.root
+                and last.result is req.result and last.overlays == req.overlays and last.time_offsets == req.time_offsets):
+            req = req.ahead((last.frame + 1) % req.sequence.num_frames)
+            key = self._composed_key(req)
+            hit = self.composed.get(key)
+            if hit is not None:
+                images, scales, errors = hit
+                return FrameImages(req, list(images), list(scales), time.perf_counter() - start, list(errors), cached=True)
         out = self._render(req)
         self.composed.put(key, (tuple(out.images), tuple(out.scales), tuple(out.errors)))
         return out

@@ -36,6 +36,10 @@ def test_playing_shows_previews_composed_ahead_then_the_full_frame_when_still(qt
         assert max(image.shape[:2]) <= PREVIEW_SIDE
         # The scale maps the preview back onto source pixels (keypoints stay aligned).
         assert abs(image.shape[1] * s.scales[0] - width) <= s.scales[0]
+    # Composed while playing (the first pass): frame after frame from the one shown, not jumps.
+    for before, after in zip(previews, previews[1:]):
+        if after.request.playing and not after.cached:
+            assert after.request.frame == (before.request.frame + 1) % state.num_frames
     # A cached preview is the frame the worker composes for that request, meshes and all.
     hit = next(s for s in shown if s.cached)
     fresh = frames._render(hit.request)

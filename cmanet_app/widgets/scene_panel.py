@@ -1,8 +1,9 @@
 """The 3D panel: the fused body, skeleton, recovered cameras (frusta in each view's colour), a floor
-grid, and optionally every view's IRV body as a ghost. Rendered by Open3D in a separate process
+grid, and optionally every view's IRV body as a ghost. Rendered in a separate process
 (:mod:`cmanet_app.scene3d`); this widget only shows pictures and turns mouse gestures into orbit
 camera moves: left-drag orbits, right/middle-drag pans, the wheel zooms, double-click resets.
-While dragging or playing it asks for half-resolution drafts, then one full render once still.
+While dragging or playing it asks for half-resolution drafts, then one full render once still;
+while hidden behind another tab it renders nothing, and catches up when shown.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ class ViewGrid(QWidget):
 
         self.shown_frame = 0  # the frame whose image the views show; vectors are drawn for it
         self._last_change = -1.0
+        self._last_frame = -1
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
@@ -129,9 +130,10 @@ class ViewGrid(QWidget):
             return
         now = time.monotonic()
         preview = now - self._last_change < RAPID_S
-        self._last_change = now
+        playing = preview and frame == (self._last_frame + 1) % max(info.num_frames, 1)
+        self._last_change, self._last_frame = now, frame
         self.renderer.request(FrameRequest(info, self.state.result, frame, self.state.overlays,
-                                           self.state.shown_time_offsets(), preview=preview))
+                                           self.state.shown_time_offsets(), preview=preview, playing=playing))
         if preview:
             self._settle.start()
 
