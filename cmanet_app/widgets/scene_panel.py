@@ -39,6 +39,9 @@ from core.geometry.camera import camera_centers
 log = logging.getLogger(__name__)
 
 SETTLE_MS = 250  # no gesture or frame change for this long: render at full resolution
+# While playing, the panel follows the frames with drafts at most this often (orbiting is not
+# limited): playback's previews and the GUI thread keep most of the two cores.
+PLAYBACK_DRAFT_FPS = 12
 
 
 class SceneCanvas(QLabel):
@@ -121,6 +124,7 @@ class ScenePanel(QWidget):
         self.last_render: RenderedImage | None = None
         self._frame_times: list[float] = []
         self._last_change = 0.0
+        self._last_frame_request = 0.0
         self._stale = False  # a render was skipped while the panel was hidden
         self.show_timings = False
 
@@ -204,9 +208,12 @@ class ScenePanel(QWidget):
         now = time.monotonic()
         rapid = now - self._last_change < 0.2  # playing or scrubbing: drafts until it settles
         self._last_change = now
-        self.request(draft=rapid)
         if rapid:
             self._settle_later()
+            if now - self._last_frame_request < 1.0 / PLAYBACK_DRAFT_FPS:
+                return  # the views have the cores' first claim while playing
+        self._last_frame_request = now
+        self.request(draft=rapid)
 
     def _overlays_changed(self) -> None:
         if self.ghosts_check.isChecked() != self.state.overlays.ghosts_3d:

@@ -21,6 +21,9 @@ from cmanet_app.widgets.view_panel import ViewPanel
 
 RAPID_S = 0.2  # frame changes closer than this are playback or scrubbing: previews
 SETTLE_MS = 250  # then, once still this long, the frame at full display resolution
+# Previews asked for at most this often: a 60 fps recording plays with every other frame shown,
+# which halves the GUI thread's painting (four views per frame) and keeps it responsive.
+MAX_PREVIEW_FPS = 30
 
 
 class ViewGrid(QWidget):
@@ -45,6 +48,7 @@ class ViewGrid(QWidget):
         self.shown_frame = 0  # the frame whose image the views show; vectors are drawn for it
         self._last_change = -1.0
         self._last_frame = -1
+        self._last_request = -1.0
         self._settle = QTimer(self)
         self._settle.setSingleShot(True)
         self._settle.setInterval(SETTLE_MS)
@@ -132,10 +136,13 @@ class ViewGrid(QWidget):
         preview = now - self._last_change < RAPID_S
         playing = preview and frame == (self._last_frame + 1) % max(info.num_frames, 1)
         self._last_change, self._last_frame = now, frame
+        if preview:
+            self._settle.start()  # the frame it stops on comes at full resolution
+            if now - self._last_request < 1.0 / MAX_PREVIEW_FPS:
+                return
+        self._last_request = now
         self.renderer.request(FrameRequest(info, self.state.result, frame, self.state.overlays,
                                            self.state.shown_time_offsets(), preview=preview, playing=playing))
-        if preview:
-            self._settle.start()
 
     def _show_images(self, images: FrameImages) -> None:
         req = images.request
