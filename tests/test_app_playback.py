@@ -4,6 +4,8 @@ display resolution once playback stops. Real widgets, the real frame worker and 
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait, wait_images
@@ -37,7 +39,7 @@ def test_playing_shows_previews_composed_ahead_then_the_full_frame_when_still(qt
         # The scale maps the preview back onto source pixels (keypoints stay aligned).
         assert abs(image.shape[1] * s.scales[0] - width) <= s.scales[0]
     # Composed while playing (the first pass): frame after frame from the one shown, not jumps.
-    for before, after in zip(previews, previews[1:]):
+    for before, after in itertools.pairwise(previews):
         if after.request.playing and not after.cached:
             assert after.request.frame == (before.request.frame + 1) % state.num_frames
     # A cached preview is the frame the worker composes for that request, meshes and all.
@@ -75,34 +77,25 @@ def test_previews_are_cached_per_overlay_choice(qtbot, window, fitted_sequence):
     assert any(np.any(a != b) for a, b in zip(plain.images, with_mesh.images)), "no mesh drawn in the plain preview"
 
 
-def test_the_hidden_3d_panel_does_not_render_while_playing_and_catches_up_when_shown(qtbot, settings_file, fitted_sequence):
+def test_the_hidden_3d_panel_does_not_render_while_playing_and_catches_up_when_shown(qtbot, window3d, fitted_sequence):
     import pytest
 
-    from cmanet_app.widgets.main_window import MainWindow
-
-    w = MainWindow(enable_3d=True)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    try:
-        panel = w.scene_panel
-        open_and_wait(qtbot, w, *fitted_sequence)
-        qtbot.waitUntil(lambda: panel.last_render is not None or bool(panel.client and panel.client.error), timeout=180000)
-        if panel.client.error:
-            pytest.skip(f"no 3D renderer here: {panel.client.error}")
-        w.tabs.setCurrentIndex(next(i for i in range(w.tabs.count()) if w.tabs.widget(i) is not panel))
-        assert not panel.isVisible()  # another side tab is in front
-        renders = []
-        panel.client.rendered.connect(renders.append)
-        qtbot.waitUntil(lambda: panel.idle, timeout=60000)
-        renders.clear()
-        for frame in (1, 2, 0, 1):
-            w.state.set_frame(frame)
-        qtbot.wait(500)
-        assert renders == []
-        w.tabs.setCurrentWidget(panel)
-        qtbot.waitUntil(lambda: panel.last_render.request.scene_key[1] == 1 and not panel.last_render.request.draft,
-                        timeout=60000)
-    finally:
-        w.reporter.close_all()
-        w.close()
+    panel = window3d.scene_panel
+    open_and_wait(qtbot, window3d, *fitted_sequence)
+    qtbot.waitUntil(lambda: panel.last_render is not None or bool(panel.client and panel.client.error), timeout=180000)
+    if panel.client.error:
+        pytest.skip(f"no 3D renderer here: {panel.client.error}")
+    tabs = window3d.tabs
+    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.widget(i) is not panel))
+    assert not panel.isVisible()  # another side tab is in front
+    renders = []
+    panel.client.rendered.connect(renders.append)
+    qtbot.waitUntil(lambda: panel.idle, timeout=60000)
+    renders.clear()
+    for frame in (1, 2, 0, 1):
+        window3d.state.set_frame(frame)
+    qtbot.wait(500)
+    assert renders == []
+    tabs.setCurrentWidget(panel)
+    qtbot.waitUntil(lambda: panel.last_render.request.scene_key[1] == 1 and not panel.last_render.request.draft,
+                    timeout=60000)
