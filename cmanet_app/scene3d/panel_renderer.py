@@ -17,8 +17,7 @@ import math
 import cv2
 import numpy as np
 
-from cmanet_app.scene3d.geometry import LineSet, SceneData
-from cmanet_app.scene3d.o3d_scene import BACKGROUND
+from cmanet_app.scene3d.geometry import BACKGROUND, LineSet, SceneData
 from core.render import MeshRenderer
 
 NEAR_M = 0.05  # lines are clipped at this depth in front of the camera
