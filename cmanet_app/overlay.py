@@ -10,6 +10,8 @@ level), which is exactly what a semi-transparent overlay needs.
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import torch
@@ -117,7 +119,7 @@ def rasterize_mesh(points_cam: np.ndarray, faces: np.ndarray, focal: float, prin
     by_group = np.argsort(group, kind="stable")
     group, pts = group[by_group], pts[by_group]
     starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1, group.size]
-    for lo, hi in zip(starts[:-1], starts[1:]):
+    for lo, hi in itertools.pairwise(starts):
         cv2.fillPoly(layer, list(pts[lo:hi]), tints[group[lo] % _SHADE_LEVELS], lineType=cv2.LINE_8, shift=2)
     # The mask is where a front face was painted (every tint keeps a channel above 0): the same
     # silhouette as filling every face again, for half the filling.
