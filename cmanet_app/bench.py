@@ -6,7 +6,8 @@ Prints figures (it is not a timed test):
 - the GUI thread's longest stall (a 10 ms QTimer probe: max gap between ticks, and the 99th
   percentile) while idle, while detection runs (MediaPipe on rendered images), while fitting runs,
   while playing the sequence with mesh overlays on, and while orbiting the 3D panel;
-- frames per second of the views during playback and of the 3D panel while orbiting (drafts).
+- frames per second of the views during playback (first pass, and once the previews are cached)
+  and of the 3D panel while orbiting (drafts).
 
 Without ``--sequence`` it makes small synthetic sequences (core.synth) in a temporary folder.
 Runs headless (QT_QPA_PLATFORM=offscreen is set when there is no display).
@@ -126,6 +127,81 @@ def bench_rasteriser(result, faces: np.ndarray, vertices: np.ndarray) -> list[st
     return lines
 
 
+def bench_playback(app, window, probe: GuiProbe, seconds: float) -> list[str]:
+    """Playing with IRV + IEV mesh overlays: the first pass (previews composed as they are asked
+    for, and ahead) and, once the worker has composed the loop, the cached pass. Updated frames/s
+    counts the views' repaints with a new frame."""
+    from cmanet_app.state import Overlays
+
+    state, info, frames = window.state, window.state.sequence, window.frames
+    state.set_overlays(Overlays(image=True, keypoints=True, irv_mesh=True, iev_mesh=True, iev_skeleton=True))
+    shown: list = []
+    frames.rendered.connect(lambda images: shown.append(images))
+    spin_until(app, lambda: frames.idle, 120)  # the still frame (and the meshes ahead) first
+    sizes = ", ".join(f"{w}x{h}" for w, h in info.image_sizes)
+    lines = []
+    for name in ("first pass", "cached"):
+        if name == "first pass":
+            frames.composed.clear()
+        else:  # let the worker compose the loop ahead of the shown frame
+            window.timeline.set_playing(True)
+            spin_for(app, 0.3)
+            window.timeline.set_playing(False)
+            start = time.perf_counter()
+            spin_until(app, lambda: frames.idle and frames.composed_ahead(), 900)
+            compose_s = time.perf_counter() - start
+        state.set_frame(0)
+        spin_until(app, lambda: frames.idle, 60)
+        shown.clear()
+        with probe.measure():
+            window.timeline.set_playing(True)
+            spin_for(app, seconds)
+            window.timeline.set_playing(False)
+        previews = [s for s in shown if s.request.preview]
+        hits = sum(s.cached for s in previews)
+        size = "x".join(map(str, previews[0].images[0].shape[1::-1])) if previews else "?"
+        lines.append(f"GUI thread, playing {info.num_views} views ({sizes}) at {info.fps:g} fps with IRV+IEV meshes, "
+                     f"{name}: {probe.summary()}; views updated {len(shown) / seconds:.1f} frames/s "
+                     f"(previews {size} for view 1, {hits}/{len(previews)} from the cache)")
+    lines.append(f"  after the first pass, a pause: the worker composed the rest of the loop in {compose_s:.1f} s "
+                 f"({len(frames.composed)} of {info.num_frames} frames cached)")
+    spin_until(app, lambda: frames.idle, 60)
+    return lines
+
+
+def bench_full_frames(app, panel, state, num_frames: int, renders: list, repeats: int = 5) -> list[str]:
+    """The 3D panel's full-size frame after an orbit's release, and after stepping to the next
+    frame (new meshes: posed, sent, rendered): server render ms and request-to-image ms, median of
+    ``repeats``; ``renders`` collects (time, draft, seconds, round trip) of every rendered image."""
+    from PySide6.QtCore import Qt
+
+    def full_after(action) -> tuple[float, float] | None:
+        spin_until(app, lambda: panel.idle, 60)
+        count = len(renders)
+        action()
+        spin_until(app, lambda: panel.idle and any(not r[1] for r in renders[count:]), 120)
+        full = [r for r in renders[count:] if not r[1]]
+        return (full[-1][2], full[-1][3]) if full else None
+
+    def release() -> None:
+        panel.canvas.dragged.emit(3.0, 0.5, Qt.MouseButton.LeftButton)
+        panel.canvas.released.emit()
+
+    lines = []
+    size = f"{panel.client.size[0]}x{panel.client.size[1]}"
+    for name, action in (("after an orbit's release", release),
+                         ("next frame (new meshes)", lambda: state.set_frame((state.frame + 1) % num_frames))):
+        times = [t for t in (full_after(action) for _ in range(repeats)) if t is not None]
+        if not times:
+            lines.append(f"3D panel full size ({size}), {name}: no full-size image")
+            continue
+        server = 1000 * statistics.median(t[0] for t in times)
+        trip = 1000 * statistics.median(t[1] for t in times)
+        lines.append(f"3D panel full size ({size}), {name}: render {server:.0f} ms, request to image {trip:.0f} ms "
+                     f"(median of {len(times)}, worst {1000 * max(t[1] for t in times):.0f} ms)")
+    return lines
+
+
 def make_sequences(tmp: Path) -> tuple[Path, Path]:
     """(keypoints sequence for fitting, rendered image sequence without keypoints for detection)."""
     from cmanet_app import demo
@@ -153,7 +229,6 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
 
-    from cmanet_app.state import Overlays
     from cmanet_app.widgets.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -206,18 +281,7 @@ def main(argv: list[str] | None = None) -> int:
             wait_job(controller.fit())
         info = state.sequence
         if "play" not in skip:
-            state.set_overlays(Overlays(image=True, keypoints=True, irv_mesh=True, iev_mesh=True, iev_skeleton=True))
-            frames_shown = []
-            window.frames.rendered.connect(lambda images: frames_shown.append(images.request.frame))
-            spin_for(app, 3.0)  # let the mesh cache warm up from the first frames
-            frames_shown.clear()
-            with probe.measure():
-                window.timeline.set_playing(True)
-                spin_for(app, args.seconds)
-                window.timeline.set_playing(False)
-            sizes = ", ".join(f"{w}x{h}" for w, h in info.image_sizes)
-            report.append(f"GUI thread, playing {info.num_views} views ({sizes}) at {info.fps:g} fps with IRV+IEV meshes: "
-                          f"{probe.summary()}; views updated {len(frames_shown) / args.seconds:.1f} times/s")
+            report += bench_playback(app, window, probe, args.seconds)
         if "orbit" not in skip and window.scene_panel is not None:
             panel = window.scene_panel
             window.tabs.setCurrentWidget(panel)
@@ -228,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 spin_until(app, lambda: panel.idle, 120)
                 renders = []
-                panel.client.rendered.connect(lambda r: renders.append((time.perf_counter(), r.request.draft, r.seconds)))
+                panel.client.rendered.connect(lambda r: renders.append((time.perf_counter(), r.request.draft, r.seconds,
+                                                                        r.round_trip)))
                 with probe.measure():
                     start = time.perf_counter()
                     spin_for(app, args.seconds, each=lambda: panel.canvas.dragged.emit(3.0, 0.5, Qt.MouseButton.LeftButton))
@@ -238,13 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                 server_ms = 1000 * statistics.median(r[2] for r in drafts) if drafts else float("nan")
                 report.append(f"GUI thread, orbiting the 3D panel: {probe.summary()}; {len(drafts) / elapsed:.1f} frames/s "
                               f"at {panel.client.draft_size[0]}x{panel.client.draft_size[1]} (render {server_ms:.0f} ms each)")
-                spin_until(app, lambda: panel.idle, 60)
-                report.append(f"3D panel full size ({panel.client.size[0]}x{panel.client.size[1]}) after the orbit: "
-                              f"{1000 * panel.client.render_times[-1]:.0f} ms")
-                state.set_frame((state.frame + 1) % info.num_frames)
-                spin_until(app, lambda: panel.idle, 60)
-                report.append(f"3D panel full size, next frame (new meshes uploaded, then rendered): "
-                              f"{1000 * panel.client.render_times[-1]:.0f} ms")
+                report += bench_full_frames(app, panel, state, info.num_frames, renders)
     finally:
         window.close()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -10,6 +10,8 @@ level), which is exactly what a semi-transparent overlay needs.
 
 from __future__ import annotations
 
+import itertools
+
 import cv2
 import numpy as np
 import torch
@@ -109,16 +111,20 @@ def rasterize_mesh(points_cam: np.ndarray, faces: np.ndarray, focal: float, prin
     # Sub-pixel precision: fillPoly with shift=2 takes coordinates in quarter pixels.
     pts = np.round(uv[faces[idx]] * 4).clip(-(2**28), 2**28).astype(np.int32)
     base = np.asarray(colour, np.float64)
+    tints = [tuple(int(c) for c in np.clip(base * (lv + 0.5) / _SHADE_LEVELS * 1.25, 0, 255)) for lv in range(_SHADE_LEVELS)]
+    # One fill per (depth slice, shade level), slices far to near: the triangles of a group made
+    # contiguous by a stable sort (which keeps them far to near within it).
     bounds = np.linspace(0, idx.size, _DEPTH_SLICES + 1).astype(np.int64)
-    for s in range(_DEPTH_SLICES):
-        lo, hi = bounds[s], bounds[s + 1]
-        if hi <= lo:
-            continue
-        slice_levels, slice_pts = level[lo:hi], pts[lo:hi]
-        for lv in np.unique(slice_levels):
-            tint = tuple(int(c) for c in np.clip(base * (lv + 0.5) / _SHADE_LEVELS * 1.25, 0, 255))
-            cv2.fillPoly(layer, list(slice_pts[slice_levels == lv]), tint, lineType=cv2.LINE_8, shift=2)
-    cv2.fillPoly(mask, list(pts), 255, lineType=cv2.LINE_8, shift=2)
+    group = (np.searchsorted(bounds, np.arange(idx.size), side="right") - 1) * _SHADE_LEVELS + level
+    by_group = np.argsort(group, kind="stable")
+    group, pts = group[by_group], pts[by_group]
+    starts = np.r_[0, np.flatnonzero(np.diff(group)) + 1, group.size]
+    for lo, hi in itertools.pairwise(starts):
+        cv2.fillPoly(layer, list(pts[lo:hi]), tints[group[lo] % _SHADE_LEVELS], lineType=cv2.LINE_8, shift=2)
+    # The mask is where a front face was painted (every tint keeps a channel above 0): the same
+    # silhouette as filling every face again, for half the filling.
+    np.greater(layer.max(axis=2), 0, out=mask.view(bool))
+    mask *= 255
     return layer, mask
 
 

@@ -123,6 +123,22 @@ def window(qtbot, settings_file):
     w.close()
 
 
+@pytest.fixture
+def window3d(qtbot, settings_file):
+    """The main window with the 3D panel on and in front, fast fitting."""
+    from cmanet_app.widgets.main_window import MainWindow
+
+    w = MainWindow(enable_3d=True)
+    w.controller.fit_overrides = dict(FAST_FIT)
+    qtbot.addWidget(w)
+    w.resize(1200, 800)
+    w.show()
+    w.tabs.setCurrentWidget(w.scene_panel)
+    yield w
+    w.reporter.close_all()
+    w.close()
+
+
 def open_and_wait(qtbot, window, path, result_dir=None, timeout=30000):
     """Open a sequence through the controller and wait until the state has it."""
     task = window.controller.open_sequence(path, result_dir)

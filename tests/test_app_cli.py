@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 from conftest_app import *  # noqa: F401,F403 - fixtures
-from conftest_app import FAST_FIT, open_and_wait
+from conftest_app import open_and_wait
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
@@ -38,21 +38,6 @@ def test_screenshot_of_a_bad_folder_fails_with_status_2(tmp_path, settings_file)
     assert proc.returncode == 2
     assert "no such folder" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.png").exists()
-
-
-@pytest.fixture
-def window3d(qtbot, settings_file):
-    from cmanet_app.widgets.main_window import MainWindow
-
-    w = MainWindow(enable_3d=True)
-    w.controller.fit_overrides = dict(FAST_FIT)
-    qtbot.addWidget(w)
-    w.resize(1200, 800)
-    w.show()
-    w.tabs.setCurrentWidget(w.scene_panel)
-    yield w
-    w.reporter.close_all()
-    w.close()
 
 
 def _wait_render(qtbot, panel, predicate, timeout=180000):

@@ -12,6 +12,7 @@ from cmanet_app.overlay import IEV_COLOUR, view_colour
 from core.io.results import FitResult
 from core.keypoints import COCO17_EDGES
 
+BACKGROUND = (0.11, 0.115, 0.13, 1.0)  # RGBA, sRGB: the 3D panel's and the Open3D window's clear colour
 SKELETON_COLOUR = (0.95, 0.95, 0.95)
 GRID_COLOUR = (0.42, 0.42, 0.46)
 FRUSTUM_DEPTH = 0.5  # metres from the camera centre to the drawn image plane

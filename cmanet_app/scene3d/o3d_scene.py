@@ -7,10 +7,8 @@ import numpy as np
 import open3d as o3d
 from open3d.visualization import rendering
 
-from cmanet_app.scene3d.geometry import LineSet, Mesh, SceneData
+from cmanet_app.scene3d.geometry import BACKGROUND, LineSet, Mesh, SceneData
 from core.render.shading import shade, sky
-
-BACKGROUND = (0.11, 0.115, 0.13, 1.0)  # sRGB; see linear_background()
 
 
 def linear_background() -> list[float]:

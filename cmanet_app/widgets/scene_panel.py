@@ -1,8 +1,9 @@
 """The 3D panel: the fused body, skeleton, recovered cameras (frusta in each view's colour), a floor
-grid, and optionally every view's IRV body as a ghost. Rendered by Open3D in a separate process
+grid, and optionally every view's IRV body as a ghost. Rendered in a separate process
 (:mod:`cmanet_app.scene3d`); this widget only shows pictures and turns mouse gestures into orbit
 camera moves: left-drag orbits, right/middle-drag pans, the wheel zooms, double-click resets.
-While dragging or playing it asks for half-resolution drafts, then one full render once still.
+While dragging or playing it asks for half-resolution drafts, then one full render once still;
+while hidden behind another tab it renders nothing, and catches up when shown.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ from core.geometry.camera import camera_centers
 log = logging.getLogger(__name__)
 
 SETTLE_MS = 250  # no gesture or frame change for this long: render at full resolution
+# While playing, the panel follows the frames with drafts at most this often (orbiting is not
+# limited): playback's previews and the GUI thread keep most of the two cores.
+PLAYBACK_DRAFT_FPS = 12
 
 
 class SceneCanvas(QLabel):
@@ -120,6 +124,8 @@ class ScenePanel(QWidget):
         self.last_render: RenderedImage | None = None
         self._frame_times: list[float] = []
         self._last_change = 0.0
+        self._last_frame_request = 0.0
+        self._stale = False  # a render was skipped while the panel was hidden
         self.show_timings = False
 
         self.canvas = SceneCanvas()
@@ -202,9 +208,12 @@ class ScenePanel(QWidget):
         now = time.monotonic()
         rapid = now - self._last_change < 0.2  # playing or scrubbing: drafts until it settles
         self._last_change = now
-        self.request(draft=rapid)
         if rapid:
             self._settle_later()
+            if now - self._last_frame_request < 1.0 / PLAYBACK_DRAFT_FPS:
+                return  # the views have the cores' first claim while playing
+        self._last_frame_request = now
+        self.request(draft=rapid)
 
     def _overlays_changed(self) -> None:
         if self.ghosts_check.isChecked() != self.state.overlays.ghosts_3d:
@@ -215,6 +224,12 @@ class ScenePanel(QWidget):
         result = self.state.result
         if result is None or self.state.frame >= result.num_frames:
             return
+        if not self.isVisible() and self.last_render is not None:
+            # Hidden (another tab): no rendering while playing elsewhere; the first image still
+            # comes, so that the render server is warm when the panel is shown.
+            self._stale = True
+            return
+        self._stale = False
         client = self._ensure_client()
         if client is None or client.error:
             return
@@ -236,6 +251,11 @@ class ScenePanel(QWidget):
         return build_scene(result, frame, faces, body, irv)
 
     # ---------------------------------------------------------------- gestures
+
+    def showEvent(self, event):  # noqa: N802 (Qt naming)
+        super().showEvent(event)
+        if self._stale:
+            self.request(draft=False)
 
     def _dragged(self, dx: float, dy: float, button) -> None:
         if self.state.result is None:

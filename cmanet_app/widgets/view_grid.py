@@ -1,18 +1,29 @@
 """All views side by side (a grid of :class:`ViewPanel`), kept in step with the state: frame images
-come from the frame worker; keypoints and the reprojected skeleton are drawn here (17 points)."""
+come from the frame worker; keypoints and the reprojected skeleton are drawn here (17 points).
+
+While the frame changes rapidly (playing, scrubbing) the views ask for previews, which the worker
+composes ahead and caches; once the frame stays put for ``SETTLE_MS`` they ask for it at full
+display resolution."""
 
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from cmanet_app.frames import FrameImages, FrameRenderer, FrameRequest
 from cmanet_app.overlay import project_points, to_camera
 from cmanet_app.state import AppState
 from cmanet_app.widgets.view_panel import ViewPanel
+
+RAPID_S = 0.2  # frame changes closer than this are playback or scrubbing: previews
+SETTLE_MS = 250  # then, once still this long, the frame at full display resolution
+# Previews asked for at most this often: a 60 fps recording plays with every other frame shown,
+# which halves the GUI thread's painting (four views per frame) and keeps it responsive.
+MAX_PREVIEW_FPS = 30
 
 
 class ViewGrid(QWidget):
@@ -35,6 +46,13 @@ class ViewGrid(QWidget):
         outer.addLayout(self._grid, 1)
 
         self.shown_frame = 0  # the frame whose image the views show; vectors are drawn for it
+        self._last_change = -1.0
+        self._last_frame = -1
+        self._last_request = -1.0
+        self._settle = QTimer(self)
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self.refresh)
         state.sequence_changed.connect(self._rebuild)
         state.frame_changed.connect(self._frame_changed)
         state.result_changed.connect(self.refresh)
@@ -98,10 +116,12 @@ class ViewGrid(QWidget):
     # ---------------------------------------------------------------- updates
 
     def refresh(self) -> None:
-        """Ask the worker for the current frame's images and redraw the vector overlays."""
+        """Ask the worker for the current frame's images (full display resolution) and redraw the
+        vector overlays."""
         info = self.state.sequence
         if info is None or not self.panels:
             return
+        self._settle.stop()
         self.renderer.request(FrameRequest(info, self.state.result, self.state.frame, self.state.overlays,
                                            self.state.shown_time_offsets()))
         self._draw_vectors()
@@ -110,9 +130,19 @@ class ViewGrid(QWidget):
         # Only ask for the frame: keypoints and skeleton are drawn when its image arrives, so that
         # they always match the picture and the views repaint once per shown frame, not per tick.
         info = self.state.sequence
-        if info is not None and self.panels:
-            self.renderer.request(FrameRequest(info, self.state.result, frame, self.state.overlays,
-                                               self.state.shown_time_offsets()))
+        if info is None or not self.panels:
+            return
+        now = time.monotonic()
+        preview = now - self._last_change < RAPID_S
+        playing = preview and frame == (self._last_frame + 1) % max(info.num_frames, 1)
+        self._last_change, self._last_frame = now, frame
+        if preview:
+            self._settle.start()  # the frame it stops on comes at full resolution
+            if now - self._last_request < 1.0 / MAX_PREVIEW_FPS:
+                return
+        self._last_request = now
+        self.renderer.request(FrameRequest(info, self.state.result, frame, self.state.overlays,
+                                           self.state.shown_time_offsets(), preview=preview, playing=playing))
 
     def _show_images(self, images: FrameImages) -> None:
         req = images.request

@@ -11,7 +11,8 @@ DEFAULT_REAL_TRIALS = ("walk", "multi", "static")
 
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser("bench", help="measure speed and accuracy on synthetic and real sequences",
-                              description="speed: detection vs IRV/IEV seconds per multi-view frame (renders a "
+                              description="speed: start-up (import torch, cmanet --help, "
+                              "cmanet fit's overhead), then detection vs IRV/IEV seconds per multi-view frame (renders a "
                               "synthetic sequence, runs MediaPipe on it, fits it). accuracy: IRV vs IEV over "
                               "views x noise x seeds, static rig and per frame. real: the pose2sim demo recordings "
                               "(downloaded once with pip), fitted without calibration and scored against calibrated "
@@ -45,6 +46,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--adapt", type=float, nargs="+", default=None, metavar="SECONDS",
                    help="real: also fit after adapting the network to each trial's own detections for these budgets "
                    "(cmanet fit --adapt; rows: default mode and network alone)")
+    p.add_argument("--startup-only", action="store_true",
+                   help="speed: only the start-up figures (python, import torch, cmanet --help, cmanet fit's overhead)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
     p.set_defaults(run=run)
 
@@ -95,9 +98,16 @@ def run(args: argparse.Namespace) -> int:
         views = (args.views or [4])[0]
         if not 2 <= views <= 8:
             raise InputError("--views must be between 2 and 8")
-        figures = synthetic.bench_speed(views=views, frames=args.frames or 100)
-        for key, value in figures.items():
-            print(f"{key:36s} {value}")
+        from core.bench.startup import bench_startup, format_startup
+
+        startup = bench_startup()
+        print(format_startup(startup), flush=True)
+        figures = {"startup": startup}
+        if not args.startup_only:
+            speed = synthetic.bench_speed(views=views, frames=args.frames or 100)
+            for key, value in speed.items():
+                print(f"{key:36s} {value}")
+            figures.update(speed)
         write_json(args.json, figures)
         return 0
     if args.what == "modes":
