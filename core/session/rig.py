@@ -30,38 +30,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import InputError
-from core.geometry.bundle import Explained, bundle_adjust, centre_spread, explained, projection_matrices
-from core.io.calibration import CameraCalibration, RigCalibration
+from core.geometry.bundle import (
+    Explained,
+    PinholeRig,
+    bundle_adjust,
+    centre_spread,
+    explained,
+)
 from core.io.results import FitResult
 from core.session.config import SessionRigConfig
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class PinholeRig:
-    """Cameras of a static rig: rotation (V, 3, 3) world->camera, translation (V, 3) metres,
-    focal (V,) and principal (V, 2) pixels."""
-
-    rotation: np.ndarray
-    translation: np.ndarray
-    focal: np.ndarray
-    principal: np.ndarray
-
-    @property
-    def projections(self) -> np.ndarray:
-        return projection_matrices(self.rotation, self.translation, self.focal, self.principal)
-
-    def calibration(self, names: list[str], image_sizes: np.ndarray) -> RigCalibration:
-        """The rig as a calibration (pinholes, no distortion) with the cameras' names and sizes."""
-        cameras = []
-        for v, name in enumerate(names):
-            f, (cx, cy) = float(self.focal[v]), self.principal[v]
-            cameras.append(CameraCalibration(
-                name=name, size=(int(image_sizes[v][0]), int(image_sizes[v][1])),
-                matrix=np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]]), distortions=np.zeros(4),
-                rotation=self.rotation[v].copy(), translation=self.translation[v].copy()))
-        return RigCalibration(tuple(cameras))
 
 
 @dataclass
