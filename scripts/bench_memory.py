@@ -6,7 +6,8 @@
     python scripts/bench_memory.py app --count 20                  # 20 sequences opened and fitted in one app
 
 ``keypoints`` and ``video`` run each ``cmanet`` command as its own process and report its peak
-resident memory (the kernel's ``ru_maxrss`` of that child) and wall time; ``fits`` and ``app``
+resident memory (GNU time's maximum resident set size of that command, see ``run_measured``) and
+wall time; ``fits`` and ``app``
 report the resident memory after each fit, and its growth over the second half of the runs (a
 leak grows steadily; allocator caches level off). Fits run with the default config and mode except
 for fewer iterations (``--iterations-scale``, default 0.1): memory follows the sizes of the
@@ -38,15 +39,23 @@ def rss_mb() -> float:
 
 
 def run_measured(cmd: list[str], env: dict | None = None) -> tuple[int, float, float, str]:
-    """Run ``cmd``; (exit status, peak RSS MB of that process, wall seconds, stderr tail)."""
+    """Run ``cmd``; (exit status, peak RSS MB of that process, wall seconds, stderr tail).
+
+    The peak is GNU time's ``%M`` of the command, not this process's ``wait4`` figure: on Linux a
+    child's ``ru_maxrss`` starts from its parent's high-water mark at the fork (kept through
+    ``exec``), so a parent that once held 1.5 GB reports at least 1.5 GB for every child.
+    ``/usr/bin/time`` is a small process, and its child's figure is the command's own."""
     start = time.perf_counter()
-    with tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
+    with tempfile.TemporaryFile("w+") as err, tempfile.NamedTemporaryFile("r", suffix=".maxrss") as peak:
+        wrapped = ["/usr/bin/time", "-f", "%M", "-o", peak.name, *cmd] if Path("/usr/bin/time").is_file() else cmd
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=err, env=env, cwd=ROOT)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read()[-600:]
-    return proc.returncode, usage.ru_maxrss / 1024, time.perf_counter() - start, tail
+        text = peak.read().split()
+        kb = int(text[-1]) if wrapped is not cmd and text and text[-1].isdigit() else usage.ru_maxrss
+    return proc.returncode, kb / 1024, time.perf_counter() - start, tail
 
 
 def fit_config(folder: Path, scale: float) -> Path:

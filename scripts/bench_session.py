@@ -36,9 +36,11 @@ from core.bench.real import TRIALS, _extract, build_reference, pose2sim_wheel, s
 from core.eval import evaluate, load_ground_truth  # noqa: E402
 from core.fit.config import load_fit_config  # noqa: E402
 from core.fit.modes import resolve_mode  # noqa: E402
+from core.fit.sequence import inputs_from_sequence  # noqa: E402
 from core.geometry import metrics  # noqa: E402
 from core.io.calibration import read_qca, read_toml  # noqa: E402
 from core.io.results import FitResult  # noqa: E402
+from core.io.sequence import MultiViewSequence  # noqa: E402
 from core.nets.checkpoint import installed_model  # noqa: E402
 from core.session.batch import ALONE_DIR, BatchOptions, run_batch  # noqa: E402
 from core.session.executors import ProcessExecutor, RayExecutor, SerialExecutor  # noqa: E402
@@ -71,7 +73,8 @@ def demo(out: Path, mode: str | None) -> dict:
             result = FitResult.load(folder / "result.npz")
             rig = calibration.by_name([str(v) for v in result.view_names])
             # The reference triangulates the detections as detected, as cmanet bench real does.
-            detections = np.load(out / "result" / name / "detections.npz")["keypoints2d"]
+            with MultiViewSequence.open(session / name) as seq:  # from the detection cache the batch filled
+                detections = inputs_from_sequence(seq, show_progress_bar=False).keypoints2d
             reference = build_reference(detections, rig, trial.reference_offsets)
             figures = score(result, reference)
             if not trial.score_body:

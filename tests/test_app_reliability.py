@@ -27,11 +27,23 @@ def keypoints_sequence(root, keypoints):
 
 
 def test_views_cut_to_a_common_part_are_reported(qtbot, window, tmp_path):
-    seq = video_sequence(tmp_path / "seq", num_frames=(6, 9))
+    """Views a frame apart open at once, cut to the common part, and the notice bar says so; views of
+    very different lengths are asked about first (opened anyway, the cut is noted as well)."""
+    from PySide6.QtWidgets import QMessageBox
+
+    seq = video_sequence(tmp_path / "close", num_frames=(9, 10))
     open_and_wait(qtbot, window, seq)
-    assert window.state.sequence.num_frames == 6
-    notes = [m for m in window.reporter.messages if m.level == "warning"]
-    assert notes and "frame counts differ" in notes[-1].message and notes[-1].title == "Open: please note"
+    assert window.open_question is None and window.state.sequence.num_frames == 9
+    assert window.notice_bar.isVisible() and "frame counts differ" in window.notice_bar.text()
+
+    seq = video_sequence(tmp_path / "apart", num_frames=(6, 9))
+    window.controller.open_sequence(seq)
+    qtbot.waitUntil(lambda: window.open_question is not None and window.open_question.isVisible(), timeout=30000)
+    assert "very different numbers of frames" in window.open_question.text()
+    window.open_question.button(QMessageBox.StandardButton.Open).click()
+    qtbot.waitUntil(lambda: window.state.sequence is not None and window.state.sequence.root == seq.resolve(),
+                    timeout=30000)
+    assert window.state.sequence.num_frames == 6 and "frame counts differ" in window.notice_bar.text()
 
 
 def test_no_person_is_an_error_dialog_and_writes_nothing(qtbot, window, small_sequence, tmp_path):
@@ -72,9 +84,10 @@ def test_a_damaged_earlier_result_is_not_used_and_said_so(qtbot, window, fitted_
     seq, result = fitted_sequence
     (result / "result.npz").write_bytes(b"damaged")
     open_and_wait(qtbot, window, seq, result)
-    assert window.state.result is None
-    report = window.reporter.messages[-1]
-    assert report.title == "Earlier result not used" and "not an .npz archive" in report.message
+    assert window.state.sequence is not None and window.state.result is None
+    assert window.notice_bar.isVisible()
+    text = window.notice_bar.text()
+    assert "earlier result(s) not used" in text and "result.npz" in text and "not an .npz archive" in text
 
 
 def test_damaged_keypoint_import_and_calibration_are_error_dialogs(qtbot, window, small_sequence, tmp_path):

@@ -51,7 +51,10 @@ class Reader(threading.Thread):
 def test_fit_stopped_by_a_signal_leaves_nothing_and_the_rerun_completes(sequence, tmp_path, signum):
     out = tmp_path / "res"
     cmd = [sys.executable, "-m", "core.cli", "fit", str(sequence), "--out", str(out), "--mode", "optimize"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As from a terminal: a shell's background job (nohup, ``&``, CI runners) starts with Ctrl-C
+    # ignored, and a process started so keeps ignoring it; the test is about the fit's handling.
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     reader = Reader(proc.stderr)
     reader.start()
     try:

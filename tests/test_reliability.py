@@ -226,6 +226,15 @@ def test_no_person_in_any_frame(capsys, base_sequence, fast_config, tmp_path):
     assert not (tmp_path / "res" / "result.npz").exists()
 
 
+def test_nobody_detected_in_any_video(capsys, tmp_path, fast_config):
+    """Videos in which the detector finds nobody at all (no detection slot in any image)."""
+    seq = video_sequence(tmp_path / "empty room", num_frames=(3, 3))
+    before = listing(seq)
+    code, err = run_cli(capsys, "fit", seq, "--out", tmp_path / "res", "--config", fast_config, "--mode", "optimize")
+    assert_one_error_line(code, err, "empty room", "no frame shows the person")
+    assert not (tmp_path / "res" / "result.npz").exists() and listing(seq) == before
+
+
 def test_person_in_one_view_only(capsys, base_sequence, fast_config, tmp_path):
     kp = base_keypoints(base_sequence)
     kp[:, 1:, :, 2] = 0.0
@@ -398,12 +407,21 @@ def test_corrupt_keypoint_imports_and_calibrations(capsys, base_sequence, fast_c
 
 
 def test_corrupt_detection_cache_is_detected_again(tmp_path, caplog):
-    from core.detect.cache import read_detections
+    """A damaged entry of the detection cache is a miss (that frame is detected again), with a
+    warning naming the entry; a whole one still reads back."""
+    from core.detect.cache import entry_path, read_entry, write_entry
+    from core.detect.people import ROI_SIZE, ImagePeople
 
-    path = tmp_path / "detections.npz"
+    people = ImagePeople(np.ones((1, 17, 3), np.float32), np.ones((1, 4), np.float32), np.ones(1, np.float32),
+                         np.ones((1, ROI_SIZE), np.float32))
+    write_entry(tmp_path, 3, people)
+    assert np.array_equal(read_entry(tmp_path, 3).keypoints, people.keypoints)
+    path = entry_path(tmp_path, 3)
     for damage in (b"", b"PK\x03\x04 cut short", b"\x93NUMPY not a zip"):
         path.write_bytes(damage)
-        assert read_detections(path, {"frame_indices": np.arange(2), "view_names": np.array(["a", "b"])}) is None
+        caplog.clear()
+        assert read_entry(tmp_path, 3) is None
+        assert "damaged detection cache entry" in caplog.text and path.name in caplog.text
 
 
 def test_checkpoint_of_another_body_model_or_config(capsys, base_sequence, fast_config, tmp_path):

@@ -245,6 +245,38 @@ def test_bad_session_input_exits_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_ray_missing_is_one_line_before_any_work(tmp_path, capsys, monkeypatch):
+    """``--ray`` where the optional ``ray`` package is not installed (an import of it fails)."""
+    from core.cli import main
+
+    session = tmp_path / "session"
+    video_sequence(session / "Trial_1")
+    monkeypatch.setitem(sys.modules, "ray", None)  # what ``import ray`` meets where it is not installed
+    code = main(["batch", str(session), "--out", str(tmp_path / "out"), "--ray", "local"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.strip() == "error: --ray needs the ray package: pip install ray"
+    assert not (tmp_path / "out").exists()
+
+
+def test_detections_go_to_the_detection_cache_not_the_output(tmp_path, monkeypatch):
+    """Video trials are detected into the one detection cache (by content, shared with ``cmanet
+    fit`` and the app), never into the session or the output folder; trials in which nobody is
+    seen are reported failed."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CMANET_CACHE_DIR", str(cache))
+    session = tmp_path / "session"
+    for name in ("Trial_1", "Trial_2"):
+        video_sequence(session / name, num_frames=(3, 3))
+    before = snapshot(session)
+    out = tmp_path / "out"
+    summary = run_batch(session, out, BatchOptions(_fast_config(), "optimize"), SerialExecutor())
+    entries = sorted((cache / "detections").rglob("f*.npz"))
+    assert len(entries) == 6  # 2 trials x 2 views x 3 frames, one entry each
+    assert not list(out.rglob("f*.npz")) and snapshot(session) == before
+    assert {t["status"] for t in summary["trials"].values()} == {"failed"}
+    assert all("no frame shows the person" in t["error"] for t in summary["trials"].values())
+
+
 def _same_results(a: Path, b: Path, names=("trial01", "trial02", "trial03")) -> None:
     assert (a / "calibration.toml").read_text() == (b / "calibration.toml").read_text()
     for name in names:

@@ -17,7 +17,8 @@ from core.body import load_body_model
 from core.fit.capture import CaptureInfo, fit_captured
 from core.fit.config import load_fit_config
 from core.fit.sequence import FitInputs, camera_intrinsics, fit_result
-from core.fit.sync import Rig, estimate_offsets
+from core.fit.sync import estimate_offsets
+from core.geometry.bundle import PinholeRig
 from core.io.results import FitResult
 from core.io.timeline import shift_in_time
 from core.synth import generate_sequence
@@ -63,7 +64,7 @@ def test_synthetic_offsets_make_each_view_film_its_own_moments(body, shifted):
 
 
 def test_offsets_found_with_the_true_rig(shifted):
-    rig = Rig(shifted.cam_R, shifted.cam_t, shifted.cam_f, shifted.cam_c)
+    rig = PinholeRig(shifted.cam_R, shifted.cam_t, shifted.cam_f, shifted.cam_c)
     found = estimate_offsets(shifted.keypoints2d, rig, 0.3, 10)
     assert found.offsets[0] == 0.0
     assert np.abs(found.offsets - OFFSETS).max() < 0.25

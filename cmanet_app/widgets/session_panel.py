@@ -215,8 +215,8 @@ class SessionPanel(QWidget):
         options = BatchOptions(config, mode, checkpoint)
         root, out = self.session_root, self.out
 
-        def work(progress, should_cancel):
-            return run_batch(root, out, options, SerialExecutor(should_cancel), progress, should_cancel)
+        def work(job):  # job: the task's core.progress.Progress (stage progress and cancel)
+            return run_batch(root, out, options, SerialExecutor(job.cancelled), job, job.cancelled)
 
         self.task = self.runner.start("session", work)
         self.task.progress.connect(self._progress)

@@ -24,7 +24,8 @@ import numpy as np
 
 from core.errors import InputError
 from core.fit.config import FitConfig
-from core.fit.sync import Rig, apply_offsets, estimate_offsets
+from core.fit.sync import apply_offsets, estimate_offsets
+from core.geometry.bundle import PinholeRig
 from core.geometry.distortion import distort_keypoints, undistort_keypoints
 from core.io.results import FitResult
 
@@ -128,8 +129,8 @@ def _first_pass_config(config: FitConfig) -> FitConfig:
 
 def _estimate(keypoints: np.ndarray, fitted: FitResult, config: FitConfig, inputs, free: np.ndarray) -> np.ndarray:
     """(V,) offsets of the detections (sequence frames) with the rig of ``fitted``."""
-    rig = Rig(fitted.cam_R[0].astype(np.float64), fitted.cam_t[0].astype(np.float64),
-              fitted.cam_f[0].astype(np.float64), fitted.cam_c[0].astype(np.float64))
+    rig = PinholeRig(fitted.cam_R[0].astype(np.float64), fitted.cam_t[0].astype(np.float64),
+                     fitted.cam_f[0].astype(np.float64), fitted.cam_c[0].astype(np.float64))
     return estimate_offsets(keypoints, rig, config.confidence_threshold, sync_frames(config, inputs.frame_indices, inputs.fps),
                             fixed=~free, sub_frame=config.sync.sub_frame).offsets
 

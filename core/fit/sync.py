@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from core.canonical.losses import person_scale
-from core.geometry.distortion import camera_matrix
+from core.geometry.bundle import PinholeRig
 from core.geometry.triangulation import project_points, triangulate_weighted
 from core.io.timeline import shift_in_time
 
@@ -56,23 +56,6 @@ MIN_INTERIOR_FRAMES = 10
 # a glitch (see drop_glitches).
 GLITCH_RADIUS = 2
 GLITCH_TOLERANCE = 0.05
-
-
-@dataclass(frozen=True)
-class Rig:
-    """A static rig: rotation (V, 3, 3) world->camera, translation (V, 3), focal (V,) px,
-    principal (V, 2) px."""
-
-    rotation: np.ndarray
-    translation: np.ndarray
-    focal: np.ndarray
-    principal: np.ndarray
-
-    @property
-    def projections(self) -> np.ndarray:
-        """(V, 3, 4) ``K [R | t]``."""
-        return np.stack([camera_matrix(float(f), c) @ np.hstack([r, t[:, None]])
-                         for r, t, f, c in zip(self.rotation, self.translation, self.focal, self.principal)])
 
 
 @dataclass
@@ -185,7 +168,7 @@ def pair_cost(a: np.ndarray, b: np.ndarray, projections: np.ndarray, scales: np.
 class _PairCosts:
     """Cost of each pair of views at any shift, computed once per (pair, shift)."""
 
-    def __init__(self, keypoints2d: np.ndarray, rig: Rig, threshold: float):
+    def __init__(self, keypoints2d: np.ndarray, rig: PinholeRig, threshold: float):
         self.frames, self.views = keypoints2d.shape[:2]
         self.threshold = threshold
         self.projections = rig.projections
@@ -328,7 +311,7 @@ def _total(costs: _PairCosts, offsets: np.ndarray, view: int, value: float, fall
     return total
 
 
-def estimate_offsets(keypoints2d: np.ndarray, rig: Rig, threshold: float, max_offset: int,
+def estimate_offsets(keypoints2d: np.ndarray, rig: PinholeRig, threshold: float, max_offset: int,
                      fixed: np.ndarray | None = None, sub_frame: bool = True) -> SyncEstimate:
     """Time offsets of the views of (F, V, K, 3) undistorted detections seen by ``rig``.
 

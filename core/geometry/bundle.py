@@ -27,6 +27,22 @@ def projection_matrices(rotation: np.ndarray, translation: np.ndarray, focal: np
     return matrix @ np.concatenate([rotation, translation[:, :, None]], axis=2)
 
 
+@dataclass(frozen=True)
+class PinholeRig:
+    """A static rig of pinhole cameras with square pixels: rotation (V, 3, 3) world->camera,
+    translation (V, 3) metres, focal (V,) and principal (V, 2) pixels."""
+
+    rotation: np.ndarray
+    translation: np.ndarray
+    focal: np.ndarray
+    principal: np.ndarray
+
+    @property
+    def projections(self) -> np.ndarray:
+        """(V, 3, 4) ``K [R | t]``."""
+        return projection_matrices(self.rotation, self.translation, self.focal, self.principal)
+
+
 @dataclass
 class Triangulated:
     """A recording's keypoints triangulated by a rig: N = F * K points.

@@ -120,6 +120,22 @@ class RigCalibration:
         return np.stack([c.translation for c in self.cameras])
 
 
+def pinhole_calibration(names: list[str], image_sizes, rotation: np.ndarray, translation: np.ndarray,
+                        focal: np.ndarray, principal: np.ndarray) -> RigCalibration:
+    """Pinhole cameras (square pixels, no distortion) as a calibration: ``names`` (V,),
+    ``image_sizes`` (V, 2) width, height; rotation (V, 3, 3) world->camera, translation (V, 3)
+    metres, focal (V,) and principal (V, 2) pixels."""
+    cameras = []
+    for v, name in enumerate(names):
+        f, (cx, cy) = float(focal[v]), np.asarray(principal[v], dtype=np.float64)
+        cameras.append(CameraCalibration(
+            name=str(name), size=(int(image_sizes[v][0]), int(image_sizes[v][1])),
+            matrix=np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]]), distortions=np.zeros(4),
+            rotation=np.asarray(rotation[v], dtype=np.float64).copy(),
+            translation=np.asarray(translation[v], dtype=np.float64).copy()))
+    return RigCalibration(tuple(cameras))
+
+
 def loose_name(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 

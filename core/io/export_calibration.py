@@ -13,9 +13,9 @@ import numpy as np
 
 from core.errors import InputError
 from core.io.calibration import (
-    CameraCalibration,
     RigCalibration,
     easymocap_texts,
+    pinhole_calibration,
     toml_text,
 )
 from core.io.results import FitResult
@@ -38,15 +38,8 @@ def result_rig(result: FitResult, where: Path | None = None) -> RigCalibration:
     if not is_static_rig(result):
         raise InputError("a per-frame fit (cameras move between frames) has no single calibration to export: fit the "
                          "sequence as a static rig (cmanet fit without --per-frame)", where)
-    cameras = []
-    for v, name in enumerate(result.view_names):
-        f, (cx, cy) = float(result.cam_f[0, v]), result.cam_c[0, v].astype(np.float64)
-        cameras.append(CameraCalibration(
-            name=str(name), size=(int(result.image_sizes[v, 0]), int(result.image_sizes[v, 1])),
-            matrix=np.array([[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]]), distortions=np.zeros(4),
-            rotation=result.cam_R[0, v].astype(np.float64), translation=result.cam_t[0, v].astype(np.float64),
-        ))
-    return RigCalibration(tuple(cameras))
+    return pinhole_calibration(result.view_names, result.image_sizes, result.cam_R[0], result.cam_t[0],
+                               result.cam_f[0], result.cam_c[0])
 
 
 def mean_reprojection_px(result: FitResult) -> float:

@@ -78,17 +78,23 @@ class Scene:
     def slot_of(self, person: int) -> np.ndarray:
         """(F, V) the detection slot of ``person`` in each image, -1 where they are not seen."""
         hit = self.person == person
+        if hit.shape[-1] == 0:  # nobody detected in any image: no slots at all
+            return np.full(hit.shape[:-1], -1)
         return np.where(hit.any(-1), hit.argmax(-1), -1)
 
     def track_of(self, person: int) -> np.ndarray:
         """(F, V) the per-view track id of ``person`` in each image, -1 where they are not seen."""
         slot = self.slot_of(person)
+        if self.tracks.shape[-1] == 0:
+            return slot
         tracks = np.take_along_axis(self.tracks, np.maximum(slot, 0)[..., None], axis=-1)[..., 0]
         return np.where(slot >= 0, tracks, -1)
 
     def keypoints_of(self, person: int) -> np.ndarray:
         """(F, V, 17, 3) ``person``'s detections; zeros (confidence 0) where they are not seen."""
         slot = self.slot_of(person)
+        if self.keypoints.shape[2] == 0:
+            return np.zeros((*slot.shape, *self.keypoints.shape[3:]), np.float32)
         picked = np.take_along_axis(self.keypoints, np.maximum(slot, 0)[..., None, None, None], axis=2)[:, :, 0]
         return np.where((slot >= 0)[..., None, None], picked, 0.0).astype(np.float32)
 

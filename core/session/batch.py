@@ -1,6 +1,7 @@
 """``cmanet batch SESSION --out DIR``: every trial of a session fitted with one rig.
 
-1. **detect** every trial (cached in ``DIR/<trial>/``);
+1. **detect** every trial (cached in the detection cache, :mod:`core.detect.cache`: the user's
+   unless ``BatchOptions.cache_dir`` names another, e.g. on storage every Ray node sees);
 2. without a calibration: fit every trial **alone** (``DIR/<trial>/alone/``: its own rig) and
    estimate the session's **rig** from them (:mod:`core.session.rig`); with one (the session's
    ``calibration/`` or ``--calibration``) that is the rig;
@@ -32,7 +33,7 @@ from core.errors import CancelledError, InputError
 from core.fit.config import FitConfig
 from core.fit.sequence import inputs_from_sequence
 from core.io.atomic import atomic_write_json, atomic_write_text
-from core.io.calibration import read_calibration, toml_text
+from core.io.calibration import pinhole_calibration, read_calibration, toml_text
 from core.io.folders import check_outside_inputs
 from core.io.results import RESULT_FILE, FitResult
 from core.io.sequence import MultiViewSequence
@@ -56,7 +57,8 @@ BatchProgress = Callable[[str, int, int], None]
 class BatchOptions:
     """How a session is fitted: the fit config and mode (and its network), the session config,
     a calibration (``calibration``, else the session's own unless ``use_session_calibration`` is
-    off), and ``redo``: fit every trial again even where a matching result exists."""
+    off), ``redo``: fit every trial again even where a matching result exists, and ``cache_dir``:
+    the detection cache (None: the user's, as ``cmanet fit`` and the app use)."""
 
     config: FitConfig
     mode: str
@@ -66,6 +68,7 @@ class BatchOptions:
     use_session_calibration: bool = True
     model_complexity: int = 1
     redo: bool = False
+    cache_dir: Path | None = None
 
 
 def _sha(text: str) -> str:
@@ -107,7 +110,7 @@ class _Run:
         self.counts.setdefault(stage, [0, 0])[1] += 1
 
     def detect(self, trial: Trial) -> None:
-        self._submit(detect_trial, DetectJob(trial.name, trial.path, trial_folder(self.out, trial),
+        self._submit(detect_trial, DetectJob(trial.name, trial.path, self.options.cache_dir,
                                              self.session.sequence_yaml, self.options.model_complexity))
 
     def fit(self, trial: Trial, stage: str, calibration: Path | None, rig_sha: str | None) -> None:
@@ -119,7 +122,7 @@ class _Run:
             stamp["run"] = _sha(f"{time.time_ns()}")  # no earlier result matches
         config = self.options.config if calibration is None else rig_held_config(self.options.config)
         self._submit(fit_trial, FitJob(
-            trial.name, stage, trial.path, folder / ALONE_DIR if stage == "alone" else folder, folder,
+            trial.name, stage, trial.path, folder / ALONE_DIR if stage == "alone" else folder, self.options.cache_dir,
             config, self.options.mode, stamp, self.options.checkpoint, calibration,
             self.session.sequence_yaml, self.options.model_complexity))
 
@@ -149,7 +152,7 @@ class _Run:
     def detections(self, trial: Trial) -> np.ndarray:
         """(F, V, 17, 3) the trial's detections as detected (cached by its detection unit)."""
         with MultiViewSequence.open(trial.path, default_yaml=self.session.sequence_yaml) as seq:
-            return inputs_from_sequence(seq, trial_folder(self.out, trial), self.options.model_complexity,
+            return inputs_from_sequence(seq, self.options.cache_dir, self.options.model_complexity,
                                         show_progress_bar=False).keypoints2d
 
     def ok(self, trial: str, stage: str) -> bool:
@@ -165,6 +168,8 @@ class _Run:
         if "fit" in outcomes and outcomes["fit"].ok:
             entry.update(status="done", result=f"{trial.name}/{RESULT_FILE}")
         elif failed is not None and (failed.stage != "alone" or "fit" in outcomes):
+            entry.update(status="failed", stage=failed.stage, error=failed.error)
+        elif self.finished and failed is not None:  # fitted neither alone nor with a rig: its own reason
             entry.update(status="failed", stage=failed.stage, error=failed.error)
         elif self.finished:  # never fitted: no rig to fit it with
             entry.update(status="failed", stage="rig", error=self.rig.get("error", "no rig to fit it with"))
@@ -231,7 +236,9 @@ def _estimated_rig(run: _Run) -> str | None:
                "World: Z up, metres, floor at z = 0 (the start trial's). Pinhole cameras; error = mean distance in "
                "pixels of the detections from the points the rig triangulates.")
     error = float(np.mean([explained[p.name]["session_rig_explains_px"] for p in proposals]))
-    text = toml_text(estimate.rig.calibration(view_names, sizes), error, comment)
+    rig = estimate.rig
+    calibration = pinhole_calibration(view_names, sizes, rig.rotation, rig.translation, rig.focal, rig.principal)
+    text = toml_text(calibration, error, comment)
     _write_if_changed(run.out / SESSION_CALIBRATION, text)
     run.rig = {"source": "estimated", "file": SESSION_CALIBRATION, **estimate.report}
     return _sha(text)

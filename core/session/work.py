@@ -49,11 +49,12 @@ class Outcome:
 
 @dataclass(frozen=True)
 class DetectJob:
-    """Detect (or read the given or cached) keypoints of one trial; ``cache_dir`` keeps them."""
+    """Detect (or read the given or cached) keypoints of one trial; ``cache_dir``: the detection
+    cache that keeps them (None: the user's, :mod:`core.detect.cache`)."""
 
     trial: str
     path: Path
-    cache_dir: Path
+    cache_dir: Path | None
     default_yaml: Path | None = None
     model_complexity: int = 1
 
@@ -68,7 +69,7 @@ class FitJob:
     stage: str
     path: Path
     out: Path
-    cache_dir: Path
+    cache_dir: Path | None
     config: FitConfig
     mode: str
     stamp: dict
@@ -88,10 +89,10 @@ def _failure(trial: str, stage: str, exc: BaseException, start: float) -> Outcom
 
 
 def detect_trial(job: DetectJob, should_cancel: Callable[[], bool] | None = None) -> Outcome:
-    """The detection unit: the trial's keypoints, cached in ``job.cache_dir``."""
+    """The detection unit: the trial's keypoints, cached in the detection cache (by content, so that
+    the fit unit, a rerun, ``cmanet fit`` of the trial and the app all find them)."""
     start = time.perf_counter()
     try:
-        job.cache_dir.mkdir(parents=True, exist_ok=True)
         with MultiViewSequence.open(job.path, default_yaml=job.default_yaml) as seq:
             inputs = inputs_from_sequence(seq, job.cache_dir, job.model_complexity, should_cancel=should_cancel,
                                           show_progress_bar=False)

@@ -22,7 +22,7 @@ import contextlib
 import dataclasses
 import secrets
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -392,6 +392,22 @@ def _publish(tmp: Path, out: Path) -> None:
         tmp.rename(out)
 
 
+@contextlib.contextmanager
+def staged_folder(out: Path) -> Iterator[Path]:
+    """A hidden folder beside ``out`` to write into; it replaces ``out`` (empty, or a previous
+    output) when the ``with`` block ends without error, else it is removed and ``out`` untouched."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
+    tmp.mkdir()
+    try:
+        yield tmp
+        _publish(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(tmp)
+        raise
+
+
 def write_sequence(
     seq: SyntheticSequence,
     out: str | Path,
@@ -420,10 +436,7 @@ def write_sequence(
     if render and (seq.time_offsets is not None or seq.distortions is not None):
         raise InputError("--render makes images of cameras in sync without lens distortion; leave out --render, "
                          "--time-offsets and --distortion together")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
-    tmp.mkdir()
-    try:
+    with staged_folder(out) as tmp:
         atomic_write_text(tmp / SEQUENCE_YAML, sequence_yaml_text(seq, known_intrinsics, known_offsets))
         detections = seq.keypoints2d if seq.keypoints2d_people is None else seq.keypoints2d_people
         atomic_write_npz(tmp / KEYPOINTS_NPZ, keypoints2d=detections.astype(np.float32), view_names=np.array(seq.view_names))
@@ -432,11 +445,6 @@ def write_sequence(
             from core.synth.scene import render_sequence_images
 
             render_sequence_images(seq, tmp / IMAGES_DIR, progress=progress, on_frame=on_frame, body_model=body_model)
-        _publish(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
-        raise
     return out
 
 

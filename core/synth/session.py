@@ -8,9 +8,6 @@ some views, as in a real session.
 
 from __future__ import annotations
 
-import contextlib
-import secrets
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +21,9 @@ from core.synth.rig import random_rig
 from core.synth.sequence import (
     _FRAMING_STRIDE,
     SyntheticSequence,
-    _publish,
     generate_sequence,
     is_synth_output,
+    staged_folder,
     write_sequence,
 )
 
@@ -99,16 +96,8 @@ def write_session(sequences: list[SyntheticSequence], out: str | Path, render: b
     out = Path(out)
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not is_session_output(out))):
         raise InputError("is not empty and is not a previous synthetic session; choose an empty or new folder", out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(4)}"
-    tmp.mkdir()
-    try:
+    with staged_folder(out) as tmp:
         for i, seq in enumerate(sequences):
             write_sequence(seq, tmp / trial_name(i), render=render, known_intrinsics=known_intrinsics,
                            body_model=body_model)
-        _publish(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            shutil.rmtree(tmp)
-        raise
     return out
