@@ -248,8 +248,11 @@ class Controller(QObject):
         if info is None:
             return None
         out = self.state.area or self.result_dir_for(info.root)
-        return self._start("detect", lambda job: jobs.detect(info.root, out, job), self.state.set_keypoints,
+        task = self._start("detect", lambda job: jobs.detect(info.root, out, job), self.state.set_keypoints,
                            title="Detection failed")
+        if task is not None:  # each image's people shown as soon as they are found
+            task.found.connect(self.state.add_detected_image)
+        return task
 
     def fit(self) -> Task | None:
         """A new run: fit the open sequence with the run panel's choices, keep it beside the earlier

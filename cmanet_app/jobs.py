@@ -135,16 +135,24 @@ def open_sequence(path: Path, area: Path | None, extra: list[Path] | tuple = (),
     return OpenedSequence(info, out, runs, run, result, keypoints, notes, list(warnings), found_doubts)
 
 
+def detected_image(i: int, v: int, people) -> tuple[int, int, np.ndarray]:
+    """What the views show of an image just detected: frame ``i``, view ``v`` and the (17, 3)
+    keypoints of its strongest person (zeros: nobody), before the people are told apart."""
+    keypoints = people.keypoints[0] if len(people) else np.zeros((17, 3), np.float32)
+    return i, v, np.asarray(keypoints, np.float32)
+
+
 def detect(seq_root: Path, out: Path, progress: Progress) -> np.ndarray:
     """``cmanet detect``: every person given, cached or detected (cached per sequence in the user
-    cache, never in ``out``); returns the main person's (F, V, 17, 3) keypoints."""
+    cache, never in ``out``); returns the main person's (F, V, 17, 3) keypoints. Each image's
+    strongest person is reported (``progress.found``) as soon as it is detected."""
     from core.people import sequence_scene
 
     check_result_dir(out, seq_root)
     with MultiViewSequence.open(seq_root) as seq:
         return sequence_scene(
             seq, progress=progress.stage("detect"), should_cancel=progress.cancelled,
-            show_progress_bar=False,
+            show_progress_bar=False, on_image=lambda i, v, people: progress.found(detected_image(i, v, people)),
         ).keypoints_of(0)
 
 

@@ -209,6 +209,19 @@ class AppState(QObject):
         self.keypoints = keypoints
         self.keypoints_changed.emit()
 
+    def add_detected_image(self, item: tuple[int, int, np.ndarray]) -> None:
+        """One image's keypoints (frame, view, (17, 3)) while detection runs: kept with the others
+        found so far, and shown at once when it is the frame on screen."""
+        i, v, keypoints = item
+        if self.sequence is None or not 0 <= i < self.num_frames:
+            return
+        shape = (self.num_frames, self.sequence.num_views, 17, 3)
+        if self.keypoints is None or self.keypoints.shape != shape:
+            self.keypoints = np.zeros(shape, np.float32)
+        self.keypoints[i, v] = keypoints
+        if i == self.frame:
+            self.keypoints_changed.emit()
+
     def set_eval(self, report: dict | None, table: str = "") -> None:
         self.eval_report = report
         self.eval_table = table

@@ -155,6 +155,7 @@ def detect_people(
     show_progress_bar: bool = True,
     force: bool = False,
     cache_root: str | Path | None = None,
+    on_image: Callable[[int, int, ImagePeople], None] | None = None,
 ) -> SequencePeople:
     """Every person in every frame and view of ``seq``.
 
@@ -165,6 +166,8 @@ def detect_people(
     interruption: the previous frame's entry says where they were). ``progress(done, total)``
     counts images; CancelledError as soon as ``should_cancel()`` is true (what is done is kept).
     ``cache_root`` replaces ``$CMANET_CACHE_DIR/detections`` (it must lie outside the input).
+    ``on_image(i, v, people)`` sees each image's people as soon as the detector has found them
+    (frame ``i`` of view ``v``: e.g. to show them while the rest is detected).
     """
     if model_complexity not in (0, 1, 2):
         raise ValueError(f"model_complexity must be 0, 1 or 2, got {model_complexity!r}")
@@ -212,6 +215,8 @@ def detect_people(
                     found = detector(seq.read_view_frame(v, i))
                     write_entry(view_dir, int(frames[i, v]), found)
                     images[i][v] = found
+                    if on_image is not None:
+                        on_image(i, v, found)
                     done += 1
                     bar.update(1)
                     if progress is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from core.detect.people import ImagePeople
 from core.detect.sequence import SequencePeople, cached_people, detect_people
 from core.io.sequence import MultiViewSequence
 from core.people.association import Scene, associate
@@ -23,10 +24,13 @@ def sequence_scene(
     show_progress_bar: bool = True,
     force: bool = False,
     cache_root: str | Path | None = None,
+    on_image: Callable[[int, int, ImagePeople], None] | None = None,
 ) -> Scene:
-    """Every person of ``seq`` (given, cached or detected: :func:`core.detect.detect_people`) and
-    who is who; ``scene.keypoints_of(0)`` are the main person's (F, V, 17, 3) keypoints."""
-    people = detect_people(seq, model_complexity, progress, should_cancel, show_progress_bar, force, cache_root)
+    """Every person of ``seq`` (given, cached or detected: :func:`core.detect.detect_people`, whose
+    ``on_image`` sees each image as it is detected) and who is who; ``scene.keypoints_of(0)`` are
+    the main person's (F, V, 17, 3) keypoints."""
+    people = detect_people(seq, model_complexity, progress, should_cancel, show_progress_bar, force, cache_root,
+                           on_image)
     return scene_from_people(people, seq.image_sizes)
 
 
