@@ -10,6 +10,7 @@ import json
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait
 
+from cmanet_app.widgets.runs_panel import run_details
 from core.train.adapt import ADAPT_BY_DEFAULT, ADAPTED_MODEL, adaptation_dir
 
 BUDGET_S = 3  # seconds of learning: a few steps on this CPU, enough to show it ran
@@ -52,6 +53,7 @@ def test_adapt_checkbox_fits_with_the_adapted_network_and_reuses_it(qtbot, windo
     assert run.settings["options"]["adapt_budget_s"] == BUDGET_S and run.mode == "network"
     told = [m for m in window.reporter.messages if m.title == "Network adapted to this footage"]
     assert len(told) == 1 and f"{adapted['steps']} steps" in told[0].message and "learnt" in told[0].message
+    assert told[0].message in run_details(run)  # and the Runs tab says it too
 
     # A second fit of the same recording reuses the adapted network: no learning, the same file.
     window.reporter.messages.clear()

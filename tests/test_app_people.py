@@ -7,6 +7,7 @@ import numpy as np
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait, wait_images
 
+from cmanet_app.widgets.runs_panel import run_details
 from core.io.results import FitResult
 from core.synth import make_synthetic_sequence
 
@@ -32,6 +33,7 @@ def test_fit_everybody_and_choose_the_person_shown(qtbot, window, tmp_path):
     fitted = FitResult.load(window.state.result_dir)  # what the run wrote: both people, one rig
     assert fitted.num_people == 2 and window.state.num_people == 2
     assert window.state.run.settings["options"]["people"] == "all"
+    assert "People fitted: 2" in run_details(window.state.run)
 
     # The chooser appears with both people, the main one shown.
     assert chooser.isVisible() and chooser.combo.count() == 2

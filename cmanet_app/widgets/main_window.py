@@ -29,7 +29,7 @@ from cmanet_app.state import OVERLAY_LABELS, OVERLAY_TIPS, AppState, Overlays
 from cmanet_app.widgets.dialogs import choose_folder, choose_save_file
 from cmanet_app.widgets.notice_bar import NoticeBar
 from cmanet_app.widgets.person_chooser import PersonChooser
-from cmanet_app.widgets.run_panel import QUIET_JOBS, RunPanel, outcome_text
+from cmanet_app.widgets.run_panel import BUDGET_RANGE_S, QUIET_JOBS, RunPanel, outcome_text
 from cmanet_app.widgets.timeline import Timeline
 from cmanet_app.widgets.view_grid import ViewGrid
 
@@ -253,6 +253,9 @@ class MainWindow(QMainWindow):
         self.state.set_threshold(s.get_float("fit/threshold", self.state.threshold))
         device = s.get_str("fit/device", "auto")
         self.state.set_run_options(device=device if device in ("auto", "cpu", "cuda") else "auto")
+        budget = s.get_float("fit/adapt_budget", self.state.adapt_budget)
+        low, high = BUDGET_RANGE_S
+        self.state.set_run_options(adapt_budget=budget if low <= budget <= high else self.state.adapt_budget)
         self.state.overlays_changed.connect(self._save_settings)
         self.state.threshold_changed.connect(self._save_settings)
         self.state.run_options_changed.connect(self._save_settings)
@@ -263,6 +266,7 @@ class MainWindow(QMainWindow):
             s.set(f"overlays/{name}", getattr(self.state.overlays, name))
         s.set("fit/threshold", self.state.threshold)
         s.set("fit/device", self.state.device)
+        s.set("fit/adapt_budget", self.state.adapt_budget)
         s.sync()
 
     def _sync_overlay_actions(self) -> None:
