@@ -4,6 +4,7 @@ the person shown -- the views' detections and overlays, the 3D panel's body and 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from conftest_app import *  # noqa: F401,F403 - fixtures
 from conftest_app import open_and_wait, wait_images
 
@@ -61,6 +62,9 @@ def test_fit_everybody_and_choose_the_person_shown(qtbot, window, tmp_path):
     assert not images.errors and not window.reporter.messages
     window.state.set_overlay("irv_mesh", False)
     assert window.state.fitted is not None and window.state.fitted.num_people == 2
+    rows = window.compare_panel.table_values()  # their fused errors; no per-view fit of theirs
+    assert rows[-1][0] == "all views" and rows[-1][1] == "–"
+    assert float(rows[-1][2]) == pytest.approx(float(np.nanmean(other.iev_reproj_px)), abs=0.01)
 
     # Back to the main person from the model layer: the chooser follows.
     window.state.set_person(0)
