@@ -1,5 +1,6 @@
 """Several people from the app (``cmanet fit --people``): choosing to fit everybody, then choosing
-the person shown -- the views' detections and overlays, the 3D panel's body and the state follow."""
+the person shown -- the views' detections and overlays, the 3D panel's body, the comparison and
+the exports follow."""
 
 from __future__ import annotations
 
@@ -65,6 +66,15 @@ def test_fit_everybody_and_choose_the_person_shown(qtbot, window, tmp_path):
     rows = window.compare_panel.table_values()  # their fused errors; no per-view fit of theirs
     assert rows[-1][0] == "all views" and rows[-1][1] == "–"
     assert float(rows[-1][2]) == pytest.approx(float(np.nanmean(other.iev_reproj_px)), abs=0.01)
+
+    # Exported: the person shown, alone (as cmanet export writes person1/).
+    task = window.controller.export_formats(tmp_path / "exported", ("npz",))
+    qtbot.waitUntil(lambda: task.done, timeout=60000)
+    assert task.state == "succeeded", window.reporter.messages
+    exported = FitResult.load(tmp_path / "exported")
+    assert exported.num_people == 1
+    np.testing.assert_allclose(exported.joints3d, other.joints3d)
+    assert "person 1" in window.reporter.messages[-1].message
 
     # Back to the main person from the model layer: the chooser follows.
     window.state.set_person(0)
