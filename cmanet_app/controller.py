@@ -235,7 +235,10 @@ class Controller(QObject):
         options = {"confidence_threshold": round(s.threshold, 3), "device": s.device,
                    "body_height_m": s.body_height or None, "fit_config": s.fit_config_path or "",
                    "keypoints": s.keypoints_path, "keypoint_format": s.keypoint_format, "calibration": s.calibration_path,
-                   "time_offsets_frames": dict(s.time_offsets), "estimate_time_offsets": s.sync}
+                   "time_offsets_frames": dict(s.time_offsets), "estimate_time_offsets": s.sync,
+                   "people": "all" if s.people is None else (s.people if s.people != 1 else None)}
+        if s.adapt and s.mode != "optimize":
+            options["adapt_budget_s"] = s.adapt_budget
         return {k: v for k, v in options.items() if v not in ("", None, {})}
 
     def _require_sequence(self) -> SequenceInfo | None:
@@ -269,6 +272,7 @@ class Controller(QObject):
         area = self.state.area or self.result_dir_for(info.root)
         chosen_model = self.state.checkpoint
         options = self.run_options()
+        adapt_budget = self.state.adapt_budget if self.state.adapt and checkpoint is not None else None
 
         def done(value):
             run, result = value
@@ -277,6 +281,9 @@ class Controller(QObject):
             self.refresh_runs()
             self.state.set_result(result, run.folder, run)
             self.settings.set_shown_run_for(sequence_key(info.root), run.folder)
+            adapted = jobs.adaptation_text(run.summary)
+            if adapted:
+                self.reporter.info("Network adapted to this footage", adapted)
             if chosen_model:
                 # A model chosen for one fit does not stay for the next without the person seeing it.
                 self.state.set_run_options(checkpoint="")
@@ -291,10 +298,11 @@ class Controller(QObject):
                     "in the Runs tab.")
 
         imports = {"keypoints": self.state.keypoints_path or None, "keypoint_format": self.state.keypoint_format or None,
-                   "calibration": self.state.calibration_path or None}
+                   "calibration": self.state.calibration_path or None, "people": self.state.people}
         offsets = dict(self.state.time_offsets)
         return self._start(
-            "fit", lambda job: jobs.fit_run(info.root, area, config, job, mode, checkpoint, options, offsets, **imports),
+            "fit", lambda job: jobs.fit_run(info.root, area, config, job, mode, checkpoint, options, offsets,
+                                            adapt_budget, **imports),
             done, title="Fitting failed")
 
     def import_keypoints(self, path: str | Path, keypoint_format: str = "") -> Task | None:
@@ -332,13 +340,15 @@ class Controller(QObject):
     # ---------------------------------------------------------------- evaluation
 
     def _evaluate_if_possible(self) -> None:
-        info, result = self.state.sequence, self.state.result
+        info, result = self.state.sequence, self.state.fitted
         if info is None or result is None or info.gt_path is None:
             return
+        if self.state.eval_report is not None:
+            return  # another person of the same result shown: the (main person's) evaluation stands
         gt_path = info.gt_path
 
         def done(value):
-            if self.state.result is result:
+            if self.state.fitted is result:
                 self.state.set_eval(*value)
 
         self._start("evaluate", lambda job: jobs.evaluate(result, gt_path), done, exclusive=False,
@@ -348,7 +358,8 @@ class Controller(QObject):
 
     def _exported_from(self) -> str:
         run = self.state.run
-        return f"run {run.name} ({run.mode})" if run is not None else str(self.state.result_dir)
+        source = f"run {run.name} ({run.mode})" if run is not None else str(self.state.result_dir)
+        return f"{source}, person {self.state.person}" if self.state.num_people > 1 else source
 
     def export_result(self, dest: str | Path) -> Task | None:
         from cmanet_app import export
@@ -382,9 +393,10 @@ class Controller(QObject):
         if result is None or src is None:
             self.reporter.warning("Nothing to export", "Fit the sequence first.")
             return None
-        body_config, source = self.body_config(), self._exported_from()
+        body_config, source, alone = self.body_config(), self._exported_from(), self.state.num_people > 1
         return self._start(
-            "export formats", lambda job: export.export_formats(src, result, Path(folder), formats, body_config, job),
+            "export formats",
+            lambda job: export.export_formats(src, result, Path(folder), formats, body_config, job, alone),
             lambda paths: self.reporter.info("Exported", f"Wrote {len(paths)} files to {folder}\nfrom {source}"),
             exclusive=False, title="Export failed")
 

@@ -39,11 +39,16 @@ def export_meshes(result: FitResult, folder: Path, body_config: BodyModelConfig 
 
 
 def export_formats(result_dir: Path, result: FitResult, out: Path, formats: tuple[str, ...],
-                   body_config: BodyModelConfig | None, progress: Progress) -> list[Path]:
-    """``cmanet export RES --out OUT --format ...`` (any of core.io.export_formats.FORMATS)."""
+                   body_config: BodyModelConfig | None, progress: Progress, alone: bool = False) -> list[Path]:
+    """``cmanet export RES --out OUT --format ...`` (any of core.io.export_formats.FORMATS).
+    ``alone``: ``result`` is one person of a several-people fit (FitResult.person), exported from
+    its own copy as ``cmanet export`` exports each person."""
+    import tempfile
+
     from cmanet_app.bodies import body_provider
     from core.io.export import export_result
 
-    with body_provider().use(result.body_model, body_config) as body:
-        return export_result(Path(result_dir), Path(out), tuple(formats), body,
-                             progress.stage("export", check=True))
+    with body_provider().use(result.body_model, body_config) as body, \
+            tempfile.TemporaryDirectory(prefix="cmanet-export-") as tmp:
+        src = result.save(tmp) if alone else Path(result_dir)
+        return export_result(src, Path(out), tuple(formats), body, progress.stage("export", check=True))

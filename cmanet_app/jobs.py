@@ -157,16 +157,25 @@ def detect(seq_root: Path, out: Path, progress: Progress) -> np.ndarray:
 
 
 def fit(seq_root: Path, out: Path, config: FitConfig, progress: Progress, mode: str | None = "optimize",
-        checkpoint: str | Path | None = None, time_offsets: dict[str, float] | None = None, **imports) -> FitResult:
+        checkpoint: str | Path | None = None, time_offsets: dict[str, float] | None = None,
+        adapt_budget_s: float | None = None, **imports) -> FitResult:
     """``cmanet fit SEQ --out OUT [--mode M --checkpoint C --keypoints K --keypoint-format L
-    --calibration C]``: keypoints, IRV, IEV, then ``result.npz`` and ``summary.json``
-    (core.fit.sequence.fit_sequence, as the command line; ``imports``: its keypoints,
-    keypoint_format and calibration arguments). time_offsets: view name -> offset set in the app
-    (kept, like sequence.yaml's)."""
+    --calibration C --people N --adapt --adapt-budget S]``: keypoints, IRV, IEV, then
+    ``result.npz`` and ``summary.json`` (core.fit.sequence.fit_sequence, as the command line;
+    ``imports``: its keypoints, keypoint_format, calibration and people arguments). time_offsets:
+    view name -> offset set in the app (kept, like sequence.yaml's). ``adapt_budget_s``: first
+    adapt the network to the footage within that many seconds (core.train.adapt.fit_adapted, as
+    ``--adapt``; a network mode only)."""
     from core.fit.sequence import fit_sequence
 
     mode, model_path = resolve_mode(mode, checkpoint, installed_model())  # a bad checkpoint is reported before any work
     out = check_result_dir(out, seq_root)
+    if adapt_budget_s is not None:
+        from core.train.adapt import fit_adapted
+
+        result, _summary = fit_adapted(seq_root, out, config, mode, model_path, adapt_budget_s, progress=progress,
+                                       should_cancel=progress.cancelled, time_offsets=time_offsets, **imports)
+        return result
     model = None
     if model_path is not None:
         from core.nets.checkpoint import load_model
@@ -179,13 +188,15 @@ def fit(seq_root: Path, out: Path, config: FitConfig, progress: Progress, mode: 
 
 def fit_run(seq_root: Path, area: Path, config: FitConfig, progress: Progress, mode: str | None = None,
             checkpoint: str | Path | None = None, options: dict | None = None,
-            time_offsets: dict[str, float] | None = None, **imports) -> tuple[Run, FitResult]:
+            time_offsets: dict[str, float] | None = None, adapt_budget_s: float | None = None,
+            **imports) -> tuple[Run, FitResult]:
     """A new run of ``seq_root`` in the result ``area``: :func:`fit` into ``area/runs/<time>-<mode>/``,
-    then ``run.json`` with the mode, the model, the ``options`` shown to the person and the time."""
+    then ``run.json`` with the mode, the model, the ``options`` shown to the person and the time
+    (an adapted fit's network is kept in its folder; its summary says how it was adapted)."""
     mode, model_path = resolve_mode(mode, checkpoint, installed_model())
     folder = new_run_folder(check_result_dir(area, seq_root), mode)
     started = time.time()
-    result = fit(seq_root, folder, config, progress, mode, model_path, time_offsets, **imports)
+    result = fit(seq_root, folder, config, progress, mode, model_path, time_offsets, adapt_budget_s, **imports)
     write_run_settings(folder, {
         "mode": mode, "model": str(model_path or ""), "options": options or {},
         "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
@@ -194,6 +205,21 @@ def fit_run(seq_root: Path, area: Path, config: FitConfig, progress: Progress, m
     run = read_run(folder)
     assert run is not None  # the fit has just written its result
     return run, result
+
+
+def adaptation_text(summary: dict) -> str:
+    """How a run's network was adapted to the footage (its summary's ``adaptation``), in plain
+    words; "" when it was not."""
+    adapted = summary.get("adaptation")
+    if not isinstance(adapted, dict):
+        return ""
+    kept = f" It is kept with the run ({adapted.get('kept', '')})." if adapted.get("kept") else ""
+    if adapted.get("reused"):
+        return (f"Reused the network adapted to this footage by an earlier fit ({adapted.get('steps', 0)} steps of "
+                f"learning, budget {adapted.get('budget_s', 0):.0f} s): no learning this time.{kept}")
+    return (f"The network learnt from this footage for {adapted.get('seconds', 0):.0f} s "
+            f"({adapted.get('steps', 0)} steps, budget {adapted.get('budget_s', 0):.0f} s) before fitting.{kept} "
+            "Later fits of this recording reuse it.")
 
 
 def imported_keypoints(seq_root: Path, path: Path, keypoint_format: str | None = None):

@@ -16,6 +16,7 @@ from core.fit.sequence import camera_intrinsics
 from core.io.results import FitResult
 from core.io.runs import Run
 from core.io.sequence import MultiViewSequence
+from core.train.adapt import ADAPT_BY_DEFAULT, DEFAULT_BUDGET_S
 
 GT_FILE = "gt.npz"
 DEVICES = ("auto", "cpu", "cuda")
@@ -114,10 +115,15 @@ class AppState(QObject):
     runs_changed = Signal()  # the list of runs, the shown run or the compared run
     notices_changed = Signal()
     time_offsets_changed = Signal()
+    person_changed = Signal(int)  # the person shown of a several-people result
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
         self.sequence: SequenceInfo | None = None
+        # The result as loaded (every fitted person) and the person shown; ``result`` is that person's
+        # alone (FitResult.person), what every view and the 3D panel draw.
+        self.fitted: FitResult | None = None
+        self.person = 0
         self.result: FitResult | None = None
         self.result_dir: Path | None = None  # the shown run's folder
         self.area: Path | None = None  # the sequence's result area: where its runs are kept and new ones go
@@ -147,6 +153,10 @@ class AppState(QObject):
         self.busy = ""
         self.time_offsets: dict[str, float] = {}  # view name -> offset set by hand (kept by the next fit)
         self.sync = False  # estimate the other views' offsets when fitting (cmanet fit --sync)
+        # Adapt the network to the footage before a network-mode fit (cmanet fit --adapt --adapt-budget).
+        self.adapt = ADAPT_BY_DEFAULT
+        self.adapt_budget = DEFAULT_BUDGET_S  # seconds
+        self.people: int | None = 1  # people to fit: 1 the main person, None all (cmanet fit --people)
 
     # ---------------------------------------------------------------- sequence and result
 
@@ -155,7 +165,7 @@ class AppState(QObject):
         self.keypoints_path = self.keypoint_format = self.calibration_path = ""
         self.area = area
         self.result_dir = area
-        self.result = None
+        self.fitted, self.result, self.person = None, None, 0
         self.runs, self.run = [], None
         self.compare_run, self.compare_result = None, None
         self.notices = []
@@ -189,7 +199,9 @@ class AppState(QObject):
             self.set_notices(self.notices + [(title, details)])
 
     def set_result(self, result: FitResult | None, result_dir: Path | None = None, run: Run | None = None) -> None:
-        self.result = result
+        """Show ``result`` (every fitted person in it), its main person first."""
+        self.fitted, self.person = result, 0
+        self.result = result if result is None or result.num_people == 1 else result.person(0)
         if result_dir is not None:
             self.result_dir = result_dir
         if run is not None or result is None:
@@ -199,11 +211,31 @@ class AppState(QObject):
         self.eval_report = None
         self.eval_table = ""
         if result is not None:
-            self.keypoints = image_keypoints(result)
+            self.keypoints = image_keypoints(self.result)
             self.keypoints_changed.emit()
         self.result_changed.emit()
         self.eval_changed.emit()
         self.runs_changed.emit()
+        self.person_changed.emit(0)
+
+    @property
+    def num_people(self) -> int:
+        """People in the shown result (0 without one)."""
+        return 0 if self.fitted is None else self.fitted.num_people
+
+    def set_person(self, index: int) -> None:
+        """Show fitted person ``index`` (0: the main person): the views' detections and overlays and
+        the 3D panel follow; the evaluation, which is the main person's, stays."""
+        if self.fitted is None or index == self.person:
+            return
+        if not 0 <= index < self.fitted.num_people:
+            raise IndexError(f"person {index} out of range [0, {self.fitted.num_people})")
+        self.person = int(index)
+        self.result = self.fitted.person(self.person)
+        self.keypoints = image_keypoints(self.result)
+        self.keypoints_changed.emit()
+        self.result_changed.emit()
+        self.person_changed.emit(self.person)
 
     def set_keypoints(self, keypoints: np.ndarray | None) -> None:
         self.keypoints = keypoints
@@ -261,11 +293,11 @@ class AppState(QObject):
 
     def set_run_options(self, **options) -> None:
         """device, mode, checkpoint, body_height, fit_config_path, keypoints_path, keypoint_format,
-        calibration_path."""
+        calibration_path, adapt, adapt_budget, people."""
         changed = False
         for key, value in options.items():
             if key not in ("device", "mode", "checkpoint", "body_height", "fit_config_path", "keypoints_path",
-                           "keypoint_format", "calibration_path"):
+                           "keypoint_format", "calibration_path", "adapt", "adapt_budget", "people"):
                 raise KeyError(key)
             if getattr(self, key) != value:
                 setattr(self, key, value)

@@ -35,6 +35,11 @@ def _mean(values: np.ndarray) -> float:
     return float("nan") if np.all(np.isnan(values)) else float(np.nanmean(values))
 
 
+def _cell(value: float, spec: str = ".2f") -> str:
+    """A table number; "–" for none (another person than the main one has no per-view fit)."""
+    return "–" if np.isnan(value) else format(value, spec)
+
+
 class ComparePanel(QWidget):
     def __init__(self, state: AppState, parent: QWidget | None = None, controller=None):
         super().__init__(parent)
@@ -179,9 +184,9 @@ class ComparePanel(QWidget):
         self.table.setRowCount(len(rows))
         for r, (name, irv, iev, other) in enumerate(rows):
             irv_m, iev_m = _mean(irv), _mean(iev)
-            cells = [name, f"{irv_m:.2f}", f"{iev_m:.2f}", f"{iev_m - irv_m:+.2f}"]
+            cells = [name, _cell(irv_m), _cell(iev_m), _cell(iev_m - irv_m, "+.2f")]
             if other is not None:
-                cells.append(f"{_mean(other):.2f}")
+                cells.append(_cell(_mean(other)))
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c:

@@ -28,12 +28,14 @@ from cmanet_app import help_text
 from cmanet_app.state import OVERLAY_LABELS, OVERLAY_TIPS, AppState, Overlays
 from cmanet_app.widgets.dialogs import choose_folder, choose_save_file
 from cmanet_app.widgets.notice_bar import NoticeBar
-from cmanet_app.widgets.run_panel import QUIET_JOBS, RunPanel, outcome_text
+from cmanet_app.widgets.person_chooser import PersonChooser
+from cmanet_app.widgets.run_panel import BUDGET_RANGE_S, QUIET_JOBS, RunPanel, outcome_text
 from cmanet_app.widgets.timeline import Timeline
 from cmanet_app.widgets.view_grid import ViewGrid
 
 log = logging.getLogger(__name__)
 
+OTHER_PERSON_NOTE = "Per-view fits (IRV) are kept for the main person only: show person 0 to see them."
 FORMAT1_NOTE = ("This result was written by an older version that did not keep each view's own camera: the per-view "
                 "fits (IRV) are not drawn. Fit again to see them.")
 
@@ -60,6 +62,7 @@ class MainWindow(QMainWindow):
         self.open_question: QMessageBox | None = None  # the question asked about a doubtful folder
         self.run_panel = RunPanel(self.controller)
         self.notice_bar = NoticeBar(self.state)
+        self.person_chooser = PersonChooser(self.state)
         self.view_grid = ViewGrid(self.state, self.frames)
         self.timeline = Timeline(self.state)
         self.tabs = QTabWidget()
@@ -75,6 +78,7 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.setContentsMargins(0, 0, 0, 0)
         left_layout.addWidget(self.notice_bar)
+        left_layout.addWidget(self.person_chooser)
         left_layout.addWidget(self.view_grid, 1)
         left_layout.addWidget(self.timeline)
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -249,6 +253,9 @@ class MainWindow(QMainWindow):
         self.state.set_threshold(s.get_float("fit/threshold", self.state.threshold))
         device = s.get_str("fit/device", "auto")
         self.state.set_run_options(device=device if device in ("auto", "cpu", "cuda") else "auto")
+        budget = s.get_float("fit/adapt_budget", self.state.adapt_budget)
+        low, high = BUDGET_RANGE_S
+        self.state.set_run_options(adapt_budget=budget if low <= budget <= high else self.state.adapt_budget)
         self.state.overlays_changed.connect(self._save_settings)
         self.state.threshold_changed.connect(self._save_settings)
         self.state.run_options_changed.connect(self._save_settings)
@@ -259,6 +266,7 @@ class MainWindow(QMainWindow):
             s.set(f"overlays/{name}", getattr(self.state.overlays, name))
         s.set("fit/threshold", self.state.threshold)
         s.set("fit/device", self.state.device)
+        s.set("fit/adapt_budget", self.state.adapt_budget)
         s.sync()
 
     def _sync_overlay_actions(self) -> None:
@@ -434,12 +442,14 @@ class MainWindow(QMainWindow):
         result = self.state.result
         self.meshes.set_result(result, self.controller.body_config() if result is not None else None)
         self.view_grid.refresh()
-        # A result written before IRV cameras were kept cannot draw its per-view fits where they belong.
+        # A result written before IRV cameras were kept cannot draw its per-view fits where they belong;
+        # the per-view fits are kept for the main person only.
         old = result is not None and result.irv_cam_f is None
+        other = self.state.person > 0
         for name in ("irv_mesh", "ghosts_3d"):
             action = self.overlay_actions[name]
-            action.setEnabled(not old)
-            action.setToolTip(FORMAT1_NOTE if old else OVERLAY_TIPS[name])
+            action.setEnabled(not (old or other))
+            action.setToolTip(FORMAT1_NOTE if old else OTHER_PERSON_NOTE if other else OVERLAY_TIPS[name])
         if old:
             self.state.add_notice(FORMAT1_NOTE)
 

@@ -1,7 +1,8 @@
 """The fitting controls above the views: how to fit (mode; the network modes greyed out until a
 trained model exists), which model, the confidence threshold, the person's height, the device,
 Detect / Fit / Cancel, and a progress bar (shown in the status bar) that stays empty until work
-starts."""
+starts. A second row: adapting the network to the footage first (network modes; its time budget)
+and how many people to fit."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -18,7 +20,9 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSizePolicy,
+    QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -31,6 +35,7 @@ STAGE_LABELS = {
     "detect": "Detecting body points",
     "irv": "Per-view fit (IRV)",
     "iev": "Fused fit (IEV)",
+    "adapt": "Adapting the network to this footage",
     "synth": "Making the sequence",
     "export": "Exporting",
 }
@@ -51,6 +56,13 @@ MODE_TIPS = {
 }
 NETWORK_TIP = "Needs a trained CMANet model: choose one (…), or train one in the Training tab."
 HEIGHT_UNKNOWN = 0.49  # the height box's lowest value, shown as "not known"
+STAGE_UNITS = {"adapt": " s"}  # what a stage's done/total count
+ADAPT_TIP = ("Before fitting, let the network learn from this recording itself (its own detections, no labels), "
+             "within the time budget; the adapted network is kept with the run and reused by later fits of this "
+             "recording (cmanet fit --adapt). Network modes only.")
+ADAPT_OFF_TIP = "Adapting needs a network mode (network or network+refine)."
+BUDGET_RANGE_S = (1, 3600)
+PEOPLE_CHOICES = (("main person", 1), ("all people", None))  # label, cmanet fit --people
 
 
 def cuda_available() -> bool:
@@ -125,6 +137,24 @@ class RunPanel(QWidget):
         self.device_combo.setCurrentText(state.device)
         self.device_combo.currentTextChanged.connect(lambda d: state.set_run_options(device=d))
 
+        self.adapt_check = QCheckBox("Adapt the network to this footage")
+        self.adapt_check.setChecked(state.adapt)
+        self.adapt_check.toggled.connect(lambda on: state.set_run_options(adapt=bool(on)))
+        self.budget_spin = QSpinBox()
+        self.budget_spin.setRange(*BUDGET_RANGE_S)
+        self.budget_spin.setSuffix(" s")
+        self.budget_spin.setValue(round(state.adapt_budget))
+        self.budget_spin.setToolTip("The most seconds of learning that adapting may spend, on top of the fit "
+                                    "(cmanet fit --adapt-budget)")
+        self.budget_spin.valueChanged.connect(lambda v: state.set_run_options(adapt_budget=float(v)))
+        self.people_combo = QComboBox()
+        for label, people in PEOPLE_CHOICES:
+            self.people_combo.addItem(label, people)
+        self.people_combo.setToolTip("Whom to fit: the main person (seen longest and most centrally), or every person "
+                                     "seen by two cameras or more, in the same cameras (cmanet fit --people all)")
+        self.people_combo.currentIndexChanged.connect(
+            lambda i: state.set_run_options(people=PEOPLE_CHOICES[i][1]))
+
         self.detect_button = QPushButton("Detect")
         self.detect_button.setToolTip("Find the person's 2D body points in every frame of every view (Ctrl+D); kept "
                                       "for this recording, so fits reuse them")
@@ -143,20 +173,28 @@ class RunPanel(QWidget):
         self.progress.setTextVisible(False)  # empty until work starts
         self.stage_label = QLabel("")
 
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(4, 2, 4, 2)
-        for label, widget in (("Fit mode", self.mode_combo), ("Model", self.checkpoint_edit), ("", self.checkpoint_button),
-                              ("Confidence threshold", self.threshold_spin), ("Body height", self.height_spin),
-                              ("Device", self.device_combo)):
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(4, 2, 4, 2)
+        rows.setSpacing(2)
+        layout, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(layout)
+        rows.addLayout(second)
+        for row, label, widget in ((layout, "Fit mode", self.mode_combo), (layout, "Model", self.checkpoint_edit),
+                                   (layout, "", self.checkpoint_button),
+                                   (layout, "Confidence threshold", self.threshold_spin),
+                                   (layout, "Body height", self.height_spin), (layout, "Device", self.device_combo),
+                                   (second, "", self.adapt_check), (second, "Budget", self.budget_spin),
+                                   (second, "People to fit", self.people_combo)):
             if label:
                 text = QLabel(label)
                 text.setToolTip(widget.toolTip())
-                layout.addWidget(text)
-            layout.addWidget(widget)
+                row.addWidget(text)
+            row.addWidget(widget)
         layout.addWidget(self.detect_button)
         layout.addWidget(self.fit_button)
         layout.addWidget(self.cancel_button)
         layout.addStretch(1)
+        second.addStretch(1)
         # The progress bar and the stage sit in the window's status bar (the main window puts them
         # there), where a whole sentence fits.
         self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
@@ -170,6 +208,7 @@ class RunPanel(QWidget):
         state.threshold_changed.connect(lambda v: self.threshold_spin.setValue(v) if abs(self.threshold_spin.value() - v) > 1e-9 else None)
         self._update_modes()
         self._update_enabled()
+        self._update_adapt()
 
     # ---------------------------------------------------------------- user actions
 
@@ -237,9 +276,26 @@ class RunPanel(QWidget):
         height = self.state.body_height or HEIGHT_UNKNOWN
         if abs(self.height_spin.value() - height) > 1e-9:
             self.height_spin.setValue(height)
+        if self.adapt_check.isChecked() != self.state.adapt:
+            self.adapt_check.setChecked(self.state.adapt)
+        if self.budget_spin.value() != round(self.state.adapt_budget):
+            self.budget_spin.setValue(round(self.state.adapt_budget))
+        counts = [people for _, people in PEOPLE_CHOICES]
+        index = counts.index(self.state.people) if self.state.people in counts else len(counts) - 1
+        if self.people_combo.currentIndex() != index:
+            self.people_combo.setCurrentIndex(index)
+        self._update_adapt()
         if self.state.checkpoint != self._checkpoint_seen:
             self._checkpoint_seen = self.state.checkpoint
             self._update_modes()
+
+    def _update_adapt(self) -> None:
+        """Adapting is offered in the network modes only; its budget while it is on."""
+        network = self.state.mode != "optimize" and self.mode_combo.model().item(
+            self.mode_combo.currentIndex()).isEnabled()
+        self.adapt_check.setEnabled(network)
+        self.adapt_check.setToolTip(ADAPT_TIP if network else ADAPT_OFF_TIP)
+        self.budget_spin.setEnabled(network and self.state.adapt)
 
     def _update_enabled(self) -> None:
         busy = bool(self.state.busy)
@@ -261,7 +317,7 @@ class RunPanel(QWidget):
         self.progress.setRange(0, max(1, total))
         self.progress.setValue(done)
         self.progress.setTextVisible(True)
-        self.stage_label.setText(f"{STAGE_LABELS.get(stage, stage)}: {done} of {total}")
+        self.stage_label.setText(f"{STAGE_LABELS.get(stage, stage)}: {done} of {total}{STAGE_UNITS.get(stage, '')}")
 
     def _job_finished(self, name: str, outcome: str) -> None:
         if name in QUIET_JOBS:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from cmanet_app.controller import Controller
+from cmanet_app.jobs import adaptation_text
 from core.io.runs import Run, best_run
 
 COLUMNS = ("Run", "Fit mode", "Model", "Fused fit px", "Per-view fit px", "Took")
@@ -62,6 +63,12 @@ def run_details(run: Run) -> str:
     elif s.get("confidence_threshold") is not None:
         lines.append(f"Confidence threshold {s['confidence_threshold']} (made outside the app: no record of its other "
                      "options)")
+    people = (s.get("person") or {}).get("people")
+    if isinstance(people, list) and len(people) > 1:
+        lines.append(f"People fitted: {len(people)}, in the same cameras (person 0 is the main one)")
+    adapted = adaptation_text(s)
+    if adapted:
+        lines.append(f"Network adapted to this footage: {adapted}")
     if run.settings.get("seconds") is not None:
         lines.append(f"Took {run.settings['seconds']:.0f} s")
     chosen, starts = s.get("chosen"), s.get("start_losses") or {}
