@@ -19,11 +19,9 @@ Sections (all through the one loop of :mod:`core.bench.runner`, fixed seeds, tor
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import platform
 import resource
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -382,26 +380,13 @@ def write_report(report: dict, out: Path) -> list[Path]:
     return [out / "report.json", out / "report.md", *plots]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="scripts/bench", description="every benchmark side by side in one run: "
-                                     "report.md, report.json and PNG plots (full run about 20 minutes on 2 CPU cores; "
-                                     "--quick under 2)")
-    parser.add_argument("--quick", action="store_true", help="one seed, few frames, the shipped trial")
-    parser.add_argument("--out", type=Path, default=Path("out/bench"), help="the report's folder (default out/bench)")
-    args = parser.parse_args(argv)
-    cfg = QUICK if args.quick else FULL
-    try:
-        if args.out.exists() and not args.out.is_dir():
-            raise InputError("not a folder", args.out)
-        with tempfile.TemporaryDirectory(prefix="cmanet-bench-") as tmp:
-            report = build_report(cfg, Path(tmp))
-        for path in write_report(report, args.out):
-            print(f"wrote {path}")
-    except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run_report(quick: bool, out: Path) -> list[Path]:
+    """``cmanet bench report [--quick] --out DIR``: measure (:data:`QUICK` or :data:`FULL`) and write."""
+    if out.exists() and not out.is_dir():
+        raise InputError("not a folder", out)
+    with tempfile.TemporaryDirectory(prefix="cmanet-bench-") as tmp:
+        report = build_report(QUICK if quick else FULL, Path(tmp))
+    paths = write_report(report, out)
+    for path in paths:
+        print(f"wrote {path}")
+    return paths
