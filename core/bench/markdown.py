@@ -35,7 +35,8 @@ REAL_COLUMNS = (
     Column("fit s", "fit_s", "{:.2f}"), Column("adapt s", "adapt_s", "{:.0f}"),
 )
 SWEEP_COLUMNS = (
-    Column("views", "views"), Column("noise px", "noise_px", "{:g}"), Column("run", "run", left=True),
+    Column("views", "views"), Column("noise px", "noise_px", "{:g}"), Column("occluded missing", "missing", "{:.0%}"),
+    Column("distance m", "distance_m", "{:g}"), Column("elevation deg", "elevation_deg", "{:g}"), Column("run", "run", left=True),
     Column("pair", "pair", left=True), Column("visible kp", "visible_keypoints"),
     Column("MPJPE mm", "iev_mpjpe_mm", "{:.1f}"), Column("PA-MPJPE mm", "iev_pa_mpjpe_mm", "{:.1f}"),
     Column("PCK@150 %", "iev_pck150", "{:.1f}"), Column("AUC %", "iev_auc", "{:.1f}"),
@@ -72,7 +73,8 @@ def report_markdown(report: dict) -> str:
          "similarity for the whole sequence (no calibration fixes the world's frame or scale); PA-MPJPE, and "
          "rigid: per frame. IRV: each view's skeleton alone in its camera's frame; naive: the one view whose IRV fit "
          "reprojects best (chosen without ground truth). Calibrated: the true cameras given (what a Pose2Sim user "
-         "gets): robust triangulation (gaps interpolated), and the same body fit with the cameras held fixed."),
+         "gets): robust triangulation (gaps interpolated), and the same body fit with the cameras held fixed (the "
+         "default mode, and the optimizer alone)."),
         "",
         markdown_table(syn["table"], SYNTHETIC_COLUMNS),
         "",
@@ -89,7 +91,12 @@ def report_markdown(report: dict) -> str:
         "## Sweeps (one seed each, the default mode, focal lengths unknown unless stated)",
         "",
     ]
-    titles = {"views": "Views", "noise": "Pixel noise (sigma at a 1000 px image height)", "focal": "Focal length known or not",
+    titles = {"views": "Views", "noise": "Pixel noise (sigma at a 1000 px image height)",
+              "missing": "Missing joints (probability that a self-occluded joint is not detected)",
+              "distance": "Camera distance (a 0.5 m band from the value; 5-10 deg above the person; lenses 1-1.2x the "
+                          "image's longer side; a camera that would cut the person off moves back)",
+              "elevation": "Camera height (angle above the person, a 5 deg band from the value; 4-4.5 m away)",
+              "focal": "Focal length known or not",
               "view_pairs": "The paper's Table 2 analogue: the two views of an 8-view rig with most / fewest visible keypoints"}
     for name, rows in sw.items():
         text += [f"### {titles.get(name, name)}", "", markdown_table(rows, _present(SWEEP_COLUMNS, rows)), ""]
@@ -115,8 +122,9 @@ def report_markdown(report: dict) -> str:
     if report.get("plots"):
         text += ["## Plots", ""] + [f"![{p}]({p})" for p in report["plots"]] + [""]
     text += ["## Not measured here", "",
-             ("Training samples/s per stage, GPU figures (scripts/bench_gpu.py), missing-joint and camera distance/height "
-              "sweeps, and the other real trials (`cmanet bench real --trials walk multi static`)."), ""]
+             ("Training samples/s per stage (`cmanet train` logs them), GPU figures (scripts/bench_gpu.py), memory on long "
+              "sequences (scripts/bench_memory.py), and the other real trials (`cmanet bench real --trials walk multi "
+              "static`)."), ""]
     text += ["Sections' time (s): " + ", ".join(f"{k} {v:.0f}" for k, v in report["sections_s"].items()), ""]
     return "\n".join(text)
 

@@ -46,6 +46,8 @@ from core.geometry.bundle import projection_matrices
 from core.io import MultiViewSequence
 from core.io.atomic import atomic_write_json, atomic_write_text
 from core.nets.checkpoint import DEFAULT_MODEL, installed_model
+from core.synth.detections import DetectionFaults
+from core.synth.rig import RigRanges
 from core.train.adapt import adapt_network
 
 SEED = 0
@@ -62,7 +64,9 @@ class ReportConfig:
     cost_frames, cost_views: fitting's cost against F (at 4 views) and V (at ``frames``);
     detect_frames: frames of the shipped videos detected for the detection time; network_frames:
     frames of the throughput measurement; cost_modes: the fit modes whose cost is measured
-    (``default``: the default mode).
+    (``default``: the default mode); sweep_missing: the probability that a self-occluded joint is
+    not detected; sweep_distance_m, sweep_elevation_deg: the cameras' distance to the person (a
+    0.5 m band from each value) and angle above them (a 5 deg band).
     """
 
     name: str
@@ -79,11 +83,16 @@ class ReportConfig:
     detect_frames: int
     network_frames: int
     cost_modes: tuple[str, ...] = ("optimize", "default")
+    sweep_missing: tuple[float, ...] = ()
+    sweep_distance_m: tuple[float, ...] = ()
+    sweep_elevation_deg: tuple[float, ...] = ()
 
 
-FULL = ReportConfig("full", seeds=(0, 1, 2), frames=30, views=4, trial="walk", real_frames=None, adapt_s=30.0,
+FULL = ReportConfig("full", seeds=(0, 1, 2, 3, 4), frames=30, views=4, trial="walk", real_frames=None, adapt_s=30.0,
                     sweep_views=(2, 3, 4, 5, 6, 7, 8), sweep_noise=(1.0, 2.0, 4.0, 8.0, 16.0),
-                    cost_frames=(15, 30, 60, 120), cost_views=(2, 4, 8), detect_frames=10, network_frames=2048)
+                    cost_frames=(15, 30, 60, 120), cost_views=(2, 4, 8), detect_frames=10, network_frames=2048,
+                    sweep_missing=(0.0, 0.3, 0.6, 0.9), sweep_distance_m=(2.5, 4.0, 5.5),
+                    sweep_elevation_deg=(0.0, 25.0, 50.0))
 QUICK = ReportConfig("quick", seeds=(0,), frames=12, views=4, trial="shipped", real_frames=12, adapt_s=None,
                      sweep_views=(2, 4), sweep_noise=(8.0,), cost_frames=(6, 12), cost_views=(2,),
                      detect_frames=2, network_frames=256, cost_modes=("optimize",))
@@ -131,18 +140,23 @@ def true_cameras(case: Case):
 def synthetic_runs(config) -> list[Run]:
     """The side-by-side rows on synthetic sequences (focal lengths unknown unless calibrated)."""
     per_frame = dataclasses.replace(config, static_rig=False)
+    default = default_mode(installed_model())
     return [Run("optimize", "optimize", inputs=unknown_focal), Run("network", "network", inputs=unknown_focal),
-            Run("network+refine (default)", "network+refine", inputs=unknown_focal),
+            Run(f"{default} (default)", default, inputs=unknown_focal),
             Run("optimize, per frame", "optimize", config=per_frame, inputs=unknown_focal),
             Run("calibrated: triangulation", "optimize", estimate=triangulation_estimate),
-            Run("calibrated: body fit", "optimize", inputs=true_cameras)]
+            Run("calibrated: body fit", default, inputs=true_cameras),
+            Run("calibrated: body fit, optimize", "optimize", inputs=true_cameras)]
 
 
-def synthetic_case_at(root: Path, views: int, frames: int, seed: int, noise_px: float | None = None) -> Case:
-    """A ``cmanet synth`` sequence (true focal lengths in its sequence.yaml), scored by :func:`synthetic_score`."""
-    case = synthetic_case(root / f"v{views}_f{frames}_s{seed}_n{noise_px}", views, frames, seed, noise_px=noise_px,
-                          cache_dir=root / "cache", info={"seed": seed, "views": views, "frames": frames},
-                          known_intrinsics=True)
+def synthetic_case_at(root: Path, views: int, frames: int, seed: int, noise_px: float | None = None,
+                      faults: DetectionFaults | None = None, rigs: RigRanges | str = "default", info: dict | None = None) -> Case:
+    """A ``cmanet synth`` sequence (true focal lengths in its sequence.yaml), scored by
+    :func:`synthetic_score`; ``info``: what it stands for, beside its views, frames and seed."""
+    info = {"seed": seed, "views": views, "frames": frames, **(info or {})}
+    name = "_".join(f"{k}{v}" for k, v in info.items()) + f"_n{noise_px}"
+    case = synthetic_case(root / name, views, frames, seed, noise_px=noise_px, faults=faults, cache_dir=root / "cache",
+                          info=info, rigs=rigs, known_intrinsics=True)
     return dataclasses.replace(case, score=synthetic_score(case.gt))
 
 
@@ -156,6 +170,20 @@ def view_subset(case: Case, views: Sequence[int], name: str) -> Case:
                               focal_known=None if inputs.focal_known is None else inputs.focal_known[idx], scene=None)
     gt = {**case.gt, "cam_R": case.gt["cam_R"][..., idx, :, :], "cam_t": case.gt["cam_t"][..., idx, :]}
     return Case(f"{case.name}:{name}", sub, synthetic_score(gt), gt, {**case.info, "views": len(idx)})
+
+
+# The camera distance and elevation sweeps: normal lenses (focal length 1-1.2x the image's longer
+# side), one held at these while the other varies.
+SWEEP_FOCAL_RATIO = (1.0, 1.2)
+SWEEP_DISTANCE_M = 4.0
+SWEEP_ELEVATION_DEG = 5.0
+
+
+def sweep_rig(distance_m: float, elevation_deg: float) -> RigRanges:
+    """Cameras 0.5 m from ``distance_m`` away and 5 deg from ``elevation_deg`` above the person
+    (:class:`core.synth.rig.RigRanges`: one that would cut the person off moves back)."""
+    return RigRanges(focal_ratio=SWEEP_FOCAL_RATIO, distance_m=(distance_m, distance_m + 0.5),
+                     elevation_deg=(elevation_deg, elevation_deg + 5.0))
 
 
 def visible_counts(case: Case, threshold: float = 0.5) -> np.ndarray:
@@ -177,6 +205,7 @@ def _progress(rows: list[dict]) -> Callable[[dict], None]:
 
 SYNTHETIC_KEYS = ("iev_mpjpe_mm", "iev_pa_mpjpe_mm", "iev_pck150", "iev_auc", "iev_pck150_aligned", "iev_auc_aligned",
                   "iev_camera_rel_rot_deg", "irv_mpjpe_mm", "irv_pa_mpjpe_mm", "irv_pck150", "irv_auc",
+                  "irv_pck150_aligned", "irv_auc_aligned",
                   "irv_camera_rel_rot_deg", "naive_mpjpe_mm", "naive_pa_mpjpe_mm", "naive_pck150", "naive_auc",
                   "fit_s", "irv_s", "iev_s", "triangulated_pct")
 
@@ -225,7 +254,9 @@ def real_section(cfg: ReportConfig, fitter: Fitter, root: Path) -> dict:
     default = default_mode(installed_model())
     runs = [Run("optimize", "optimize"), Run("network", "network"), Run(f"{default} (default)", default),
             Run("optimize, per frame", "optimize", config=dataclasses.replace(fitter.config, static_rig=False)),
-            Run("calibrated: body fit", "optimize", inputs=lambda c: calibrated(c)[0], capture=lambda c: calibrated(c)[1])]
+            Run("calibrated: body fit", default, inputs=lambda c: calibrated(c)[0], capture=lambda c: calibrated(c)[1]),
+            Run("calibrated: body fit, optimize", "optimize", inputs=lambda c: calibrated(c)[0],
+                capture=lambda c: calibrated(c)[1])]
     adapted = {}
     if cfg.adapt_s:
         def network(c: Case, f: Fitter):
@@ -262,11 +293,18 @@ def sweeps_section(cfg: ReportConfig, fitter: Fitter, root: Path) -> dict:
     def sweep(name: str, cases, runs=(fit,)) -> None:
         rows: list[dict] = []
         run_cases(cases, list(runs), fitter, on_row=_progress(rows))
-        out[name] = _json_rows([{k: v for k, v in r.items() if k != "irv_views"} for r in rows])
+        if rows:  # a sweep with no values is left out
+            out[name] = _json_rows([{k: v for k, v in r.items() if k != "irv_views"} for r in rows])
 
     sweep("views", (synthetic_case_at(root, v, cfg.frames, SEED) for v in cfg.sweep_views))
-    sweep("noise", (dataclasses.replace(c, info={**c.info, "noise_px": n}) for n in cfg.sweep_noise
-                    for c in [synthetic_case_at(root, cfg.views, cfg.frames, SEED, noise_px=n)]))
+    sweep("noise", (synthetic_case_at(root, cfg.views, cfg.frames, SEED, noise_px=n, info={"noise_px": n})
+                    for n in cfg.sweep_noise))
+    sweep("missing", (synthetic_case_at(root, cfg.views, cfg.frames, SEED, faults=DetectionFaults(occluded_missing=p),
+                                        info={"missing": p}) for p in cfg.sweep_missing))
+    sweep("distance", (synthetic_case_at(root, cfg.views, cfg.frames, SEED, rigs=sweep_rig(d, SWEEP_ELEVATION_DEG),
+                                         info={"distance_m": d}) for d in cfg.sweep_distance_m))
+    sweep("elevation", (synthetic_case_at(root, cfg.views, cfg.frames, SEED, rigs=sweep_rig(SWEEP_DISTANCE_M, e),
+                                          info={"elevation_deg": e}) for e in cfg.sweep_elevation_deg))
     focal_case = synthetic_case_at(root, cfg.views, cfg.frames, SEED)
     sweep("focal", [focal_case], [Run("focal unknown", default, inputs=unknown_focal), Run("focal known", default)])
     # The paper's Table 2 analogue: of an 8-view rig, the two views that see most / fewest keypoints.

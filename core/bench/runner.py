@@ -25,6 +25,7 @@ from core.io.results import FitResult
 from core.nets.checkpoint import DEFAULT_MODEL, load_model
 from core.synth import make_synthetic_sequence
 from core.synth.detections import DetectionFaults
+from core.synth.rig import RigRanges
 
 
 @dataclass
@@ -95,7 +96,7 @@ def sequence_case(seq_dir: str | Path, cache_dir: Path | None = None, info: dict
 
 def synthetic_case(folder: Path, views: int, frames: int, seed: int, noise_px: float | None = None,
                    faults: DetectionFaults | None = None, render: bool = False, cache_dir: Path | None = None,
-                   info: dict | None = None, rigs: str = "default", known_intrinsics: bool = False) -> Case:
+                   info: dict | None = None, rigs: RigRanges | str = "default", known_intrinsics: bool = False) -> Case:
     """``cmanet synth`` a sequence into ``folder`` (``render``: images, whose keypoints the real
     detector finds; ``known_intrinsics``: sequence.yaml gives the true focal lengths) and load it
     as :func:`sequence_case`."""
