@@ -37,7 +37,7 @@ REAL_COLUMNS = (
 SWEEP_COLUMNS = (
     Column("views", "views"), Column("noise px", "noise_px", "{:g}"), Column("occluded missing", "missing", "{:.0%}"),
     Column("distance m", "distance_m", "{:g}"), Column("elevation deg", "elevation_deg", "{:g}"), Column("run", "run", left=True),
-    Column("pair", "pair", left=True), Column("visible kp", "visible_keypoints"),
+    Column("pair", "pair", left=True), Column("visible kp", "visible_keypoints"), Column("angle deg", "pair_angle_deg", "{:.0f}"),
     Column("MPJPE mm", "iev_mpjpe_mm", "{:.1f}"), Column("PA-MPJPE mm", "iev_pa_mpjpe_mm", "{:.1f}"),
     Column("PCK@150 %", "iev_pck150", "{:.1f}"), Column("AUC %", "iev_auc", "{:.1f}"),
     Column("IRV PA mm", "irv_pa_mpjpe_mm", "{:.1f}"), Column("camera deg", "iev_camera_rel_rot_deg", "{:.2f}"),

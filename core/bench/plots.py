@@ -73,6 +73,11 @@ def _cost(fig, report: dict) -> None:
         items = sorted((r for r in rows if r["run"] == run), key=lambda r: r["frame_views"])
         ax.loglog([r["frame_views"] for r in items], [r["irv_s"] + r["iev_s"] for r in items], "o-",
                   label=f"{run} (slope {report['speed']['cost_slope'].get(run)})")
+    if rows:  # what linear growth from the smallest size would cost
+        first = min(rows, key=lambda r: r["frame_views"])
+        sizes = sorted({r["frame_views"] for r in rows})
+        base = first["irv_s"] + first["iev_s"]
+        ax.loglog(sizes, [base * s / first["frame_views"] for s in sizes], "k--", alpha=0.4, label="linear in F x V")
     ax.set_xlabel("frames x views")
     ax.set_ylabel("IRV + IEV seconds")
     ax.grid(True, which="both", alpha=0.3)

@@ -186,6 +186,14 @@ def sweep_rig(distance_m: float, elevation_deg: float) -> RigRanges:
                      elevation_deg=(elevation_deg, elevation_deg + 5.0))
 
 
+def pair_angle_deg(rotations: np.ndarray) -> float:
+    """The angle between two cameras' orientations: (2, 3, 3) world->camera rotations (a static
+    rig's; per-frame ones (F, 2, 3, 3) take the first frame's)."""
+    first, second = np.asarray(rotations, dtype=np.float64).reshape(-1, 2, 3, 3)[0]
+    cos = (np.trace(second @ first.T) - 1.0) / 2.0
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
 def visible_counts(case: Case, threshold: float = 0.5) -> np.ndarray:
     """(V,) keypoints each view detects with confidence above ``threshold``."""
     return (case.inputs.keypoints2d[..., 2] > threshold).sum(axis=(0, 2))
@@ -312,8 +320,9 @@ def sweeps_section(cfg: ReportConfig, fitter: Fitter, root: Path) -> dict:
     counts = visible_counts(wide)
     order = np.argsort(-counts, kind="stable")
     pairs = {"most visible": order[:2], "fewest visible": order[-2:]}
-    sweep("view_pairs", [dataclasses.replace(view_subset(wide, idx, name), info={**wide.info, "views": 2, "pair": name,
-                                             "visible_keypoints": int(counts[idx].sum())}) for name, idx in pairs.items()])
+    sweep("view_pairs", [dataclasses.replace(view_subset(wide, idx, name), info={
+        **wide.info, "views": 2, "pair": name, "visible_keypoints": int(counts[idx].sum()),
+        "pair_angle_deg": round(pair_angle_deg(wide.gt["cam_R"][..., idx, :, :]), 1)}) for name, idx in pairs.items()])
     return out
 
 
