@@ -9,7 +9,8 @@ log = logging.getLogger(__name__)
 
 
 def write_plots(report: dict, out: Path) -> list[Path]:
-    """accuracy.png, sweep_views.png, sweep_noise.png, cost.png in ``out``; the paths written."""
+    """report_accuracy.png, report_views.png, report_noise.png, report_cost.png in ``out``; the paths
+    written."""
     try:
         import matplotlib
 
@@ -19,8 +20,8 @@ def write_plots(report: dict, out: Path) -> list[Path]:
         log.warning("matplotlib is not installed: no plots")
         return []
     paths = []
-    for name, draw in (("accuracy.png", _accuracy), ("sweep_views.png", _sweep_views), ("sweep_noise.png", _sweep_noise),
-                       ("cost.png", _cost)):
+    for name, draw in (("report_accuracy.png", _accuracy), ("report_views.png", _sweep_views), ("report_noise.png", _sweep_noise),
+                       ("report_cost.png", _cost)):
         fig = plt.figure(figsize=(7, 4), dpi=100)
         draw(fig, report)
         fig.tight_layout()
