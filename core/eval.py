@@ -66,7 +66,7 @@ def ground_truth_at(gt: dict[str, np.ndarray], frames, views: int, where: Path |
     return joints[frames], rot, t
 
 
-def _skeleton_metrics(pred: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:
+def skeleton_metrics(pred: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:
     """Absolute (one similarity per sequence) and per-frame aligned metrics for (F, K, 3)."""
     absolute = metrics.align_sequence(pred, gt)
     rigid = metrics.procrustes_align(pred, gt, scale=False)
@@ -94,12 +94,12 @@ def evaluate_skeletons(
     """
     device = iev_joints.device
     gt_joints, gt_rot, gt_t = (x.to(device) for x in truth)
-    iev = _skeleton_metrics(iev_joints, gt_joints)
+    iev = skeleton_metrics(iev_joints, gt_joints)
     iev["camera_rel_rot_deg"] = float(metrics.relative_rotation_error_deg(iev_rot, gt_rot).mean())
     gt_cam = transform_points(gt_joints[:, None], gt_rot, gt_t)  # (F, V, K, 3)
     irv = {}
     for v, name in enumerate(view_names):
-        irv[str(name)] = _skeleton_metrics(irv_joints[:, v], gt_cam[:, v])
+        irv[str(name)] = skeleton_metrics(irv_joints[:, v], gt_cam[:, v])
     if iev_reproj_px is not None:
         iev["reproj_px"] = float(np.nanmean(iev_reproj_px))
     if irv_reproj_px is not None:

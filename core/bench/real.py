@@ -35,6 +35,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -338,11 +339,21 @@ def with_true_focal(inputs, calibration: RigCalibration):
                                focal_known=np.ones(len(calibration.cameras), dtype=bool))
 
 
-def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
-              config: FitConfig | None = None, show_progress_bar: bool = False, model: Path | None = None) -> dict:
-    """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures.
-    ``model``: the network of the network modes (default: the shipped model)."""
-    fitter = Fitter(config or load_fit_config(), model or DEFAULT_MODEL)
+@dataclass
+class TrialCase:
+    """A trial ready to fit: its case (detections as ``cmanet fit`` reads them, scored against the
+    reference), the reference, the calibration in the case's view order, and the report's header."""
+
+    case: Case
+    reference: Reference
+    calibration: RigCalibration
+    header: dict
+
+
+def trial_case(trial: RealTrial, fitter: Fitter, workdir: Path | None = None, frames: int | None = None,
+               show_progress_bar: bool = False) -> TrialCase:
+    """Detect (cached) a trial and build its reference; its case scores a fit by :func:`score`
+    (with the time offsets found and their largest error)."""
     seq_dir, calib_path = prepare_trial(trial, workdir, frames)
     calibration = read_qca(calib_path)
     with MultiViewSequence.open(seq_dir) as seq:
@@ -353,6 +364,7 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     if keypoints is not None:
         given = read_keypoints(keypoints).for_views(inputs.view_names)
         inputs = dataclasses.replace(inputs, keypoints2d=given[inputs.frame_indices])
+
     def score_trial(result: FitResult) -> dict:
         figures = score(result, reference, standing_height(fitter.body, np.median(result.shape, axis=0)))
         offsets = result.view_time_offsets
@@ -363,14 +375,48 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
             figures = {k: v for k, v in figures.items() if not k.startswith(("body_", "seq_", "segment"))}
         return figures
 
+    header = {"trial": trial.name, "description": trial.description, "frames": int(inputs.keypoints2d.shape[0]),
+              "views": len(inputs.view_names), "reference_residual_px": round(reference.residual_px, 2),
+              "reference_offsets": reference.offsets, "detect_s": round(inputs.timings.get("detect_s", 0.0), 2)}
+    return TrialCase(Case(trial.name, inputs, score_trial), reference, calibration, header)
+
+
+def known_offsets_capture(reference: Reference) -> Callable[[Case], CaptureInfo]:
+    """A run's capture with the reference's time offsets given as known."""
     def known_offsets(case: Case) -> CaptureInfo:
         given = np.array([reference.offsets.get(name, 0.0) for name in case.inputs.view_names])
         capture = CaptureInfo.default(len(given), case.inputs.fps)
         return dataclasses.replace(capture, offset_known=np.ones(len(given), dtype=bool), shift=given)
+    return known_offsets
 
-    report = {"trial": trial.name, "description": trial.description, "frames": int(inputs.keypoints2d.shape[0]),
-              "views": len(inputs.view_names), "reference_residual_px": round(reference.residual_px, 2),
-              "reference_offsets": reference.offsets, "detect_s": round(inputs.timings.get("detect_s", 0.0), 2)}
+
+def view_scores(result: FitResult, reference: Reference) -> dict[str, dict]:
+    """Each view's IRV skeleton alone against the reference seen by that view's calibrated camera
+    (the 10 body joints): body PA-MPJPE, sequence MPJPE (one similarity), and the view's IRV
+    reprojection error (px). Views are scored on the first view's timeline."""
+    out = {}
+    ref_world = reference.joints3d[:, list(BODY_INDICES)]
+    valid = ~np.isnan(ref_world).any(axis=(1, 2))
+    calib = reference.calibration.by_name([str(v) for v in result.view_names])
+    for v, (name, cam) in enumerate(zip(result.view_names, calib.cameras)):
+        figures = {"reproj_px": float(np.nanmean(result.irv_reproj_px[:, v]))}
+        if valid.sum() >= 2:
+            ref = torch.as_tensor(ref_world[valid] @ cam.rotation.T + cam.translation)
+            fit = torch.as_tensor(result.irv_joints3d[: len(ref_world), v][:, list(BODY_INDICES)][valid].astype(np.float64))
+            figures["body_pa_mpjpe_mm"] = float(metrics.pa_mpjpe(fit, ref))
+            figures["seq_mpjpe_mm"] = float(metrics.mpjpe(metrics.align_sequence(fit, ref), ref))
+        out[str(name)] = figures
+    return out
+
+
+def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
+              config: FitConfig | None = None, show_progress_bar: bool = False, model: Path | None = None) -> dict:
+    """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures.
+    ``model``: the network of the network modes (default: the shipped model)."""
+    fitter = Fitter(config or load_fit_config(), model or DEFAULT_MODEL)
+    loaded = trial_case(trial, fitter, workdir, frames, show_progress_bar)
+    calibration, reference = loaded.calibration, loaded.reference
+    report = dict(loaded.header)
     adapted: dict[float, object] = {}
 
     def adapted_network(budget: float):
@@ -383,12 +429,12 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     true_focal = lambda case: with_true_focal(case.inputs, calibration)  # noqa: E731
     bench_runs = [Run(run.label, run.mode or default_mode(installed_model()), inputs=true_focal if run.true_focal else None,
                       config=dataclasses.replace(fitter.config, sync=dataclasses.replace(fitter.config.sync, enabled=run.sync)),
-                      capture=known_offsets if run.known_offsets else None,
+                      capture=known_offsets_capture(reference) if run.known_offsets else None,
                       network=adapted_network(run.adapt) if run.adapt else None,
                       info={"true_focal": run.true_focal, "sync": run.sync, "known_offsets": run.known_offsets,
                             "adapt": run.adapt})
                   for run in runs]
-    rows = run_cases([Case(trial.name, inputs, score_trial)], bench_runs, fitter,
+    rows = run_cases([loaded.case], bench_runs, fitter,
                      on_row=lambda row: log.info("%s", format_row(_table_row(row, trial.name), COLUMNS)))
     for row in rows:
         row["adapt_s"] = round(adapted[row["adapt"]].seconds, 1) if row["adapt"] else None

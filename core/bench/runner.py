@@ -25,6 +25,7 @@ from core.io.results import FitResult
 from core.nets.checkpoint import DEFAULT_MODEL, load_model
 from core.synth import make_synthetic_sequence
 from core.synth.detections import DetectionFaults
+from core.synth.rig import RigRanges
 
 
 @dataclass
@@ -95,12 +96,13 @@ def sequence_case(seq_dir: str | Path, cache_dir: Path | None = None, info: dict
 
 def synthetic_case(folder: Path, views: int, frames: int, seed: int, noise_px: float | None = None,
                    faults: DetectionFaults | None = None, render: bool = False, cache_dir: Path | None = None,
-                   info: dict | None = None, rigs: str = "default") -> Case:
+                   info: dict | None = None, rigs: RigRanges | str = "default", known_intrinsics: bool = False) -> Case:
     """``cmanet synth`` a sequence into ``folder`` (``render``: images, whose keypoints the real
-    detector finds) and load it as :func:`sequence_case`."""
+    detector finds; ``known_intrinsics``: sequence.yaml gives the true focal lengths) and load it
+    as :func:`sequence_case`."""
     kwargs = {} if noise_px is None else {"noise_px": noise_px}
     seq_dir = Path(make_synthetic_sequence(folder, views=views, frames=frames, seed=seed, render=render, faults=faults,
-                                           rig_ranges=rigs, **kwargs))
+                                           rig_ranges=rigs, known_intrinsics=known_intrinsics, **kwargs))
     if render:
         (seq_dir / "keypoints.npz").rename(seq_dir / "keypoints.simulated.npz")  # force the real detector
     return sequence_case(seq_dir, cache_dir, info, show_progress_bar=render)

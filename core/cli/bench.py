@@ -21,8 +21,9 @@ def add_parser(subparsers) -> None:
                               "worst rig. capture: synthetic rigs out of sync (-5 to +5 frames) and with lens distortion (k1 "
                               "-0.2), each against its twin in sync without distortion. network: a trained network "
                               "(--model) on sequences with ground truth (--data), per frame and through cmanet fit's "
-                              "pipeline, against the optimizer.")
-    p.add_argument("what", choices=("speed", "accuracy", "real", "modes", "capture", "network"))
+                              "pipeline, against the optimizer. report (scripts/bench): all of them side by side in one "
+                              "run, written as report.md, report.json and PNG plots in --out.")
+    p.add_argument("what", choices=("speed", "accuracy", "real", "modes", "capture", "network", "report"))
     p.add_argument("--views", type=int, nargs="+", default=None, help="speed: one number (default 4); accuracy: a list (default 2 3 4 6 8)")
     p.add_argument("--frames", type=int, default=None, help="frames per sequence (speed: 100, accuracy: 30, real: all)")
     p.add_argument("--noise", type=float, nargs="+", default=[2.0, 4.0, 8.0], help="accuracy: detection noise sigmas, px at 1000 px height")
@@ -49,6 +50,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--startup-only", action="store_true",
                    help="speed: only the start-up figures (python, import torch, cmanet --help, cmanet fit's overhead)")
     p.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    p.add_argument("--quick", action="store_true", help="report: one seed, few frames, the shipped trial (about 2 minutes)")
+    p.add_argument("--out", type=Path, default=Path("out/bench"), help="report: its folder (default out/bench)")
     p.set_defaults(run=run)
 
 
@@ -56,6 +59,11 @@ def run(args: argparse.Namespace) -> int:
     from core.bench.runner import write_json
     from core.errors import InputError
 
+    if args.what == "report":
+        from core.bench.report import run_report
+
+        run_report(args.quick, args.out)
+        return 0
     if args.what == "capture":
         from core.bench import capture
 
