@@ -180,11 +180,7 @@ def read_qca(path: str | Path) -> RigCalibration:
             matrix=np.array([[fu, 0.0, cu], [0.0, fv, cv], [0.0, 0.0, 1.0]]), distortions=dist,
             rotation=rotation, translation=translation,
         )
-        try:
-            _check_camera(camera)
-        except ValueError as exc:
-            raise InputError(f"camera {camera.name}: {exc}", path) from None
-        cameras.append(camera)
+        cameras.append(_checked_camera(camera, path))
     if not cameras:
         raise InputError("no cameras in this Qualisys calibration", path)
     return RigCalibration(tuple(cameras))
@@ -235,6 +231,15 @@ def _with_metres(cameras: list[CameraCalibration], path: Path) -> list[CameraCal
     log.warning("%s: cameras up to %.0f units apart: reading the translations as millimetres", path, spread)
     return [c if not c.has_extrinsics else CameraCalibration(c.name, c.size, c.matrix, c.distortions, c.rotation,
                                                              c.translation / 1000.0) for c in cameras]
+
+
+def _checked_camera(camera: CameraCalibration, path: Path) -> CameraCalibration:
+    """``camera`` when it is usable; else InputError naming it and the file."""
+    try:
+        _check_camera(camera)
+    except ValueError as exc:
+        raise InputError(f"camera {camera.name}: {exc}", path) from None
+    return camera
 
 
 def _check_camera(camera: CameraCalibration) -> None:
@@ -401,11 +406,7 @@ def read_easymocap(path: str | Path) -> RigCalibration:
             translation = tvec.reshape(3)
         camera = CameraCalibration(name, size, matrix, np.zeros(5) if dist is None else dist.reshape(-1), rotation,
                                    translation)
-        try:
-            _check_camera(camera)
-        except ValueError as exc:
-            raise InputError(f"camera {name}: {exc}", intri_path) from None
-        cameras.append(camera)
+        cameras.append(_checked_camera(camera, intri_path))
     if not cameras:
         raise InputError("lists no cameras", intri_path)
     return RigCalibration(tuple(_with_metres(cameras, extri_path or intri_path)))
