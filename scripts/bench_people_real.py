@@ -30,7 +30,8 @@ from core.fit.config import load_fit_config  # noqa: E402
 from core.fit.modes import default_mode  # noqa: E402
 from core.fit.people import add_people  # noqa: E402
 from core.fit.sequence import camera_intrinsics, fit_result, FitInputs  # noqa: E402
-from core.geometry.triangulation import triangulate_robust, undistort_pixels  # noqa: E402
+from core.geometry.distortion import undistort_pixels  # noqa: E402
+from core.geometry.triangulation import triangulate_robust  # noqa: E402
 from core.io import MultiViewSequence  # noqa: E402
 from core.io.calibration import read_qca  # noqa: E402
 from core.nets.checkpoint import DEFAULT_MODEL, installed_model, load_model  # noqa: E402
