@@ -7,7 +7,7 @@ cameras spread, their heights and distances, a little roll, and image sizes and 
 that differ between cameras (landscape and portrait).
 
 Two worlds (:class:`RigRanges`): ``default`` frames the person tightly from 2.5-6 m at about eye
-height; ``wide`` is the training world of the shipped model: lenses 0.6-1.6x the image's longer
+height; ``wide`` is the training world of ``scripts/train_default``'s step 6: lenses 0.6-1.6x the image's longer
 side, cameras 2-8 m from the person and 0-60 deg above them (ceiling mounts included), the person
 anywhere in the frame.
 """

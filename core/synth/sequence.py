@@ -260,7 +260,7 @@ def generate_sequence(
             same person, motion and rig in sync.
         distortions: (4 or 5,) or (V, 4 or 5) lens distortion (OpenCV order) of the detections.
         rig_ranges: the world the cameras are drawn from (default: ``RIG_RANGES["default"]``;
-            ``"wide"``: the shipped model's training world).
+            ``"wide"``: the training world of scripts/train_default's step 6).
         rig: the cameras (default: a random rig framing this sequence's person); ``views`` and
             ``image_size`` are then the rig's.
     """
