@@ -167,7 +167,7 @@ def read_qca(path: str | Path) -> RigCalibration:
                              ("radialDistortion1", "radialDistortion2", "tangentalDistortion1", "tangentalDistortion2")])
             matrix = np.array([[float(tr[f"r{i}{j}"]) for j in (1, 2, 3)] for i in (1, 2, 3)])
             position = np.array([float(tr[k]) for k in ("x", "y", "z")]) / 1000.0
-        except (AttributeError, KeyError, ValueError) as exc:
+        except (AttributeError, KeyError, ValueError, OverflowError) as exc:  # OverflowError: an infinite size
             raise InputError(f"camera {tag.attrib.get('serial', '?')}: incomplete Qualisys calibration ({exc})", path) from None
         # The file holds each camera's orientation column by column (camera->world) and its
         # position, so read row by row it is world->camera; Qualisys cameras look down their -z
@@ -283,7 +283,7 @@ def read_toml(path: str | Path) -> RigCalibration:
                 translation=np.asarray(table["translation"], dtype=np.float64).reshape(3) if has_pose else None,
             )
             _check_camera(camera)
-        except (TypeError, ValueError, IndexError) as exc:
+        except (TypeError, ValueError, IndexError, OverflowError) as exc:  # OverflowError: an infinite size
             raise InputError(f"[{key}]: {exc}", path) from None
         cameras.append(camera)
     if not cameras:
