@@ -25,7 +25,7 @@ def test_wide_rigs_cover_the_ranges_and_keep_the_person_in_frame():
     points = rng.normal(0, 0.25, size=(300, 3)) * [1.0, 1.0, 2.5] + [0, 0, 0.9]
     centre = 0.5 * (points.min(0) + points.max(0))
     ranges = RIG_RANGES["wide"]
-    ratios, distances, elevations = [], [], []
+    ratios, distances, elevations, rolls = [], [], [], []
     for _ in range(30):
         rig = random_rig(4, rng, points, ranges=ranges)
         pixels, depth = rig.project(points)
@@ -35,9 +35,13 @@ def test_wide_rigs_cover_the_ranges_and_keep_the_person_in_frame():
         distances += list(np.linalg.norm(offset, axis=1))
         elevations += list(np.degrees(np.arcsin(offset[:, 2] / np.linalg.norm(offset, axis=1))))
         ratios += list(rig.focal / rig.image_size.max(axis=1))
+        gravity = rig.rotation @ np.array([0.0, 0.0, -1.0])  # (V, 3) in each camera's axes
+        rolls += list(np.degrees(np.arctan2(gravity[:, 0], gravity[:, 1])))
     assert min(distances) >= 2.0 - 1e-6 and max(distances) <= 8.0 + 1e-6 and np.ptp(distances) > 4.0
     assert min(elevations) >= -1e-6 and max(elevations) > 50.0  # ceiling mounts
     assert 0.55 < min(ratios) < 0.75 and 1.4 < max(ratios) <= 1.6 + 1e-9
+    # Tripods set by hand: the real demo rig has cameras rolled 13 and 26 deg.
+    assert np.percentile(np.abs(rolls), 90) > 15.0 and max(np.abs(rolls)) > 25.0
 
 
 def test_measured_tables_load_and_describe_mediapipe():

@@ -219,3 +219,9 @@ def test_sigterm_saves_the_step_reached_and_resume_continues(data, tmp_path):
     assert state["step"] >= 3 and state["completed"] == []
     summary = train(data, run, resume=True, show_progress=False)
     assert summary.state.step > state["step"] and not summary.stopped
+
+
+@pytest.mark.parametrize("name", ["tiny", "cpu", "paper", "finetune_cpu", "adapt_cpu", "ablation_cpu", "wide_cpu"])
+def test_every_shipped_training_config_loads_and_validates(name):
+    config = load_train_config(name)
+    assert config.stage1.epochs > 0 and config.stage2.epochs > 0 and config.teacher.fit_scale > 0
