@@ -202,7 +202,7 @@ def test_every_fit_is_a_run_a_much_worse_one_is_flagged_and_the_model_does_not_s
     first = window.state.run
     assert window.state.run is not None and window.runs_panel.table.rowCount() == 1
     # A model chosen for one fit (the shipped one, named explicitly), network alone: on real footage
-    # it explains the views far worse than the optimizers (~90 px against ~9 px on these frames).
+    # it explains the views far worse than the optimizers (model v4: ~55 px against ~10 px on the walk).
     from core.nets.checkpoint import installed_model
 
     model = installed_model()
