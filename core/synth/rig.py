@@ -8,8 +8,8 @@ that differ between cameras (landscape and portrait).
 
 Two worlds (:class:`RigRanges`): ``default`` frames the person tightly from 2.5-6 m at about eye
 height; ``wide`` is the training world of ``scripts/train_default``'s step 6: lenses 0.6-1.6x the image's longer
-side, cameras 2-8 m from the person and 0-60 deg above them (ceiling mounts included), rolled as
-much as 25 deg, the person anywhere in the frame.
+side, cameras 2-8 m from the person and 0-60 deg above them (ceiling mounts included), rolled by up
+to ~25 deg (sigma 12), the person anywhere in the frame.
 """
 
 from __future__ import annotations
