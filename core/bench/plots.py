@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from core.io.atomic import atomic_path
+
 log = logging.getLogger(__name__)
 
 
@@ -26,10 +28,9 @@ def write_plots(report: dict, out: Path) -> list[Path]:
         draw(fig, report)
         fig.tight_layout()
         path = out / name
-        tmp = out / f".{name}.tmp.png"
-        fig.savefig(tmp)
+        with atomic_path(path) as tmp:  # a reader never sees half a picture
+            fig.savefig(tmp)
         plt.close(fig)
-        tmp.replace(path)  # atomic: a reader never sees half a picture
         paths.append(path)
     return paths
 

@@ -61,7 +61,7 @@ from core.io.sequence import MultiViewSequence
 from core.io.timeline import shift_in_time
 from core.keypoints import COCO17_NAMES
 from core.nets.checkpoint import DEFAULT_MODEL, installed_model
-from core.train.adapt import adapt_network
+from core.train.adapt import Adaptation, adapt_network
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +409,27 @@ def view_scores(result: FitResult, reference: Reference) -> dict[str, dict]:
     return out
 
 
+class AdaptedNetworks:
+    """The benchmarked case's network adapted to it (``cmanet fit --adapt``, never from the cache),
+    learnt once per budget and shared by every run that uses that budget."""
+
+    def __init__(self) -> None:
+        self.adaptations: dict[float, Adaptation] = {}
+
+    def network(self, budget: float) -> Callable[[Case, Fitter], object]:
+        """A run's ``network``: the adapted network for ``budget`` seconds."""
+        def network(case: Case, fitter: Fitter):
+            if budget not in self.adaptations:
+                self.adaptations[budget] = adapt_network(case.inputs, fitter.model_path, budget, fitter.config,
+                                                         reuse=False)
+            return self.adaptations[budget].model
+        return network
+
+    def seconds(self, budget: float) -> float:
+        """Seconds the adaptation for ``budget`` learnt, rounded to 0.1."""
+        return round(self.adaptations[budget].seconds, 1)
+
+
 def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, frames: int | None = None,
               config: FitConfig | None = None, show_progress_bar: bool = False, model: Path | None = None) -> dict:
     """Detect (cached), build the reference and fit every run of one trial; JSON-ready figures.
@@ -417,27 +438,20 @@ def run_trial(trial: RealTrial, runs=DEFAULT_RUNS, workdir: Path | None = None, 
     loaded = trial_case(trial, fitter, workdir, frames, show_progress_bar)
     calibration, reference = loaded.calibration, loaded.reference
     report = dict(loaded.header)
-    adapted: dict[float, object] = {}
-
-    def adapted_network(budget: float):
-        def network(case: Case, fitter: Fitter):
-            if budget not in adapted:  # learnt once per budget, for every row that uses it
-                adapted[budget] = adapt_network(case.inputs, fitter.model_path, budget, fitter.config, reuse=False)
-            return adapted[budget].model
-        return network
+    adapted = AdaptedNetworks()
 
     true_focal = lambda case: with_true_focal(case.inputs, calibration)  # noqa: E731
     bench_runs = [Run(run.label, run.mode or default_mode(installed_model()), inputs=true_focal if run.true_focal else None,
                       config=dataclasses.replace(fitter.config, sync=dataclasses.replace(fitter.config.sync, enabled=run.sync)),
                       capture=known_offsets_capture(reference) if run.known_offsets else None,
-                      network=adapted_network(run.adapt) if run.adapt else None,
+                      network=adapted.network(run.adapt) if run.adapt else None,
                       info={"true_focal": run.true_focal, "sync": run.sync, "known_offsets": run.known_offsets,
                             "adapt": run.adapt})
                   for run in runs]
     rows = run_cases([loaded.case], bench_runs, fitter,
                      on_row=lambda row: log.info("%s", format_row(_table_row(row, trial.name), COLUMNS)))
     for row in rows:
-        row["adapt_s"] = round(adapted[row["adapt"]].seconds, 1) if row["adapt"] else None
+        row["adapt_s"] = adapted.seconds(row["adapt"]) if row["adapt"] else None
     report["rows"] = [{k: v for k, v in row.items() if k != "case"} for row in rows]
     return report
 

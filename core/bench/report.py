@@ -20,6 +20,7 @@ Sections (all through the one loop of :mod:`core.bench.runner`, fixed seeds, tor
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
 import resource
 import tempfile
@@ -48,7 +49,6 @@ from core.io.atomic import atomic_write_json, atomic_write_text
 from core.nets.checkpoint import DEFAULT_MODEL, installed_model
 from core.synth.detections import DetectionFaults
 from core.synth.rig import RigRanges
-from core.train.adapt import adapt_network
 
 SEED = 0
 IRV_KEYS = ("mpjpe_mm", "pa_mpjpe_mm", "pck150", "auc")
@@ -265,15 +265,9 @@ def real_section(cfg: ReportConfig, fitter: Fitter, root: Path) -> dict:
             Run("calibrated: body fit", default, inputs=lambda c: calibrated(c)[0], capture=lambda c: calibrated(c)[1]),
             Run("calibrated: body fit, optimize", "optimize", inputs=lambda c: calibrated(c)[0],
                 capture=lambda c: calibrated(c)[1])]
-    adapted = {}
+    adapted = real.AdaptedNetworks()
     if cfg.adapt_s:
-        def network(c: Case, f: Fitter):
-            if "model" not in adapted:
-                start = time.perf_counter()
-                adapted["model"] = adapt_network(c.inputs, f.model_path, cfg.adapt_s, f.config, reuse=False).model
-                adapted["adapt_s"] = round(time.perf_counter() - start, 1)
-            return adapted["model"]
-        runs.append(Run(f"{default}, adapted {cfg.adapt_s:.0f} s", default, network=network))
+        runs.append(Run(f"{default}, adapted {cfg.adapt_s:.0f} s", default, network=adapted.network(cfg.adapt_s)))
     rows: list[dict] = []
     run_cases([case], runs, fitter, on_row=_progress(rows))
     optimize = next(r for r in rows if r["run"] == "optimize")
@@ -286,8 +280,8 @@ def real_section(cfg: ReportConfig, fitter: Fitter, root: Path) -> dict:
         table.append({"method": row["run"], **{k: row.get(k) for k in (
             "body_pa_mpjpe_mm", "seq_mpjpe_mm", "seq_rigid_mpjpe_mm", "camera_err_deg_mean", "camera_err_deg_max",
             "focal_err_pct_mean", "body_height_m", "fit_s", "irv_s", "iev_s")}})
-    if "adapt_s" in adapted:
-        table[-1]["adapt_s"] = adapted["adapt_s"]
+    if cfg.adapt_s:
+        table[-1]["adapt_s"] = adapted.seconds(cfg.adapt_s)
     return {**loaded.header, "table": _json_rows(table), "rows": _json_rows(rows),
             "adapted": "not run (--quick)" if not cfg.adapt_s else f"{cfg.adapt_s:.0f} s budget"}
 
@@ -408,8 +402,6 @@ def build_report(cfg: ReportConfig, workdir: Path, log: Callable[[str], None] = 
 
 
 def machine() -> dict:
-    import os
-
     return {"python": platform.python_version(), "torch": torch.__version__, "platform": platform.platform(),
             "cpus": os.cpu_count(), "torch_threads": 1, "processor": platform.processor() or platform.machine()}
 
