@@ -167,9 +167,8 @@ class _Run:
         entry: dict = {"path": str(trial.path)}
         if "fit" in outcomes and outcomes["fit"].ok:
             entry.update(status="done", result=f"{trial.name}/{RESULT_FILE}")
-        elif failed is not None and (failed.stage != "alone" or "fit" in outcomes):
-            entry.update(status="failed", stage=failed.stage, error=failed.error)
-        elif self.finished and failed is not None:  # fitted neither alone nor with a rig: its own reason
+        elif failed is not None and (failed.stage != "alone" or "fit" in outcomes or self.finished):
+            # A failure alone is the trial's reason once the session ends without fitting it with a rig.
             entry.update(status="failed", stage=failed.stage, error=failed.error)
         elif self.finished:  # never fitted: no rig to fit it with
             entry.update(status="failed", stage="rig", error=self.rig.get("error", "no rig to fit it with"))
