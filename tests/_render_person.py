@@ -1,8 +1,8 @@
 """Test helper: a rendered image of a person with its true 2D COCO-17 keypoints.
 
-Renders the Anny body mesh (default shape and pose: standing, arms down) with Open3D's offscreen
-renderer (headless via Vulkan/Mesa), seen from the front by a pinhole camera. Meant to be replaced
-by ``cmanet synth --render`` once that exists; keep the interface: image + keypoints.
+Renders the Anny body mesh (default shape and pose: standing, arms down) with core.render's
+MeshRenderer (the ray caster of ``cmanet synth --render``), seen from the front by a pinhole
+camera; keep the interface: image + keypoints.
 """
 
 from __future__ import annotations
@@ -84,28 +84,15 @@ def render_person(
 
 @functools.lru_cache(maxsize=8)
 def _render(width: int, height: int, clothes: bool, background: tuple) -> tuple[np.ndarray, np.ndarray]:
-    import open3d as o3d
-    from open3d.visualization import rendering
+    # core.render's ray caster (Open3D's Embree scene), as `cmanet synth --render` renders: Filament's
+    # OffscreenRenderer on Mesa llvmpipe took from 40 ms to minutes for one frame (its frame pacing
+    # spins while the software "GPU" lags; docs/bench/app_responsiveness.txt).
+    from core.render import MeshRenderer
 
     vertices, faces, colours, keypoints = _body()
-    mesh = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(vertices), o3d.utility.Vector3iVector(faces))
-    mesh.vertex_colors = o3d.utility.Vector3dVector(colours if clothes else np.tile(SKIN, (len(vertices), 1)))
-    mesh.compute_vertex_normals()
-
-    material = rendering.MaterialRecord()
-    material.shader = "defaultLit"
-    material.base_color = [1.0, 1.0, 1.0, 1.0]  # multiplied by the vertex colours
-    material.base_roughness = 0.8
-
-    renderer = rendering.OffscreenRenderer(width, height)
-    try:
-        renderer.scene.set_background([*background, 1.0])
-        renderer.scene.add_geometry("person", mesh, material)
-        renderer.scene.scene.set_sun_light([0.3, 0.8, -0.5], [1.0, 1.0, 1.0], 60000)
-        renderer.scene.scene.enable_sun_light(True)
-        intrinsic, extrinsic = front_camera(width, height)
-        renderer.setup_camera(intrinsic, extrinsic, width, height)
-        image = np.asarray(renderer.render_to_image()).copy()
-    finally:
-        del renderer
+    intrinsic, extrinsic = front_camera(width, height)
+    with MeshRenderer(width, height) as renderer:
+        image = renderer.render(vertices, faces, float(intrinsic[0, 0]), intrinsic[:2, 2], extrinsic[:3, :3],
+                                extrinsic[:3, 3], color=colours if clothes else SKIN, background=background,
+                                shadows=False).image
     return image, project(keypoints, intrinsic, extrinsic)
